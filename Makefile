@@ -1,0 +1,32 @@
+# meshstack: `make demo` renders the dev stack, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test lint typecheck unit demo clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check components stacks tests __main__.py
+	$(BIN)/ruff format --check components stacks tests __main__.py
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+demo: setup
+	bash scripts/demo.sh
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

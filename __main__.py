@@ -1,0 +1,30 @@
+"""The Pulumi program: load this stack's typed spec, apply its config, deploy it.
+
+Everything interesting lives in the ``meshstack`` package; this file only
+connects Pulumi's stack and config to it.
+"""
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+from meshstack.components import MeshStack, MeshStackArgs
+from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS
+from meshstack.stacks import resolve_stack
+from meshstack.validation import SpecInvalid
+
+stack = pulumi.get_stack()
+config = pulumi.Config(CONFIG_NAMESPACE)
+overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
+spec, problems = resolve_stack(stack, Path(__file__).parent, overrides)
+if problems:
+    raise SpecInvalid(stack, problems)
+
+render_dir = config.get("renderDir") or ""
+provider = k8s.Provider("render", render_yaml_to_directory=render_dir) if render_dir else None
+mesh = MeshStack(
+    "mesh",
+    MeshStackArgs(spec=spec, protect_namespaces=stack == "prod", provider=provider),
+)
+pulumi.export("namespaces", sorted(mesh.workloads.namespaces))
+pulumi.export("render_dir", render_dir or None)

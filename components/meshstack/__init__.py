@@ -1,0 +1,13 @@
+"""meshstack: Istio as typed Python.
+
+The package is split by concern so the folder shows the architecture:
+
+* ``meshstack.spec``        immutable, typed models of workloads and mesh policy
+* ``meshstack.validation``  whole-spec checks that report every problem with its field path
+* ``meshstack.render``      pure functions from a spec to plain Kubernetes objects
+* ``meshstack.apps``        Bookinfo and Online Boutique built from the models
+* ``meshstack.pulumi``      the thin Pulumi shell that registers rendered objects
+* ``meshstack.cli``         ``meshstack validate|render``
+"""
+
+__version__ = "0.1.0"

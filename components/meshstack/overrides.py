@@ -1,0 +1,125 @@
+"""Typed, validated Pulumi config overrides for the values teams tune per stack.
+
+Stacks are code, but some values change often and are better set with
+``pulumi config set``: a canary's weight, image tags, replica counts. Config
+keys (namespace ``meshstack``):
+
+* ``canaryWeights``: ``{service: percent}``: percent of traffic to the candidate
+* ``imageTags``: ``{workload or workload/version: tag}``
+* ``replicas``: ``{workload: count}``
+
+Unknown keys and bad values are reported like spec problems, with the config
+key as path, before anything is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.workloads import App, Version, Workload
+from meshstack.validation.problems import Problem
+
+CONFIG_NAMESPACE = "meshstack"
+OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas")
+SETTING_KEYS = ("renderDir",)
+"""Config keys read by ``__main__.py`` itself, not overrides of the spec."""
+KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
+
+
+def _int_in(value: Any, low: int, high: int | None) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+        and value >= low
+        and (high is None or value <= high)
+    )
+
+
+def with_tag(image: str, tag: str) -> str:
+    """``repo/name:old`` → ``repo/name:tag`` (a registry port is not mistaken for a tag)."""
+    base, colon, old = image.rpartition(":")
+    if colon and "/" not in old:
+        return f"{base}:{tag}"
+    return f"{image}:{tag}"
+
+
+def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec, list[Problem]]:
+    """``spec`` with the config values applied, and the problems found in ``config``.
+
+    ``config`` holds the keys without the ``meshstack:`` prefix.
+    """
+    problems: list[Problem] = []
+    for key in config:
+        if key not in KNOWN_KEYS:
+            problems.append(
+                Problem(
+                    f"{CONFIG_NAMESPACE}:{key}", f"unknown config key; known: {list(KNOWN_KEYS)}"
+                )
+            )
+    weights = _mapping(config, "canaryWeights", problems)
+    tags = _mapping(config, "imageTags", problems)
+    replicas = _mapping(config, "replicas", problems)
+
+    canaries = list(spec.policy.canaries)
+    by_service = {c.service: i for i, c in enumerate(canaries)}
+    for service, weight in weights.items():
+        path = f"{CONFIG_NAMESPACE}:canaryWeights.{service}"
+        if service not in by_service:
+            problems.append(
+                Problem(path, f"no canary for {service!r}; canaries: {sorted(by_service)}")
+            )
+        elif not _int_in(weight, 0, 100):
+            problems.append(
+                Problem(path, f"{weight!r} is not an integer percentage between 0 and 100")
+            )
+        else:
+            i = by_service[service]
+            canaries[i] = canaries[i].model_copy(update={"weight": int(weight)})
+
+    workload_names = {w.name for app in spec.apps for w in app.workloads}
+    for target, tag in tags.items():
+        path = f"{CONFIG_NAMESPACE}:imageTags.{target}"
+        if target.partition("/")[0] not in workload_names:
+            problems.append(Problem(path, f"no workload {target.partition('/')[0]!r}"))
+        elif not isinstance(tag, str) or not tag or ":" in tag or "/" in tag:
+            problems.append(Problem(path, f"{tag!r} is not an image tag (e.g. 'v1.2.3')"))
+    for target, count in replicas.items():
+        path = f"{CONFIG_NAMESPACE}:replicas.{target}"
+        if target not in workload_names:
+            problems.append(Problem(path, f"no workload {target!r}"))
+        elif not _int_in(count, 0, None):
+            problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
+    if problems:
+        return spec, problems
+
+    apps = tuple(_retune(app, tags, replicas) for app in spec.apps)
+    policy = spec.policy.model_copy(update={"canaries": tuple(canaries)})
+    return spec.model_copy(update={"apps": apps, "policy": policy}), []
+
+
+def _mapping(config: Mapping[str, Any], key: str, problems: list[Problem]) -> Mapping[str, Any]:
+    value = config.get(key, {})
+    if not isinstance(value, Mapping):
+        problems.append(Problem(f"{CONFIG_NAMESPACE}:{key}", f"should be a mapping, got {value!r}"))
+        return {}
+    return value
+
+
+def _retune(app: App, tags: Mapping[str, str], replicas: Mapping[str, Any]) -> App:
+    def version(workload: Workload, v: Version) -> Version:
+        tag = tags.get(f"{workload.name}/{v.name}", tags.get(workload.name))
+        return v.model_copy(update={"image": with_tag(v.image, tag)}) if tag else v
+
+    workloads = tuple(
+        w.model_copy(
+            update={
+                "versions": tuple(version(w, v) for v in w.versions),
+                "replicas": int(replicas.get(w.name, w.replicas)),
+            }
+        )
+        for w in app.workloads
+    )
+    return app.model_copy(update={"workloads": workloads})

@@ -1,0 +1,92 @@
+"""Reusable pieces of stack content: the ingress of each sample app, common namespaces.
+
+Stacks compose these with their own policy; everything here returns plain
+spec models, so a stack can still adjust any field.
+"""
+
+from __future__ import annotations
+
+from meshstack.spec.edge import Gateway, GatewayServer, ServerProtocol
+from meshstack.spec.traffic import Destination, HttpMatch, HttpRoute, StringMatch, VirtualService
+from meshstack.spec.workloads import Namespace, SidecarInjection
+
+
+def sample_namespaces(
+    injection: SidecarInjection = SidecarInjection.ENABLED, revision: str | None = None
+) -> tuple[Namespace, ...]:
+    """bookinfo, hipster-shop and the gateways' namespaces.
+
+    The gateway chart deploys ``image: auto``, which only injection fills in:
+    gateway namespaces always allow injection.
+    """
+    apps = tuple(
+        Namespace(name=name, injection=injection, revision=revision)
+        for name in ("bookinfo", "hipster-shop")
+    )
+    gateways = tuple(
+        Namespace(name=name, injection=injection, revision=revision)
+        if injection is not SidecarInjection.DISABLED
+        else Namespace(name=name)
+        for name in ("istio-ingress", "istio-egress")
+    )
+    return apps + gateways
+
+
+def _servers(host: str, tls_secret: str | None) -> tuple[GatewayServer, ...]:
+    if tls_secret is None:
+        return (GatewayServer(port=80, hosts=(host,)),)
+    return (
+        GatewayServer(port=80, hosts=(host,), https_redirect=True),
+        GatewayServer(
+            port=443, protocol=ServerProtocol.HTTPS, hosts=(host,), tls_secret=tls_secret
+        ),
+    )
+
+
+def bookinfo_ingress(
+    host: str, *, namespace: str = "bookinfo", tls_secret: str | None = None
+) -> tuple[Gateway, VirtualService]:
+    """Expose productpage's public paths (the UI, static files, login and the API)."""
+    gateway = Gateway(
+        name="bookinfo-gateway", namespace=namespace, servers=_servers(host, tls_secret)
+    )
+    paths = (
+        HttpMatch(uri=StringMatch(exact="/productpage")),
+        HttpMatch(uri=StringMatch(prefix="/static")),
+        HttpMatch(uri=StringMatch(exact="/login")),
+        HttpMatch(uri=StringMatch(exact="/logout")),
+        HttpMatch(uri=StringMatch(prefix="/api/v1/products")),
+    )
+    route = VirtualService(
+        name="bookinfo-ingress",
+        namespace=namespace,
+        hosts=(host,),
+        gateways=(gateway.name,),
+        http=(
+            HttpRoute(
+                name="productpage",
+                match=paths,
+                destinations=(Destination(service="productpage", port=9080),),
+            ),
+        ),
+    )
+    return gateway, route
+
+
+def boutique_ingress(
+    host: str, *, namespace: str = "hipster-shop", tls_secret: str | None = None
+) -> tuple[Gateway, VirtualService]:
+    """Send every request for ``host`` to the frontend."""
+    gateway = Gateway(
+        name="boutique-gateway", namespace=namespace, servers=_servers(host, tls_secret)
+    )
+    route = VirtualService(
+        name="boutique-ingress",
+        namespace=namespace,
+        hosts=(host,),
+        gateways=(gateway.name,),
+        http=(
+            HttpRoute(name="frontend", destinations=(Destination(service="frontend", port=80),)),
+        ),
+    )
+    return gateway, route

@@ -1,0 +1,32 @@
+"""Pure renderers: a :class:`~meshstack.spec.MeshSpec` → Kubernetes objects as plain dicts.
+
+Workloads and mesh policy render separately because they deploy in different
+order: policy custom resources must wait for Istio's CRDs.
+"""
+
+from __future__ import annotations
+
+from meshstack.render.edge import render_edge
+from meshstack.render.objects import K8sObject
+from meshstack.render.proxy import render_proxy
+from meshstack.render.security import render_security
+from meshstack.render.traffic import render_traffic
+from meshstack.render.workloads import render_workloads
+from meshstack.spec.mesh import MeshSpec
+
+__all__ = ["K8sObject", "render", "render_policy", "render_workloads_list"]
+
+
+def render_workloads_list(spec: MeshSpec) -> list[K8sObject]:
+    """Namespaces, service accounts, Services and Deployments."""
+    return list(render_workloads(spec))
+
+
+def render_policy(spec: MeshSpec) -> list[K8sObject]:
+    """Every Istio custom resource of the spec."""
+    return [*render_edge(spec), *render_traffic(spec), *render_security(spec), *render_proxy(spec)]
+
+
+def render(spec: MeshSpec) -> list[K8sObject]:
+    """All objects the project defines for the stack, workloads first."""
+    return [*render_workloads_list(spec), *render_policy(spec)]

@@ -1,0 +1,40 @@
+"""Helpers that build Kubernetes objects as plain dicts with consistent metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+K8sObject = dict[str, Any]
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "meshstack"}
+
+NETWORKING = "networking.istio.io/v1"
+NETWORKING_ALPHA = "networking.istio.io/v1alpha3"
+SECURITY = "security.istio.io/v1"
+TELEMETRY = "telemetry.istio.io/v1"
+
+
+def k8s_object(
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    *,
+    labels: dict[str, str] | None = None,
+    **body: Any,
+) -> K8sObject:
+    """An object with ``metadata`` filled the same way everywhere; ``body`` keys go top-level."""
+    metadata: dict[str, Any] = {"name": name, "labels": {**MANAGED_BY, **(labels or {})}}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
+
+
+def drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    """The mapping without ``None`` values, so optional settings stay out of manifests."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def whole(number: float) -> int | float:
+    """Percentages arrive as floats; Istio and Kubernetes prefer ``10`` to ``10.0``."""
+    return int(number) if float(number).is_integer() else number

@@ -1,0 +1,132 @@
+"""PeerAuthentications, AuthorizationPolicies (default-deny included) and JWT rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from meshstack.render.objects import SECURITY, K8sObject, drop_none, k8s_object
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import principal, service_account_key
+from meshstack.spec.security import (
+    AuthorizationPolicy,
+    AuthorizationRule,
+    JwtRule,
+    PeerAuthentication,
+    RequestOperation,
+    RequestSource,
+)
+
+
+def _selector(workload: str | None) -> dict[str, Any] | None:
+    return {"matchLabels": {"app": workload}} if workload else None
+
+
+def peer_authentication(pa: PeerAuthentication, root_namespace: str) -> K8sObject:
+    spec = drop_none(
+        {
+            "selector": _selector(pa.workload),
+            "mtls": {"mode": pa.mode.value},
+            "portLevelMtls": {
+                str(port): {"mode": mode.value} for port, mode in pa.port_modes.items()
+            }
+            or None,
+        }
+    )
+    return k8s_object(
+        SECURITY, "PeerAuthentication", pa.name, pa.namespace or root_namespace, spec=spec
+    )
+
+
+def _source(source: RequestSource, namespace: str, trust_domain: str) -> dict[str, Any]:
+    principals = [
+        principal(service_account_key(sa, namespace), trust_domain)
+        for sa in source.service_accounts
+    ]
+    return drop_none(
+        {
+            "principals": principals or None,
+            "namespaces": list(source.namespaces) or None,
+            "requestPrincipals": list(source.request_principals) or None,
+        }
+    )
+
+
+def _operation(op: RequestOperation) -> dict[str, Any]:
+    return drop_none(
+        {
+            "methods": list(op.methods) or None,
+            "paths": list(op.paths) or None,
+            "ports": [str(p) for p in op.ports] or None,
+        }
+    )
+
+
+def _rule(rule: AuthorizationRule, namespace: str, trust_domain: str) -> dict[str, Any]:
+    return drop_none(
+        {
+            "from": [{"source": _source(s, namespace, trust_domain)} for s in rule.sources] or None,
+            "to": [{"operation": _operation(o)} for o in rule.operations] or None,
+        }
+    )
+
+
+def authorization_policy(ap: AuthorizationPolicy, trust_domain: str) -> K8sObject:
+    spec = drop_none(
+        {
+            "selector": _selector(ap.workload),
+            "action": ap.action.value,
+            "rules": [_rule(r, ap.namespace, trust_domain) for r in ap.rules],
+        }
+    )
+    return k8s_object(SECURITY, "AuthorizationPolicy", ap.name, ap.namespace, spec=spec)
+
+
+def default_deny(namespace: str) -> K8sObject:
+    """An ALLOW policy with no rules: nothing matches, so every request is denied."""
+    return k8s_object(SECURITY, "AuthorizationPolicy", "default-deny", namespace, spec={})
+
+
+def request_authentication(jwt: JwtRule) -> K8sObject:
+    rule = drop_none(
+        {
+            "issuer": jwt.issuer,
+            "jwksUri": jwt.jwks_uri,
+            "audiences": list(jwt.audiences) or None,
+            "forwardOriginalToken": jwt.forward_original_token or None,
+        }
+    )
+    spec = drop_none({"selector": _selector(jwt.workload), "jwtRules": [rule]})
+    return k8s_object(SECURITY, "RequestAuthentication", jwt.name, jwt.namespace, spec=spec)
+
+
+def require_token_policy(jwt: JwtRule) -> K8sObject:
+    """DENY requests without a valid token from this issuer (except the open paths).
+
+    A DENY on ``notRequestPrincipals: ["*"]`` composes with any ALLOW policies
+    instead of widening them, which an ALLOW rule here would do.
+    """
+    to = (
+        [{"operation": {"notPaths": list(jwt.unauthenticated_paths)}}]
+        if jwt.unauthenticated_paths
+        else None
+    )
+    rule = drop_none({"from": [{"source": {"notRequestPrincipals": ["*"]}}], "to": to})
+    spec = drop_none({"selector": _selector(jwt.workload), "action": "DENY", "rules": [rule]})
+    return k8s_object(
+        SECURITY, "AuthorizationPolicy", f"{jwt.name}-require-token", jwt.namespace, spec=spec
+    )
+
+
+def render_security(spec: MeshSpec) -> Iterator[K8sObject]:
+    policy = spec.policy
+    for pa in policy.peer_authentications:
+        yield peer_authentication(pa, spec.root_namespace)
+    for namespace in policy.default_deny_namespaces:
+        yield default_deny(namespace)
+    for ap in policy.authorization_policies:
+        yield authorization_policy(ap, spec.trust_domain)
+    for jwt in policy.jwt_rules:
+        yield request_authentication(jwt)
+        if jwt.require_token:
+            yield require_token_policy(jwt)

@@ -1,0 +1,123 @@
+"""Namespaces, service accounts, Services and Deployments (canary candidates included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from meshstack.render.objects import K8sObject, drop_none, k8s_object
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey, service_key
+from meshstack.spec.workloads import Namespace, Resources, SidecarInjection, Version, Workload
+
+
+def namespace_object(ns: Namespace) -> K8sObject:
+    labels = dict(ns.labels)
+    if ns.injection is SidecarInjection.REVISION:
+        labels["istio.io/rev"] = ns.revision or ""
+    else:
+        labels["istio-injection"] = ns.injection.value
+    return k8s_object("v1", "Namespace", ns.name, None, labels=labels)
+
+
+def _resources(res: Resources | None) -> dict[str, Any] | None:
+    if res is None:
+        return None
+    requests = drop_none({"cpu": res.cpu_request, "memory": res.memory_request})
+    limits = drop_none({"cpu": res.cpu_limit, "memory": res.memory_limit})
+    return drop_none({"requests": requests or None, "limits": limits or None}) or None
+
+
+def service_object(workload: Workload, namespace: str) -> K8sObject:
+    return k8s_object(
+        "v1",
+        "Service",
+        workload.name,
+        namespace,
+        labels={"app": workload.name, "service": workload.name},
+        spec={
+            "selector": {"app": workload.name},
+            "ports": [
+                {
+                    "name": port.port_name,
+                    "port": port.number,
+                    "targetPort": port.container_port,
+                    "protocol": "TCP",
+                }
+                for port in workload.ports
+            ],
+        },
+    )
+
+
+def deployment_object(workload: Workload, version: Version, namespace: str) -> K8sObject:
+    labels = {"app": workload.name, "version": version.name}
+    env = {**workload.env, **version.env}
+    container = drop_none(
+        {
+            "name": workload.name,
+            "image": version.image,
+            "ports": [{"containerPort": p.container_port} for p in workload.ports] or None,
+            "env": [{"name": k, "value": v} for k, v in env.items()] or None,
+            "resources": _resources(workload.resources),
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "runAsNonRoot": workload.run_as_non_root,
+            },
+        }
+    )
+    replicas = version.replicas if version.replicas is not None else workload.replicas
+    return k8s_object(
+        "apps/v1",
+        "Deployment",
+        f"{workload.name}-{version.name}",
+        namespace,
+        labels=labels,
+        spec={
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"serviceAccountName": workload.identity, "containers": [container]},
+            },
+        },
+    )
+
+
+def canary_versions(spec: MeshSpec) -> dict[ServiceKey, Version]:
+    """Candidate versions that canaries add to workloads that do not declare them."""
+    added: dict[ServiceKey, Version] = {}
+    declared = {ServiceKey(app.namespace, w.name): w for app in spec.apps for w in app.workloads}
+    for canary in spec.policy.canaries:
+        key = service_key(canary.service, canary.namespace, spec.trust_domain)
+        workload = declared.get(key)
+        if workload is None or any(v.name == canary.candidate for v in workload.versions):
+            continue
+        if canary.candidate_image:
+            added[key] = Version(name=canary.candidate, image=canary.candidate_image)
+    return added
+
+
+def render_workloads(spec: MeshSpec) -> Iterator[K8sObject]:
+    for ns in spec.namespaces:
+        yield namespace_object(ns)
+    candidates = canary_versions(spec)
+    for app in spec.apps:
+        accounts: set[str] = set()
+        for workload in app.workloads:
+            if workload.identity not in accounts:
+                accounts.add(workload.identity)
+                yield k8s_object(
+                    "v1",
+                    "ServiceAccount",
+                    workload.identity,
+                    app.namespace,
+                    labels={"app": workload.name},
+                )
+            if workload.ports:
+                yield service_object(workload, app.namespace)
+            for version in workload.versions:
+                yield deployment_object(workload, version, app.namespace)
+            candidate = candidates.get(ServiceKey(app.namespace, workload.name))
+            if candidate is not None:
+                yield deployment_object(workload, candidate, app.namespace)

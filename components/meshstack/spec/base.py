@@ -1,0 +1,85 @@
+"""The base every spec model shares, and the field checks that validation runs.
+
+Models are frozen and reject unknown fields: a misspelt field in an
+AuthorizationPolicy rule must never silently become ``rules: [{}]`` (which
+matches everything). Constructors only check types; value rules (ranges,
+formats) are attached to field types as :class:`FieldCheck` markers and are
+run by :func:`meshstack.validation.validate`, so that *every* problem is
+reported at once, each with its full field path from the stack's root.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Spec(BaseModel):
+    """Immutable model with unknown fields forbidden."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """A value rule attached to a field type with ``Annotated``.
+
+    ``expected`` completes the sentence "... should be <expected>", so the
+    error names what would be valid.
+    """
+
+    expected: str
+    accepts: Callable[[Any], bool]
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms|us|ns))+$")
+_DURATION_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.match(value))
+
+
+def is_duration(value: str) -> bool:
+    return bool(_DURATION.match(value)) and duration_seconds(value) >= 0.001
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a duration such as ``1m30s``; assumes :func:`is_duration` shape."""
+    total = 0.0
+    for number, _, unit in re.findall(r"(\d+(\.\d+)?)(h|ms|m|s|us|ns)", value):
+        total += float(number) * _DURATION_UNIT_SECONDS[unit]
+    return total
+
+
+DnsLabel = Annotated[
+    str,
+    FieldCheck(
+        "a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 63 characters",
+        lambda v: is_dns_label(v),
+    ),
+]
+Duration = Annotated[
+    str,
+    FieldCheck(
+        "a duration of at least 1ms such as '250ms', '5s', '1m30s' or '1h'",
+        lambda v: is_duration(v),
+    ),
+]
+Percent = Annotated[float, FieldCheck("a percentage between 0 and 100", lambda v: 0 <= v <= 100)]
+Weight = Annotated[int, FieldCheck("an integer weight between 0 and 100", lambda v: 0 <= v <= 100)]
+PortNumber = Annotated[
+    int, FieldCheck("a port number between 1 and 65535", lambda v: 1 <= v <= 65535)
+]
+PositiveInt = Annotated[int, FieldCheck("an integer of at least 1", lambda v: v >= 1)]
+NonNegativeInt = Annotated[int, FieldCheck("an integer of at least 0", lambda v: v >= 0)]
+HttpStatus = Annotated[
+    int, FieldCheck("an HTTP status code between 200 and 599", lambda v: 200 <= v <= 599)
+]
+NonEmptyStr = Annotated[str, FieldCheck("a non-empty string", lambda v: bool(v.strip()))]

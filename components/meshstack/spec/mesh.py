@@ -1,0 +1,44 @@
+"""The root of a stack's spec: workloads plus every piece of mesh policy."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
+from meshstack.spec.edge import ExternalService, Gateway, GatewayWorkload
+from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
+from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
+from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
+from meshstack.spec.workloads import App, Namespace
+
+
+class MeshPolicy(Spec):
+    """Everything Istio enforces, grouped by Istio resource family."""
+
+    gateways: tuple[Gateway, ...] = ()
+    virtual_services: tuple[VirtualService, ...] = ()
+    destination_policies: tuple[DestinationPolicy, ...] = ()
+    canaries: tuple[Canary, ...] = ()
+    peer_authentications: tuple[PeerAuthentication, ...] = ()
+    authorization_policies: tuple[AuthorizationPolicy, ...] = ()
+    default_deny_namespaces: tuple[DnsLabel, ...] = ()
+    """Namespaces where anything not explicitly allowed is denied (an empty ALLOW policy)."""
+    jwt_rules: tuple[JwtRule, ...] = ()
+    external_services: tuple[ExternalService, ...] = ()
+    sidecars: tuple[SidecarScope, ...] = ()
+    telemetry: TelemetrySpec | None = None
+    rate_limits: tuple[LocalRateLimit, ...] = ()
+
+
+class MeshSpec(Spec):
+    """One stack's whole mesh: what runs, and what Istio does with its traffic."""
+
+    stack: NonEmptyStr
+    root_namespace: DnsLabel = "istio-system"
+    """Istio's root namespace: mesh-wide policies live here."""
+    trust_domain: NonEmptyStr = "cluster.local"
+    namespaces: tuple[Namespace, ...]
+    apps: tuple[App, ...] = ()
+    gateway_workloads: tuple[GatewayWorkload, ...] = (GatewayWorkload(),)
+    """Gateway deployments the Istio install provides; policies may select them."""
+    policy: MeshPolicy = Field(default_factory=MeshPolicy)

@@ -1,0 +1,37 @@
+"""How specs refer to services and service accounts, shared by validation and rendering."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ServiceKey(NamedTuple):
+    """A service (workload) identified by namespace and name."""
+
+    namespace: str
+    name: str
+
+    def fqdn(self, trust_domain: str = "cluster.local") -> str:
+        return f"{self.name}.{self.namespace}.svc.{trust_domain}"
+
+
+def service_key(
+    ref: str, default_namespace: str, trust_domain: str = "cluster.local"
+) -> ServiceKey:
+    """Resolve ``name``, ``name.namespace`` or a full ``name.namespace.svc.<domain>``."""
+    suffix = f".svc.{trust_domain}"
+    if ref.endswith(suffix):
+        ref = ref[: -len(suffix)]
+    name, _, namespace = ref.partition(".")
+    return ServiceKey(namespace or default_namespace, name)
+
+
+def service_account_key(ref: str, default_namespace: str) -> ServiceKey:
+    """Resolve ``namespace/name`` (or just ``name`` in the policy's namespace)."""
+    namespace, _, name = ref.rpartition("/")
+    return ServiceKey(namespace or default_namespace, name)
+
+
+def principal(account: ServiceKey, trust_domain: str) -> str:
+    """The SPIFFE-style principal Istio matches for a service account."""
+    return f"{trust_domain}/ns/{account.namespace}/sa/{account.name}"

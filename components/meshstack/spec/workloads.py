@@ -1,0 +1,116 @@
+"""Workloads: namespaces, services, their versions and who calls whom.
+
+A *workload* is one Kubernetes Service backed by one Deployment per version.
+Each Deployment carries the labels ``app: <workload>`` and ``version: <vN>``,
+which is what Istio DestinationRule subsets select on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from meshstack.spec.base import DnsLabel, NonEmptyStr, NonNegativeInt, PortNumber, Spec
+
+
+class SidecarInjection(StrEnum):
+    """How Envoy sidecars get into a namespace's pods."""
+
+    ENABLED = "enabled"
+    """``istio-injection: enabled``: the default revision's injector handles the namespace."""
+    DISABLED = "disabled"
+    """``istio-injection: disabled``: no sidecars (the workloads are outside the mesh)."""
+    REVISION = "revision"
+    """``istio.io/rev: <revision>``: a named control-plane revision injects (canary upgrades)."""
+
+
+class Namespace(Spec):
+    """A namespace the project creates, with its sidecar-injection mode."""
+
+    name: DnsLabel
+    injection: SidecarInjection = SidecarInjection.ENABLED
+    revision: str | None = None
+    """The istiod revision (or revision tag) to inject; required with ``REVISION``."""
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Protocol(StrEnum):
+    """Application protocol; Istio reads it from the Service port name prefix."""
+
+    HTTP = "http"
+    HTTP2 = "http2"
+    GRPC = "grpc"
+    TCP = "tcp"
+    TLS = "tls"
+    HTTPS = "https"
+    REDIS = "redis"
+
+
+class ServicePort(Spec):
+    """One port of a Service. ``name`` defaults to ``<protocol>`` for Istio's protocol selection."""
+
+    number: PortNumber
+    protocol: Protocol = Protocol.HTTP
+    target_port: PortNumber | None = None
+    """The container port; defaults to ``number``."""
+    name: str | None = None
+
+    @property
+    def port_name(self) -> str:
+        if self.name:
+            return self.name
+        return "tcp-redis" if self.protocol is Protocol.REDIS else self.protocol.value
+
+    @property
+    def container_port(self) -> int:
+        return self.target_port if self.target_port is not None else self.number
+
+
+class Resources(Spec):
+    """Container requests and limits in Kubernetes quantity syntax (``100m``, ``64Mi``)."""
+
+    cpu_request: str | None = None
+    memory_request: str | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+
+
+class Version(Spec):
+    """One Deployment of a workload, labelled ``version: <name>``."""
+
+    name: DnsLabel = "v1"
+    image: NonEmptyStr
+    replicas: NonNegativeInt | None = None
+    """Overrides the workload's replica count for this version."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Merged over the workload's env; this version's value wins."""
+
+
+class Workload(Spec):
+    """A service of an app: its ports, versions, identity and outbound calls."""
+
+    name: DnsLabel
+    versions: tuple[Version, ...]
+    ports: tuple[ServicePort, ...] = ()
+    """Empty for a client-only workload (e.g. a load generator): no Service is created."""
+    service_account: DnsLabel | None = None
+    """The Kubernetes service account, i.e. the workload's mTLS identity; defaults to ``name``."""
+    calls: tuple[str, ...] = ()
+    """Workloads this one calls: ``name`` in the same namespace or ``name.namespace``."""
+    env: dict[str, str] = Field(default_factory=dict)
+    replicas: NonNegativeInt = 1
+    resources: Resources | None = None
+    run_as_non_root: bool = True
+
+    @property
+    def identity(self) -> str:
+        return self.service_account or self.name
+
+
+class App(Spec):
+    """A group of workloads that live in one namespace (Bookinfo, Online Boutique)."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    workloads: tuple[Workload, ...]

@@ -1,0 +1,122 @@
+"""Rules for mTLS, authorization and JWT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey, service_account_key
+from meshstack.spec.security import AuthorizationAction
+from meshstack.validation.index import MeshIndex
+from meshstack.validation.problems import Problem
+
+
+class SecurityRules:
+    def __init__(self, spec: MeshSpec, index: MeshIndex) -> None:
+        self.spec = spec
+        self.index = index
+
+    def _namespace(self, namespace: str, path: str) -> Iterator[Problem]:
+        if namespace not in self.index.namespaces and namespace != self.spec.root_namespace:
+            yield Problem(
+                path,
+                f"namespace {namespace!r} is not declared; declared: {sorted(self.index.namespaces)}",
+            )
+
+    def _workload(self, workload: str | None, namespace: str, path: str) -> Iterator[Problem]:
+        if workload is not None and ServiceKey(namespace, workload) not in self.index.selectable:
+            yield Problem(
+                path, f"no workload or gateway {workload!r} runs in namespace {namespace!r}"
+            )
+
+    def peer_authentications(self) -> Iterator[Problem]:
+        mesh_wide: list[str] = []
+        for i, pa in enumerate(self.spec.policy.peer_authentications):
+            path = f"policy.peer_authentications[{i}]"
+            if pa.namespace is None:
+                mesh_wide.append(path)
+                if len(mesh_wide) > 1:
+                    yield Problem(
+                        path,
+                        f"a second mesh-wide PeerAuthentication (the first is {mesh_wide[0]}); "
+                        "Istio honours only one: set namespace= to scope this one",
+                    )
+                if pa.workload is not None:
+                    yield Problem(f"{path}.workload", "a workload-level policy needs its namespace")
+                continue
+            yield from self._namespace(pa.namespace, f"{path}.namespace")
+            yield from self._workload(pa.workload, pa.namespace, f"{path}.workload")
+            if pa.port_modes and pa.workload is None:
+                yield Problem(
+                    f"{path}.port_modes",
+                    "port-level mTLS needs a workload (Istio requires a selector)",
+                )
+            ports = self.index.container_ports.get(
+                ServiceKey(pa.namespace, pa.workload or ""), set()
+            )
+            for port in pa.port_modes:
+                if not 1 <= port <= 65535:
+                    yield Problem(
+                        f"{path}.port_modes[{port}]", "expected a port number between 1 and 65535"
+                    )
+                elif pa.workload is not None and port not in ports:
+                    yield Problem(
+                        f"{path}.port_modes[{port}]",
+                        f"{pa.workload!r} has no container port {port}; its ports: {sorted(ports)}",
+                    )
+
+    def authorization_policies(self) -> Iterator[Problem]:
+        for ap in self.spec.policy.authorization_policies:
+            path = f"policy.authorization_policies[{ap.name}]"
+            yield from self._namespace(ap.namespace, f"{path}.namespace")
+            yield from self._workload(ap.workload, ap.namespace, f"{path}.workload")
+            if not ap.rules and ap.action is not AuthorizationAction.ALLOW:
+                yield Problem(
+                    f"{path}.rules", f"a {ap.action.value} policy without rules does nothing"
+                )
+            for r, rule in enumerate(ap.rules):
+                rule_path = f"{path}.rules[{r}]"
+                if not rule.sources and not rule.operations and not rule.match_all:
+                    yield Problem(
+                        rule_path,
+                        "an empty rule matches every request; give sources or operations, "
+                        "or set match_all=True if that is really meant",
+                    )
+                for s, source in enumerate(rule.sources):
+                    for a, account in enumerate(source.service_accounts):
+                        key = service_account_key(account, ap.namespace)
+                        if key not in self.index.service_accounts:
+                            yield Problem(
+                                f"{rule_path}.sources[{s}].service_accounts[{a}]",
+                                f"no workload runs as service account {key.name!r} in namespace "
+                                f"{key.namespace!r} (write 'namespace/name')",
+                            )
+                    for n, namespace in enumerate(source.namespaces):
+                        if namespace not in self.index.namespaces:
+                            yield Problem(
+                                f"{rule_path}.sources[{s}].namespaces[{n}]",
+                                f"namespace {namespace!r} is not declared",
+                            )
+        for i, namespace in enumerate(self.spec.policy.default_deny_namespaces):
+            yield from self._namespace(namespace, f"policy.default_deny_namespaces[{i}]")
+
+    def jwt_rules(self) -> Iterator[Problem]:
+        for jwt in self.spec.policy.jwt_rules:
+            path = f"policy.jwt_rules[{jwt.name}]"
+            yield from self._namespace(jwt.namespace, f"{path}.namespace")
+            yield from self._workload(jwt.workload, jwt.namespace, f"{path}.workload")
+            if not jwt.jwks_uri.startswith("https://"):
+                yield Problem(
+                    f"{path}.jwks_uri",
+                    f"{jwt.jwks_uri!r} should be an https:// URL: keys fetched in clear can be forged",
+                )
+            if (
+                not jwt.require_token
+                and jwt.namespace not in self.index.request_principal_namespaces
+            ):
+                yield Problem(
+                    f"{path}.require_token",
+                    "a RequestAuthentication alone accepts requests that carry no token: set "
+                    "require_token=True, or add an AuthorizationPolicy in this namespace whose "
+                    "sources name request_principals",
+                )

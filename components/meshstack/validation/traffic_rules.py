@@ -1,0 +1,300 @@
+"""Rules for routing (VirtualServices, canaries) and destination policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey, service_key
+from meshstack.spec.traffic import (
+    RETRY_CONDITIONS,
+    ConsistentHash,
+    Destination,
+    FaultInjection,
+    HttpMatch,
+    HttpRoute,
+    Mirror,
+    RetryPolicy,
+    StringMatch,
+)
+from meshstack.validation.index import MeshIndex
+from meshstack.validation.problems import Problem
+
+MESH_GATEWAY = "mesh"
+
+
+def _string_match(match: StringMatch, path: str) -> Iterator[Problem]:
+    given = [k for k in ("exact", "prefix", "regex") if getattr(match, k) is not None]
+    if len(given) != 1:
+        yield Problem(path, f"set exactly one of exact, prefix or regex (got {given or 'none'})")
+
+
+def _http_match(match: HttpMatch, path: str) -> Iterator[Problem]:
+    for field in ("uri", "user_agent", "method"):
+        value = getattr(match, field)
+        if value is not None:
+            yield from _string_match(value, f"{path}.{field}")
+    for header, value in match.headers.items():
+        yield from _string_match(value, f"{path}.headers[{header}]")
+
+
+def _retries(retries: RetryPolicy, path: str) -> Iterator[Problem]:
+    for i, condition in enumerate(retries.retry_on):
+        if condition not in RETRY_CONDITIONS:
+            yield Problem(
+                f"{path}.retry_on[{i}]",
+                f"unknown retry condition {condition!r}; valid: {sorted(RETRY_CONDITIONS)}",
+            )
+
+
+def _fault(fault: FaultInjection, path: str) -> Iterator[Problem]:
+    if fault.delay is None and fault.abort is None:
+        yield Problem(path, "a fault needs a delay, an abort, or both")
+
+
+class TrafficRules:
+    """Checks that need the index; one instance per validation run."""
+
+    def __init__(self, spec: MeshSpec, index: MeshIndex) -> None:
+        self.spec = spec
+        self.index = index
+
+    def _key(self, ref: str, namespace: str) -> ServiceKey:
+        return service_key(ref, namespace, self.spec.trust_domain)
+
+    def _service_exists(self, ref: str, namespace: str, path: str) -> Iterator[Problem]:
+        key = self._key(ref, namespace)
+        if ref in self.index.external_hosts:
+            return
+        workload = self.index.workloads.get(key)
+        if workload is None:
+            yield Problem(
+                path,
+                f"no workload {key.name!r} in namespace {key.namespace!r} "
+                "and no external service with that host",
+            )
+        elif not workload.ports:
+            yield Problem(
+                path, f"workload {key.name!r} exposes no ports, so it cannot be routed to"
+            )
+
+    def _subset_defined(
+        self, ref: str, subset: str | None, namespace: str, path: str
+    ) -> Iterator[Problem]:
+        if subset is None or ref in self.index.external_hosts:
+            return
+        key = self._key(ref, namespace)
+        if key in self.index.workloads and subset not in self.index.subsets.get(key, ()):
+            defined = sorted(self.index.subsets.get(key, ()))
+            yield Problem(
+                path,
+                f"subset {subset!r} of {key.name!r} is not defined by any DestinationPolicy "
+                f"or Canary; defined: {defined or 'none'}",
+            )
+
+    def _destination(self, dest: Destination, namespace: str, path: str) -> Iterator[Problem]:
+        found = list(self._service_exists(dest.service, namespace, f"{path}.service"))
+        yield from found
+        if found:
+            return
+        yield from self._subset_defined(dest.service, dest.subset, namespace, f"{path}.subset")
+        if dest.port is not None and dest.service not in self.index.external_hosts:
+            workload = self.index.workloads[self._key(dest.service, namespace)]
+            numbers = [p.number for p in workload.ports]
+            if dest.port not in numbers:
+                yield Problem(
+                    f"{path}.port",
+                    f"{dest.service!r} has no port {dest.port}; its ports: {numbers}",
+                )
+
+    def _mirror(self, mirror: Mirror, namespace: str, path: str) -> Iterator[Problem]:
+        found = list(self._service_exists(mirror.service, namespace, f"{path}.service"))
+        yield from found
+        if not found:
+            yield from self._subset_defined(
+                mirror.service, mirror.subset, namespace, f"{path}.subset"
+            )
+
+    def virtual_services(self) -> Iterator[Problem]:
+        bound: dict[tuple[str, str], str] = {}
+        for vs in self.spec.policy.virtual_services:
+            path = f"policy.virtual_services[{vs.name}]"
+            if vs.namespace not in self.index.namespaces:
+                yield Problem(f"{path}.namespace", f"namespace {vs.namespace!r} is not declared")
+            gateways = vs.gateways or (MESH_GATEWAY,)
+            for i, gateway in enumerate(vs.gateways):
+                if gateway == MESH_GATEWAY:
+                    continue
+                gw_ns, _, gw_name = gateway.rpartition("/")
+                if ServiceKey(gw_ns or vs.namespace, gw_name) not in self.index.gateways:
+                    yield Problem(
+                        f"{path}.gateways[{i}]",
+                        f"no Gateway {gateway!r} is declared in policy.gateways "
+                        "(use 'name', 'namespace/name' or 'mesh')",
+                    )
+            for host in vs.hosts:
+                host_id = host if "*" in host else self._host_id(host, vs.namespace)
+                for gateway in gateways:
+                    owner = bound.setdefault((host_id, gateway), vs.name)
+                    if owner != vs.name:
+                        yield Problem(
+                            f"{path}.hosts",
+                            f"host {host!r} on gateway {gateway!r} is already routed by "
+                            f"VirtualService {owner!r}; merge the routes into one VirtualService",
+                        )
+            for r, route in enumerate(vs.http):
+                yield from self._route(route, vs.namespace, f"{path}.http[{r}]")
+        for canary in self.spec.policy.canaries:
+            path = f"policy.canaries[{canary.service}]"
+            me = f"canary:{canary.service}"
+            bindings = [(self._host_id(canary.service, canary.namespace), MESH_GATEWAY)]
+            if canary.gateway is not None:
+                gw_ns, _, gw_name = canary.gateway.rpartition("/")
+                if ServiceKey(gw_ns or canary.namespace, gw_name) not in self.index.gateways:
+                    yield Problem(
+                        f"{path}.gateway",
+                        f"no Gateway {canary.gateway!r} is declared in policy.gateways",
+                    )
+                bindings += [(host, canary.gateway) for host in canary.gateway_hosts]
+            elif canary.gateway_hosts:
+                yield Problem(f"{path}.gateway_hosts", "gateway_hosts need a gateway")
+            for host_id, gateway in bindings:
+                owner = bound.setdefault((host_id, gateway), me)
+                if owner != me:
+                    yield Problem(
+                        f"{path}.service",
+                        f"host {host_id!r} on {gateway!r} is already routed by VirtualService "
+                        f"{owner!r}; a canary owns its service's routing: move the other routes into it",
+                    )
+
+    def _host_id(self, host: str, namespace: str) -> str:
+        if host in self.index.external_hosts:
+            return host
+        key = self._key(host, namespace)
+        if key in self.index.workloads:
+            return key.fqdn(self.spec.trust_domain)
+        return host
+
+    def _route(self, route: HttpRoute, namespace: str, path: str) -> Iterator[Problem]:
+        for m, match in enumerate(route.match):
+            yield from _http_match(match, f"{path}.match[{m}]")
+        if not route.destinations:
+            yield Problem(f"{path}.destinations", "a route needs at least one destination")
+        for d, dest in enumerate(route.destinations):
+            yield from self._destination(dest, namespace, f"{path}.destinations[{d}]")
+        if len(route.destinations) > 1:
+            weights = [d.weight for d in route.destinations]
+            if any(w is None for w in weights):
+                yield Problem(
+                    f"{path}.destinations",
+                    "every destination of a route with several needs a weight",
+                )
+            elif sum(w for w in weights if w is not None) != 100:
+                yield Problem(
+                    f"{path}.destinations",
+                    f"weights {weights} sum to {sum(w for w in weights if w is not None)}; "
+                    "they must sum to 100",
+                )
+        if route.retries is not None:
+            yield from _retries(route.retries, f"{path}.retries")
+        if route.fault is not None:
+            yield from _fault(route.fault, f"{path}.fault")
+        if route.mirror is not None:
+            yield from self._mirror(route.mirror, namespace, f"{path}.mirror")
+
+    def destination_policies(self) -> Iterator[Problem]:
+        owners: dict[ServiceKey, str] = {}
+        for i, dp in enumerate(self.spec.policy.destination_policies):
+            path = f"policy.destination_policies[{i}]"
+            key = self._key(dp.service, dp.namespace)
+            yield from self._service_exists(dp.service, dp.namespace, f"{path}.service")
+            if owners.setdefault(key, path) != path:
+                yield Problem(
+                    f"{path}.service",
+                    f"{dp.service!r} already has a DestinationPolicy at {owners[key]}; "
+                    "Istio applies only one DestinationRule per host",
+                )
+            deployed = self.index.versions.get(key, set())
+            for subset in dp.subsets:
+                if key in self.index.workloads and subset.version not in deployed:
+                    yield Problem(
+                        f"{path}.subsets[{subset.name}].version",
+                        f"no Deployment of {key.name!r} has version {subset.version!r}; "
+                        f"deployed: {sorted(deployed)}",
+                    )
+            if dp.consistent_hash is not None:
+                yield from _consistent_hash(dp.consistent_hash, f"{path}.consistent_hash")
+                if dp.load_balancer is not None:
+                    yield Problem(
+                        f"{path}.load_balancer",
+                        "choose either a load_balancer algorithm or consistent_hash, not both",
+                    )
+
+    def canaries(self) -> Iterator[Problem]:
+        seen: set[ServiceKey] = set()
+        for canary in self.spec.policy.canaries:
+            path = f"policy.canaries[{canary.service}]"
+            key = self._key(canary.service, canary.namespace)
+            if key in seen:
+                yield Problem(f"{path}.service", f"{canary.service!r} has two canaries")
+            seen.add(key)
+            workload = self.index.workloads.get(key)
+            if workload is None:
+                yield Problem(
+                    f"{path}.service",
+                    f"no workload {key.name!r} in namespace {key.namespace!r} to canary",
+                )
+                continue
+            images = {v.name: v.image for v in workload.versions}
+            if canary.stable not in images:
+                yield Problem(
+                    f"{path}.stable",
+                    f"{key.name!r} has no version {canary.stable!r}; versions: {sorted(images)}",
+                )
+            if canary.candidate == canary.stable:
+                yield Problem(
+                    f"{path}.candidate", "the candidate must differ from the stable version"
+                )
+            candidate_image = images.get(canary.candidate, canary.candidate_image)
+            if candidate_image is None:
+                yield Problem(
+                    f"{path}.candidate_image",
+                    f"version {canary.candidate!r} is not declared by {key.name!r}; "
+                    "give its image in candidate_image",
+                )
+            elif candidate_image == images.get(canary.stable):
+                yield Problem(
+                    f"{path}.candidate_image",
+                    f"the candidate runs the same image as stable ({candidate_image}); "
+                    "a canary must change something",
+                )
+            if canary.match and canary.weight:
+                yield Problem(
+                    f"{path}.weight",
+                    "set either weight (a percentage split) or match (A/B by request), not both",
+                )
+            for m, match in enumerate(canary.match):
+                yield from _http_match(match, f"{path}.match[{m}]")
+            if canary.retries is not None:
+                yield from _retries(canary.retries, f"{path}.retries")
+            if canary.fault is not None:
+                yield from _fault(canary.fault, f"{path}.fault")
+
+
+def _consistent_hash(ch: ConsistentHash, path: str) -> Iterator[Problem]:
+    keys = [
+        name
+        for name, given in (
+            ("http_header_name", ch.http_header_name is not None),
+            ("http_cookie_name", ch.http_cookie_name is not None),
+            ("use_source_ip", ch.use_source_ip),
+        )
+        if given
+    ]
+    if len(keys) != 1:
+        yield Problem(
+            path,
+            f"hash on exactly one of http_header_name, http_cookie_name or use_source_ip (got {keys or 'none'})",
+        )
+    if ch.http_cookie_ttl is not None and ch.http_cookie_name is None:
+        yield Problem(f"{path}.http_cookie_ttl", "a cookie TTL needs http_cookie_name")

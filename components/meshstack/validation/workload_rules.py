@@ -1,0 +1,84 @@
+"""Rules for namespaces, apps and workloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import service_key
+from meshstack.spec.workloads import SidecarInjection
+from meshstack.validation.index import MeshIndex
+from meshstack.validation.problems import Problem
+
+
+def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for ns in spec.namespaces:
+        path = f"namespaces[{ns.name}]"
+        if ns.name in seen:
+            yield Problem(f"{path}.name", f"namespace {ns.name!r} is declared twice")
+        seen.add(ns.name)
+        if ns.injection is SidecarInjection.REVISION and not ns.revision:
+            yield Problem(
+                f"{path}.revision",
+                "injection=REVISION needs the istiod revision or revision tag to use, "
+                "e.g. revision='stable'",
+            )
+        if ns.revision and ns.injection is not SidecarInjection.REVISION:
+            yield Problem(
+                f"{path}.injection",
+                f"revision {ns.revision!r} is only used with injection=REVISION "
+                f"(got {ns.injection.name})",
+            )
+
+
+def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
+    seen_workloads: set[tuple[str, str]] = set()
+    for app in spec.apps:
+        app_path = f"apps[{app.name}]"
+        if app.namespace not in index.namespaces:
+            yield Problem(
+                f"{app_path}.namespace",
+                f"namespace {app.namespace!r} is not declared in namespaces; "
+                f"declared: {sorted(index.namespaces)}",
+            )
+        for workload in app.workloads:
+            path = f"{app_path}.workloads[{workload.name}]"
+            key = (app.namespace, workload.name)
+            if key in seen_workloads:
+                yield Problem(
+                    f"{path}.name",
+                    f"workload {workload.name!r} is defined twice in namespace {app.namespace!r}",
+                )
+            seen_workloads.add(key)
+            if not workload.versions:
+                yield Problem(f"{path}.versions", "a workload needs at least one version")
+            version_names: set[str] = set()
+            for version in workload.versions:
+                if version.name in version_names:
+                    yield Problem(
+                        f"{path}.versions[{version.name}]",
+                        f"version {version.name!r} is declared twice",
+                    )
+                version_names.add(version.name)
+            port_numbers: set[int] = set()
+            for port in workload.ports:
+                if port.number in port_numbers:
+                    yield Problem(
+                        f"{path}.ports[{port.number}]", f"port {port.number} is declared twice"
+                    )
+                port_numbers.add(port.number)
+            for i, callee in enumerate(workload.calls):
+                callee_key = service_key(callee, app.namespace, spec.trust_domain)
+                target = index.workloads.get(callee_key)
+                if target is None:
+                    yield Problem(
+                        f"{path}.calls[{i}]",
+                        f"calls {callee!r}, but no workload {callee_key.name!r} exists in "
+                        f"namespace {callee_key.namespace!r}",
+                    )
+                elif not target.ports:
+                    yield Problem(
+                        f"{path}.calls[{i}]",
+                        f"calls {callee!r}, which exposes no ports (it has no Service)",
+                    )

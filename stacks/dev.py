@@ -1,0 +1,117 @@
+"""dev: everything on, for trying mesh features.
+
+PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
+50/50 between v1 and v3 with user ``jason`` pinned to v2 and mobile browsers on
+v3, a mirror of live traffic to v2, and the fault-injection drills: a 5 s delay
+on 10 % of productcatalogservice calls and HTTP 500 on 5 % of cartservice calls.
+"""
+
+from meshstack.apps import bookinfo, online_boutique
+from meshstack.recipes import bookinfo_ingress, boutique_ingress, sample_namespaces
+from meshstack.spec import (
+    AbortFault,
+    ConsistentHash,
+    DelayFault,
+    Destination,
+    DestinationPolicy,
+    FaultInjection,
+    HttpMatch,
+    HttpRoute,
+    LoadBalancer,
+    LocalRateLimit,
+    MeshPolicy,
+    MeshSpec,
+    Mirror,
+    MtlsMode,
+    PeerAuthentication,
+    StringMatch,
+    Subset,
+    TelemetrySpec,
+    VirtualService,
+)
+
+
+def spec() -> MeshSpec:
+    bookinfo_gateway, bookinfo_route = bookinfo_ingress("bookinfo.dev.meshstack.test")
+    boutique_gateway, boutique_route = boutique_ingress("shop.dev.meshstack.test")
+    reviews = VirtualService(
+        name="reviews",
+        namespace="bookinfo",
+        hosts=("reviews",),
+        http=(
+            HttpRoute(
+                name="jason-on-v2",
+                match=(HttpMatch(headers={"end-user": StringMatch(exact="jason")}),),
+                destinations=(Destination(service="reviews", subset="v2"),),
+            ),
+            HttpRoute(
+                name="mobile-on-v3",
+                match=(HttpMatch(user_agent=StringMatch(regex=".*Mobile.*")),),
+                destinations=(Destination(service="reviews", subset="v3"),),
+            ),
+            HttpRoute(
+                name="split",
+                destinations=(
+                    Destination(service="reviews", subset="v1", weight=50),
+                    Destination(service="reviews", subset="v3", weight=50),
+                ),
+                mirror=Mirror(service="reviews", subset="v2", percentage=10),
+            ),
+        ),
+    )
+    slow_catalog = VirtualService(
+        name="productcatalogservice",
+        namespace="hipster-shop",
+        hosts=("productcatalogservice",),
+        http=(
+            HttpRoute(
+                destinations=(Destination(service="productcatalogservice"),),
+                fault=FaultInjection(delay=DelayFault(fixed_delay="5s", percentage=10)),
+            ),
+        ),
+    )
+    failing_cart = VirtualService(
+        name="cartservice",
+        namespace="hipster-shop",
+        hosts=("cartservice",),
+        http=(
+            HttpRoute(
+                destinations=(Destination(service="cartservice"),),
+                fault=FaultInjection(abort=AbortFault(http_status=500, percentage=5)),
+            ),
+        ),
+    )
+    return MeshSpec(
+        stack="dev",
+        namespaces=sample_namespaces(),
+        apps=(bookinfo(), online_boutique(loadgenerator=True)),
+        policy=MeshPolicy(
+            gateways=(bookinfo_gateway, boutique_gateway),
+            virtual_services=(bookinfo_route, boutique_route, reviews, slow_catalog, failing_cart),
+            destination_policies=(
+                DestinationPolicy(
+                    service="reviews",
+                    namespace="bookinfo",
+                    load_balancer=LoadBalancer.LEAST_REQUEST,
+                    subsets=tuple(Subset(name=v, version=v) for v in ("v1", "v2", "v3")),
+                ),
+                DestinationPolicy(
+                    service="cartservice",
+                    namespace="hipster-shop",
+                    consistent_hash=ConsistentHash(http_header_name="x-session-id"),
+                ),
+            ),
+            peer_authentications=(PeerAuthentication(mode=MtlsMode.PERMISSIVE),),
+            rate_limits=(
+                LocalRateLimit(
+                    name="productpage-rate-limit",
+                    namespace="bookinfo",
+                    workload="productpage",
+                    max_tokens=100,
+                    tokens_per_fill=50,
+                    fill_interval="1s",
+                ),
+            ),
+            telemetry=TelemetrySpec(tracing_sampling=100, access_logging=True),
+        ),
+    )

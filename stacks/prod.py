@@ -1,0 +1,170 @@
+"""prod: least privilege everywhere, resilience on, no chaos.
+
+STRICT mTLS mesh-wide (and pinned again at namespace, workload and port level
+where it matters), default-deny in every app namespace with ALLOW rules derived
+from the apps' call graph, a JWT required at the ingress gateway, HTTPS only,
+a circuit breaker and retries on productcatalogservice, and egress only
+through the egress gateway.
+"""
+
+from meshstack.apps import bookinfo, online_boutique
+from meshstack.least_privilege import least_privilege_policies
+from meshstack.recipes import bookinfo_ingress, boutique_ingress, sample_namespaces
+from meshstack.spec import (
+    Canary,
+    ConnectionPool,
+    Destination,
+    DestinationPolicy,
+    ExternalService,
+    GatewayWorkload,
+    HttpRoute,
+    JwtRule,
+    MeshPolicy,
+    MeshSpec,
+    MtlsMode,
+    OutboundPolicy,
+    OutlierDetection,
+    PeerAuthentication,
+    Protocol,
+    Resources,
+    RetryPolicy,
+    ServicePort,
+    SidecarScope,
+    TelemetrySpec,
+    VirtualService,
+)
+
+INGRESS = GatewayWorkload()
+EGRESS = GatewayWorkload(
+    name="istio-egressgateway",
+    namespace="istio-egress",
+    selector={"istio": "egressgateway"},
+    service_account="istio-egressgateway",
+)
+APP_NAMESPACES = ("bookinfo", "hipster-shop")
+
+
+def spec() -> MeshSpec:
+    apps = (
+        bookinfo(replicas=3),
+        online_boutique(
+            loadgenerator=False,
+            replicas=3,
+            resources=Resources(
+                cpu_request="200m", memory_request="128Mi", cpu_limit="500m", memory_limit="256Mi"
+            ),
+        ),
+    )
+    ingress_account = f"{INGRESS.namespace}/{INGRESS.service_account}"
+    bookinfo_gateway, bookinfo_route = bookinfo_ingress(
+        "bookinfo.meshstack.test", tls_secret="bookinfo-tls"
+    )
+    boutique_gateway, boutique_route = boutique_ingress(
+        "shop.meshstack.test", tls_secret="boutique-tls"
+    )
+    resilient_catalog = VirtualService(
+        name="productcatalogservice",
+        namespace="hipster-shop",
+        hosts=("productcatalogservice",),
+        http=(
+            HttpRoute(
+                destinations=(Destination(service="productcatalogservice"),),
+                timeout="10s",
+                retries=RetryPolicy(
+                    attempts=3,
+                    per_try_timeout="2s",
+                    retry_on=("5xx", "reset", "connect-failure"),
+                ),
+            ),
+        ),
+    )
+    return MeshSpec(
+        stack="prod",
+        namespaces=sample_namespaces(),
+        apps=apps,
+        gateway_workloads=(INGRESS, EGRESS),
+        policy=MeshPolicy(
+            gateways=(bookinfo_gateway, boutique_gateway),
+            virtual_services=(bookinfo_route, boutique_route, resilient_catalog),
+            destination_policies=(
+                DestinationPolicy(
+                    service="productcatalogservice",
+                    namespace="hipster-shop",
+                    connection_pool=ConnectionPool(
+                        max_connections=100,
+                        connect_timeout="1s",
+                        http1_max_pending_requests=10,
+                        http2_max_requests=100,
+                        max_requests_per_connection=10,
+                        max_retries=3,
+                    ),
+                    outlier_detection=OutlierDetection(
+                        consecutive_5xx_errors=5,
+                        interval="10s",
+                        base_ejection_time="30s",
+                        max_ejection_percent=50,
+                    ),
+                ),
+            ),
+            canaries=(
+                Canary(
+                    service="reviews",
+                    namespace="bookinfo",
+                    stable="v1",
+                    candidate="v3",
+                    weight=10,
+                    timeout="5s",
+                    retries=RetryPolicy(attempts=2, per_try_timeout="2s"),
+                ),
+            ),
+            peer_authentications=(
+                PeerAuthentication(mode=MtlsMode.STRICT),
+                *(PeerAuthentication(namespace=ns, mode=MtlsMode.STRICT) for ns in APP_NAMESPACES),
+                PeerAuthentication(
+                    name="redis-cart",
+                    namespace="hipster-shop",
+                    workload="redis-cart",
+                    mode=MtlsMode.STRICT,
+                    port_modes={6379: MtlsMode.STRICT},
+                ),
+            ),
+            default_deny_namespaces=APP_NAMESPACES,
+            authorization_policies=least_privilege_policies(
+                apps,
+                extra_callers={
+                    "productpage.bookinfo": (ingress_account,),
+                    "frontend.hipster-shop": (ingress_account,),
+                },
+            ),
+            jwt_rules=(
+                JwtRule(
+                    name="ingress-jwt",
+                    namespace=INGRESS.namespace,
+                    workload=INGRESS.name,
+                    issuer="https://auth.meshstack.test",
+                    jwks_uri="https://auth.meshstack.test/.well-known/jwks.json",
+                    unauthenticated_paths=("/healthz", "/login"),
+                ),
+            ),
+            external_services=(
+                ExternalService(
+                    name="payments-api",
+                    namespace="hipster-shop",
+                    hosts=("payments.meshstack.test",),
+                    ports=(ServicePort(number=443, protocol=Protocol.TLS),),
+                    via_egress_gateway=True,
+                ),
+            ),
+            sidecars=tuple(
+                SidecarScope(
+                    namespace=ns,
+                    egress_hosts=("./*", "istio-system/*", "istio-egress/*"),
+                    outbound_policy=OutboundPolicy.REGISTRY_ONLY,
+                )
+                for ns in APP_NAMESPACES
+            ),
+            telemetry=TelemetrySpec(
+                tracing_sampling=1, access_logging=True, access_log_filter="response.code >= 400"
+            ),
+        ),
+    )
