@@ -1,0 +1,75 @@
+"""Shared fixtures. Pulumi mocks are process-global, so they are set exactly once, here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from meshstack.spec import MeshSpec
+from meshstack.stacks import load_spec
+from pulumi.runtime.mocks import MockMonitor
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the engine was told about a resource besides its inputs."""
+
+    urn: str
+    parent: str
+    dependencies: tuple[str, ...]
+    protect: bool
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs back as outputs and remember every resource the engine was asked for."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.registrations: dict[str, Registration] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, also recording parent, dependencies and protect per resource."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.recording.registrations[request.name] = Registration(
+            urn=response.urn,
+            parent=request.parent,
+            dependencies=tuple(request.dependencies),
+            protect=bool(request.protect),
+        )
+        return response
+
+
+MOCKS = RecordingMocks()
+pulumi.runtime.set_mocks(MOCKS, preview=False, monitor=RecordingMonitor(MOCKS))
+
+
+@pytest.fixture
+def engine() -> RecordingMocks:
+    """The mock engine, emptied for this test."""
+    MOCKS.resources.clear()
+    MOCKS.registrations.clear()
+    return MOCKS
+
+
+@pytest.fixture(scope="session")
+def stack_specs() -> dict[str, MeshSpec]:
+    return {name: load_spec(name, PROJECT / "stacks") for name in ("dev", "staging", "prod")}
