@@ -9,14 +9,19 @@ through the egress gateway.
 
 from meshstack.apps import bookinfo, online_boutique
 from meshstack.least_privilege import least_privilege_policies
-from meshstack.recipes import bookinfo_ingress, boutique_ingress, sample_namespaces
+from meshstack.recipes import (
+    EGRESS_GATEWAY,
+    INGRESS_GATEWAY,
+    bookinfo_ingress,
+    boutique_ingress,
+    sample_namespaces,
+)
 from meshstack.spec import (
     Canary,
     ConnectionPool,
     Destination,
     DestinationPolicy,
     ExternalService,
-    GatewayWorkload,
     HttpRoute,
     JwtRule,
     MeshPolicy,
@@ -34,13 +39,8 @@ from meshstack.spec import (
     VirtualService,
 )
 
-INGRESS = GatewayWorkload()
-EGRESS = GatewayWorkload(
-    name="istio-egressgateway",
-    namespace="istio-egress",
-    selector={"istio": "egressgateway"},
-    service_account="istio-egressgateway",
-)
+INGRESS = INGRESS_GATEWAY
+EGRESS = EGRESS_GATEWAY
 APP_NAMESPACES = ("bookinfo", "hipster-shop")
 
 

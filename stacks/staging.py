@@ -8,13 +8,18 @@ frontend's service account.
 
 from meshstack.apps import bookinfo, online_boutique
 from meshstack.apps.online_boutique import boutique_image
-from meshstack.recipes import bookinfo_ingress, boutique_ingress, sample_namespaces
+from meshstack.recipes import (
+    EGRESS_GATEWAY,
+    INGRESS_GATEWAY,
+    bookinfo_ingress,
+    boutique_ingress,
+    sample_namespaces,
+)
 from meshstack.spec import (
     AuthorizationPolicy,
     AuthorizationRule,
     Canary,
     ExternalService,
-    GatewayWorkload,
     HttpMatch,
     MeshPolicy,
     MeshSpec,
@@ -43,15 +48,7 @@ def spec() -> MeshSpec:
             bookinfo(replicas=2),
             online_boutique(loadgenerator=True, tag=BOUTIQUE_STABLE_TAG, replicas=2),
         ),
-        gateway_workloads=(
-            GatewayWorkload(),
-            GatewayWorkload(
-                name="istio-egressgateway",
-                namespace="istio-egress",
-                selector={"istio": "egressgateway"},
-                service_account="istio-egressgateway",
-            ),
-        ),
+        gateway_workloads=(INGRESS_GATEWAY, EGRESS_GATEWAY),
         policy=MeshPolicy(
             gateways=(bookinfo_gateway, boutique_gateway),
             virtual_services=(bookinfo_route,),

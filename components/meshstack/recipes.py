@@ -6,9 +6,20 @@ spec models, so a stack can still adjust any field.
 
 from __future__ import annotations
 
-from meshstack.spec.edge import Gateway, GatewayServer, ServerProtocol
+from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol
 from meshstack.spec.traffic import Destination, HttpMatch, HttpRoute, StringMatch, VirtualService
 from meshstack.spec.workloads import Namespace, SidecarInjection
+
+INGRESS_GATEWAY = GatewayWorkload()
+"""The ingress gateway the Istio install deploys (gateway chart, release istio-ingressgateway)."""
+
+EGRESS_GATEWAY = GatewayWorkload(
+    name="istio-egressgateway",
+    namespace="istio-egress",
+    selector={"istio": "egressgateway"},
+    service_account="istio-egressgateway",
+)
+"""The optional egress gateway, for stacks that send external traffic through it."""
 
 
 def sample_namespaces(

@@ -125,8 +125,7 @@ class TrafficRules:
             for i, gateway in enumerate(vs.gateways):
                 if gateway == MESH_GATEWAY:
                     continue
-                gw_ns, _, gw_name = gateway.rpartition("/")
-                if ServiceKey(gw_ns or vs.namespace, gw_name) not in self.index.gateways:
+                if not self._gateway_declared(gateway, vs.namespace):
                     yield Problem(
                         f"{path}.gateways[{i}]",
                         f"no Gateway {gateway!r} is declared in policy.gateways "
@@ -149,8 +148,7 @@ class TrafficRules:
             me = f"canary:{canary.service}"
             bindings = [(self._host_id(canary.service, canary.namespace), MESH_GATEWAY)]
             if canary.gateway is not None:
-                gw_ns, _, gw_name = canary.gateway.rpartition("/")
-                if ServiceKey(gw_ns or canary.namespace, gw_name) not in self.index.gateways:
+                if not self._gateway_declared(canary.gateway, canary.namespace):
                     yield Problem(
                         f"{path}.gateway",
                         f"no Gateway {canary.gateway!r} is declared in policy.gateways",
@@ -166,6 +164,11 @@ class TrafficRules:
                         f"host {host_id!r} on {gateway!r} is already routed by VirtualService "
                         f"{owner!r}; a canary owns its service's routing: move the other routes into it",
                     )
+
+    def _gateway_declared(self, ref: str, namespace: str) -> bool:
+        """Whether ``name`` (in ``namespace``) or ``namespace/name`` is in policy.gateways."""
+        gw_namespace, _, gw_name = ref.rpartition("/")
+        return ServiceKey(gw_namespace or namespace, gw_name) in self.index.gateways
 
     def _host_id(self, host: str, namespace: str) -> str:
         if host in self.index.external_hosts:
