@@ -7,26 +7,43 @@ on 10 % of productcatalogservice calls and HTTP 500 on 5 % of cartservice calls.
 """
 
 from meshstack.apps import bookinfo, online_boutique
-from meshstack.recipes import bookinfo_ingress, boutique_ingress, sample_namespaces
+from meshstack.recipes import (
+    bookinfo_ingress,
+    boutique_ingress,
+    ingress_gateway_install,
+    sample_namespaces,
+)
 from meshstack.spec import (
     AbortFault,
+    Addons,
     ConsistentHash,
+    ControlPlane,
     DelayFault,
     Destination,
     DestinationPolicy,
     FaultInjection,
+    Grafana,
     HttpMatch,
     HttpRoute,
+    IstioInstall,
+    Jaeger,
+    Kiali,
+    KialiAuth,
     LoadBalancer,
     LocalRateLimit,
+    MeshConfig,
     MeshPolicy,
     MeshSpec,
     Mirror,
     MtlsMode,
     PeerAuthentication,
+    Prometheus,
+    Resources,
+    ServiceType,
     StringMatch,
     Subset,
     TelemetrySpec,
+    TracingProvider,
     VirtualService,
 )
 
@@ -113,5 +130,18 @@ def spec() -> MeshSpec:
                 ),
             ),
             telemetry=TelemetrySpec(tracing_sampling=100, access_logging=True),
+        ),
+        install=IstioInstall(
+            control_planes=(
+                ControlPlane(resources=Resources(cpu_request="100m", memory_request="256Mi")),
+            ),
+            mesh_config=MeshConfig(tracing=TracingProvider()),
+            gateways=(ingress_gateway_install(service_type=ServiceType.NODE_PORT),),
+        ),
+        addons=Addons(
+            prometheus=Prometheus(),
+            jaeger=Jaeger(),
+            grafana=Grafana(anonymous_access=True),
+            kiali=Kiali(auth=KialiAuth.ANONYMOUS),
         ),
     )

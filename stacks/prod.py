@@ -14,28 +14,42 @@ from meshstack.recipes import (
     INGRESS_GATEWAY,
     bookinfo_ingress,
     boutique_ingress,
+    egress_gateway_install,
+    ingress_gateway_install,
     sample_namespaces,
 )
 from meshstack.spec import (
+    Addons,
+    Autoscaling,
     Canary,
+    CniInstall,
     ConnectionPool,
+    ControlPlane,
     Destination,
     DestinationPolicy,
     ExternalService,
+    Grafana,
     HttpRoute,
+    IstioInstall,
+    Jaeger,
     JwtRule,
+    Kiali,
+    KialiAuth,
+    MeshConfig,
     MeshPolicy,
     MeshSpec,
     MtlsMode,
     OutboundPolicy,
     OutlierDetection,
     PeerAuthentication,
+    Prometheus,
     Protocol,
     Resources,
     RetryPolicy,
     ServicePort,
     SidecarScope,
     TelemetrySpec,
+    TracingProvider,
     VirtualService,
 )
 
@@ -166,5 +180,42 @@ def spec() -> MeshSpec:
             telemetry=TelemetrySpec(
                 tracing_sampling=1, access_logging=True, access_log_filter="response.code >= 400"
             ),
+        ),
+        install=IstioInstall(
+            protect=True,
+            control_planes=(
+                ControlPlane(
+                    autoscaling=Autoscaling(min_replicas=3, max_replicas=6),
+                    resources=Resources(
+                        cpu_request="500m", memory_request="2Gi", cpu_limit="2", memory_limit="4Gi"
+                    ),
+                ),
+            ),
+            mesh_config=MeshConfig(
+                tracing=TracingProvider(),
+                outbound_traffic_policy=OutboundPolicy.REGISTRY_ONLY,
+                default_proxy_resources=Resources(
+                    cpu_request="100m", memory_request="128Mi", cpu_limit="1", memory_limit="512Mi"
+                ),
+            ),
+            gateways=(
+                ingress_gateway_install(
+                    autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+                    resources=Resources(
+                        cpu_request="500m",
+                        memory_request="256Mi",
+                        cpu_limit="2",
+                        memory_limit="1Gi",
+                    ),
+                ),
+                egress_gateway_install(autoscaling=Autoscaling(min_replicas=2, max_replicas=4)),
+            ),
+            cni=CniInstall(),
+        ),
+        addons=Addons(
+            prometheus=Prometheus(retention="15d"),
+            jaeger=Jaeger(),
+            grafana=Grafana(anonymous_access=False),
+            kiali=Kiali(auth=KialiAuth.TOKEN),
         ),
     )

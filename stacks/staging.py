@@ -13,26 +13,41 @@ from meshstack.recipes import (
     INGRESS_GATEWAY,
     bookinfo_ingress,
     boutique_ingress,
-    sample_namespaces,
+    egress_gateway_install,
+    ingress_gateway_install,
 )
 from meshstack.spec import (
+    Addons,
     AuthorizationPolicy,
     AuthorizationRule,
+    Autoscaling,
     Canary,
+    ControlPlane,
     ExternalService,
     HttpMatch,
+    IstioInstall,
+    Jaeger,
+    MeshConfig,
     MeshPolicy,
     MeshSpec,
     MtlsMode,
+    Namespace,
     PeerAuthentication,
+    Prometheus,
     Protocol,
     RequestSource,
     RetryPolicy,
+    RevisionTag,
     ServicePort,
+    SidecarInjection,
     SidecarScope,
     StringMatch,
     TelemetrySpec,
+    TracingProvider,
 )
+
+ISTIO_STABLE = "1.30.3"
+"""The control plane staging runs today; 1.30.4 runs beside it as a canary revision."""
 
 BOUTIQUE_STABLE_TAG = "v0.10.2"
 BOUTIQUE_CANDIDATE_TAG = "v0.10.3"
@@ -43,7 +58,15 @@ def spec() -> MeshSpec:
     boutique_gateway, _ = boutique_ingress("shop.staging.meshstack.test")
     return MeshSpec(
         stack="staging",
-        namespaces=sample_namespaces(),
+        # The control-plane canary: bookinfo moved to the new revision through its tag;
+        # everything else (gateways included) stays on the stable tag until it is promoted.
+        namespaces=(
+            Namespace(name="bookinfo", injection=SidecarInjection.REVISION, revision="canary"),
+            *(
+                Namespace(name=ns, injection=SidecarInjection.REVISION, revision="stable")
+                for ns in ("hipster-shop", "istio-ingress", "istio-egress")
+            ),
+        ),
         apps=(
             bookinfo(replicas=2),
             online_boutique(loadgenerator=True, tag=BOUTIQUE_STABLE_TAG, replicas=2),
@@ -97,4 +120,22 @@ def spec() -> MeshSpec:
             sidecars=(SidecarScope(namespace="bookinfo"),),
             telemetry=TelemetrySpec(tracing_sampling=10),
         ),
+        install=IstioInstall(
+            control_planes=(
+                ControlPlane(revision="1-30-3", version=ISTIO_STABLE, replicas=2),
+                ControlPlane(revision="1-30-4", replicas=2),
+            ),
+            revision_tags=(
+                RevisionTag(name="stable", revision="1-30-3"),
+                RevisionTag(name="canary", revision="1-30-4"),
+            ),
+            mesh_config=MeshConfig(tracing=TracingProvider()),
+            gateways=(
+                ingress_gateway_install(
+                    revision="stable", autoscaling=Autoscaling(min_replicas=2, max_replicas=4)
+                ),
+                egress_gateway_install(revision="stable", replicas=2),
+            ),
+        ),
+        addons=Addons(prometheus=Prometheus(), jaeger=Jaeger()),
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+from google.protobuf import json_format
 from meshstack.spec import MeshSpec
 from meshstack.stacks import load_spec
 from pulumi.runtime.mocks import MockMonitor
@@ -23,6 +25,25 @@ class Registration:
     parent: str
     dependencies: tuple[str, ...]
     protect: bool
+    secret_inputs: frozenset[str]
+    """Top-level input properties that reached the engine wrapped as secrets."""
+    plain_inputs: str
+    """Every input the engine saw outside a secret, as JSON text."""
+
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+MOCK_PASSWORD = "mock-generated-password-0123456789abcdef"
+
+
+def _strip_secrets(value: Any) -> Any:
+    """``value`` with every secret-wrapped subtree replaced by a marker."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value.values():
+            return "<secret>"
+        return {k: _strip_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secrets(v) for v in value]
+    return value
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -34,7 +55,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(args)
-        return f"{args.name}-id", dict(args.inputs)
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = MOCK_PASSWORD[: int(args.inputs["length"])]
+        return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         return {}, []
@@ -49,11 +73,15 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
+        raw = json_format.MessageToDict(request.object)
+        stripped = _strip_secrets(raw)
         self.recording.registrations[request.name] = Registration(
             urn=response.urn,
             parent=request.parent,
             dependencies=tuple(request.dependencies),
             protect=bool(request.protect),
+            secret_inputs=frozenset(k for k, v in stripped.items() if v == "<secret>"),
+            plain_inputs=json.dumps(stripped, sort_keys=True),
         )
         return response
 

@@ -15,7 +15,11 @@ from meshstack.validation import SpecInvalid
 
 
 def _all_registered(mesh: MeshStack) -> pulumi.Output[list[str]]:
-    children = [*mesh.workloads.resources, *mesh.policy.resources]
+    children = [
+        *mesh.namespaces.by_name.values(),
+        *mesh.workloads.resources,
+        *mesh.policy.resources,
+    ]
     return pulumi.Output.all(*(c.urn for c in children))
 
 
@@ -57,8 +61,8 @@ def test_children_are_parented_and_policy_waits_for_crds_and_namespaces(
         reg = engine.registrations
         workloads, policy = reg["mesh-workloads"].urn, reg["mesh-policy"].urn
         assert reg["mesh-workloads"].parent == reg["mesh"].urn
-        namespace = reg["mesh-workloads-namespace-shop"]
-        assert namespace.parent == workloads and namespace.protect
+        namespace = reg["mesh-namespaces-namespace-shop"]
+        assert namespace.parent == reg["mesh-namespaces"].urn and namespace.protect
         deployment = reg["mesh-workloads-deployment-shop-api-v1"]
         assert deployment.parent == workloads
         assert namespace.urn in deployment.dependencies and not deployment.protect

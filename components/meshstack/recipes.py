@@ -7,6 +7,7 @@ spec models, so a stack can still adjust any field.
 from __future__ import annotations
 
 from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol
+from meshstack.spec.install import GatewayInstall, GatewayPort, GatewayRole, ServiceType
 from meshstack.spec.traffic import Destination, HttpMatch, HttpRoute, StringMatch, VirtualService
 from meshstack.spec.workloads import Namespace, SidecarInjection
 
@@ -20,6 +21,31 @@ EGRESS_GATEWAY = GatewayWorkload(
     service_account="istio-egressgateway",
 )
 """The optional egress gateway, for stacks that send external traffic through it."""
+
+
+def ingress_gateway_install(**tuning: object) -> GatewayInstall:
+    """The gateway chart release behind :data:`INGRESS_GATEWAY` (``tuning``: replicas,
+    autoscaling, resources, service_type, revision...)."""
+    return GatewayInstall.model_validate(
+        {"name": INGRESS_GATEWAY.name, "namespace": INGRESS_GATEWAY.namespace, **tuning}
+    )
+
+
+def egress_gateway_install(**tuning: object) -> GatewayInstall:
+    """The gateway chart release behind :data:`EGRESS_GATEWAY`: in-cluster only."""
+    return GatewayInstall.model_validate(
+        {
+            "name": EGRESS_GATEWAY.name,
+            "namespace": EGRESS_GATEWAY.namespace,
+            "role": GatewayRole.EGRESS,
+            "service_type": ServiceType.CLUSTER_IP,
+            "ports": (
+                GatewayPort(name="http2", port=80, target_port=80),
+                GatewayPort(name="https", port=443, target_port=443),
+            ),
+            **tuning,
+        }
+    )
 
 
 def sample_namespaces(

@@ -1,48 +1,106 @@
-"""One component for a whole stack's mesh: workloads, then policy on top of them."""
+"""One component for a whole stack: namespaces, Istio, workloads, policy, add-ons."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
+from meshstack.chart_files import local_chart_problems
+from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
+from meshstack.components.install import IstioInstallation, IstioInstallationArgs
+from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
 from meshstack.spec.mesh import MeshSpec
-from meshstack.validation import check
+from meshstack.validation import SpecInvalid, check
 
 
 @dataclass(frozen=True)
 class MeshStackArgs:
     spec: MeshSpec
     crds: Sequence[pulumi.Resource] = ()
-    """Resources that install Istio's CRDs; policy waits for them."""
+    """Resources that install Istio's CRDs when the spec has no ``install`` (Istio is
+    installed elsewhere); with an ``install`` its base chart is added automatically."""
     protect_namespaces: bool = False
     provider: pulumi.ProviderResource | None = None
+    base_dir: Path | None = None
+    """Where relative local chart paths start (the Pulumi project directory)."""
 
 
 class MeshStack(pulumi.ComponentResource):
-    """Validates the spec once, then creates ``<name>-workloads`` and ``<name>-policy``."""
+    """Validates the whole spec once, then creates, in dependency order:
+    ``<name>-namespaces`` → ``<name>-istio`` (base → istiod → gateways) →
+    ``<name>-workloads`` (Deployments wait for istiod's injector) →
+    ``<name>-policy`` (waits for the CRDs) and ``<name>-addons``."""
 
+    namespaces: MeshNamespaces
+    install: IstioInstallation | None
     workloads: MeshWorkloads
     policy: MeshPolicy
+    addons: ObservabilityAddons | None
 
     def __init__(
         self, name: str, args: MeshStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        check(args.spec)
+        spec = check(args.spec)
+        if spec.install is not None:
+            problems = local_chart_problems(spec.install, args.base_dir)
+            if problems:
+                raise SpecInvalid(spec.stack, problems)
         super().__init__("meshstack:index:MeshStack", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.namespaces = MeshNamespaces(
+            f"{name}-namespaces",
+            MeshNamespacesArgs(spec, args.protect_namespaces, args.provider),
+            child,
+        )
+        self.install = None
+        crds = list(args.crds)
+        injectors: list[pulumi.Resource] = []
+        if spec.install is not None:
+            self.install = IstioInstallation(
+                f"{name}-istio",
+                IstioInstallationArgs(
+                    spec.install, self.namespaces.by_name, args.provider, args.base_dir
+                ),
+                child,
+            )
+            crds.extend(self.install.crds)
+            injectors.extend(self.install.injectors)
         self.workloads = MeshWorkloads(
             f"{name}-workloads",
-            MeshWorkloadsArgs(args.spec, args.protect_namespaces, args.provider),
-            pulumi.ResourceOptions(parent=self),
+            MeshWorkloadsArgs(
+                spec,
+                provider=args.provider,
+                namespaces=self.namespaces.by_name,
+                injectors=injectors,
+            ),
+            child,
         )
         self.policy = MeshPolicy(
             f"{name}-policy",
-            MeshPolicyArgs(args.spec, args.crds, self.workloads.namespaces, args.provider),
-            pulumi.ResourceOptions(parent=self),
+            MeshPolicyArgs(spec, crds, self.namespaces.by_name, args.provider),
+            child,
         )
+        self.addons = None
+        if spec.addons.enabled:
+            istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
+            waits_for: list[pulumi.Resource] = [*injectors]
+            if self.install is not None:
+                waits_for.append(self.install.namespace)
+            self.addons = ObservabilityAddons(
+                f"{name}-addons",
+                ObservabilityAddonsArgs(spec.addons, istio_namespace, waits_for, args.provider),
+                child,
+            )
         self.register_outputs(
-            {"namespaces": sorted(self.workloads.namespaces), "stack": args.spec.stack}
+            {
+                "namespaces": sorted(self.namespaces.by_name),
+                "stack": spec.stack,
+                "istio_version": spec.install.version if spec.install else None,
+                "addons": list(spec.addons.enabled),
+            }
         )

@@ -1,11 +1,14 @@
-"""The component that deploys namespaces, service accounts, Services and Deployments."""
+"""The component that deploys service accounts, Services and Deployments (and, used
+on its own, their namespaces)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 
+from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.registry import namespace_dependencies, register_object
 from meshstack.render import render_workloads_list
 from meshstack.spec.mesh import MeshSpec
@@ -16,13 +19,17 @@ from meshstack.validation import check
 class MeshWorkloadsArgs:
     """``spec`` is validated before anything is registered.
 
-    ``protect_namespaces`` guards against the classic accident: deleting a
-    namespace deletes everything in it. Turn it on in prod.
+    ``namespaces`` maps names to resources that already create them; when it is
+    ``None`` the component creates its own (protected with ``protect_namespaces``).
+    ``injectors`` are the istiod releases: a pod created before the injection webhook
+    exists starts without its sidecar, so Deployments wait for them.
     """
 
     spec: MeshSpec
     protect_namespaces: bool = False
     provider: pulumi.ProviderResource | None = None
+    namespaces: Mapping[str, pulumi.Resource] | None = None
+    injectors: Sequence[pulumi.Resource] = ()
 
 
 class MeshWorkloads(pulumi.ComponentResource):
@@ -36,21 +43,29 @@ class MeshWorkloads(pulumi.ComponentResource):
     ) -> None:
         check(args.spec)
         super().__init__("meshstack:index:MeshWorkloads", name, None, opts)
-        self.namespaces = {}
+        if args.namespaces is None:
+            own = MeshNamespaces(
+                name,
+                MeshNamespacesArgs(args.spec, args.protect_namespaces, args.provider),
+                pulumi.ResourceOptions(parent=self),
+            )
+            self.namespaces = dict(own.by_name)
+        else:
+            self.namespaces = dict(args.namespaces)
         self.resources = []
         for obj in render_workloads_list(args.spec):
-            is_namespace = obj["kind"] == "Namespace"
-            resource = register_object(
-                name,
-                obj,
-                parent=self,
-                depends_on=[] if is_namespace else namespace_dependencies(obj, self.namespaces, []),
-                protect=is_namespace and args.protect_namespaces,
-                provider=args.provider,
+            if obj["kind"] == "Namespace":
+                continue
+            extra = list(args.injectors) if obj["kind"] == "Deployment" else []
+            self.resources.append(
+                register_object(
+                    name,
+                    obj,
+                    parent=self,
+                    depends_on=namespace_dependencies(obj, self.namespaces, extra),
+                    provider=args.provider,
+                )
             )
-            if is_namespace:
-                self.namespaces[obj["metadata"]["name"]] = resource
-            self.resources.append(resource)
         self.register_outputs(
             {"namespaces": sorted(self.namespaces), "object_count": len(self.resources)}
         )

@@ -20,7 +20,7 @@ def namespace_object(ns: Namespace) -> K8sObject:
     return k8s_object("v1", "Namespace", ns.name, None, labels=labels)
 
 
-def _resources(res: Resources | None) -> dict[str, Any] | None:
+def resources_values(res: Resources | None) -> dict[str, Any] | None:
     if res is None:
         return None
     requests = drop_none({"cpu": res.cpu_request, "memory": res.memory_request})
@@ -59,7 +59,7 @@ def deployment_object(workload: Workload, version: Version, namespace: str) -> K
             "image": version.image,
             "ports": [{"containerPort": p.container_port} for p in workload.ports] or None,
             "env": [{"name": k, "value": v} for k, v in env.items()] or None,
-            "resources": _resources(workload.resources),
+            "resources": resources_values(workload.resources),
             "securityContext": {
                 "allowPrivilegeEscalation": False,
                 "runAsNonRoot": workload.run_as_non_root,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from meshstack.spec.addons import Addons
 from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
 from meshstack.spec.edge import ExternalService, Gateway, GatewayWorkload
+from meshstack.spec.install import IstioInstall
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
@@ -42,3 +44,6 @@ class MeshSpec(Spec):
     gateway_workloads: tuple[GatewayWorkload, ...] = (GatewayWorkload(),)
     """Gateway deployments the Istio install provides; policies may select them."""
     policy: MeshPolicy = Field(default_factory=MeshPolicy)
+    install: IstioInstall | None = None
+    """How this stack installs Istio; ``None`` when the cluster already has it."""
+    addons: Addons = Field(default_factory=Addons)

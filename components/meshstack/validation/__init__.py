@@ -11,6 +11,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.edge_rules import egress_problems, gateway_problems, proxy_problems
 from meshstack.validation.fields import field_problems
 from meshstack.validation.index import build_index
+from meshstack.validation.install_rules import addon_problems, install_problems
 from meshstack.validation.problems import Problem, SpecInvalid
 from meshstack.validation.security_rules import SecurityRules
 from meshstack.validation.traffic_rules import TrafficRules
@@ -37,13 +38,24 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *gateway_problems(spec, index),
         *egress_problems(spec, index),
         *proxy_problems(spec, index),
+        *install_problems(spec),
+        *addon_problems(spec),
     ]
     return sorted(set(found))
 
 
+_last_valid: list[MeshSpec] = []
+"""The most recent spec :func:`check` accepted, held strongly so its identity stays
+unique: components nested in ``MeshStack`` check the same (immutable) spec again,
+and that repeat costs nothing."""
+
+
 def check(spec: MeshSpec) -> MeshSpec:
     """Return ``spec`` unchanged when valid; raise :class:`SpecInvalid` listing every problem."""
+    if _last_valid and _last_valid[0] is spec:
+        return spec
     problems = validate(spec)
     if problems:
         raise SpecInvalid(spec.stack, problems)
+    _last_valid[:] = [spec]
     return spec

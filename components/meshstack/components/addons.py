@@ -1,0 +1,86 @@
+"""The component that installs the observability add-ons from their charts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from meshstack.components.helm import register_release
+from meshstack.render.addons import (
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_PASSWORD_KEY,
+    GRAFANA_USER_KEY,
+    addon_releases,
+)
+from meshstack.spec.addons import Addons
+
+
+@dataclass(frozen=True)
+class ObservabilityAddonsArgs:
+    """``depends_on``: what every add-on waits for (the Istio install and its namespace)."""
+
+    addons: Addons
+    istio_namespace: str = "istio-system"
+    depends_on: Sequence[pulumi.Resource] = ()
+    provider: pulumi.ProviderResource | None = None
+
+
+class ObservabilityAddons(pulumi.ComponentResource):
+    """Prometheus, Jaeger, Grafana and Kiali, each only when the spec enables it.
+
+    Grafana's admin password is a ``RandomPassword`` kept in a Secret the chart reads
+    (``admin.existingSecret``); it reaches the engine only as a secret and is exposed
+    only as the secret output ``grafana_admin_password``.
+    """
+
+    releases: dict[str, k8s.helm.v4.Chart]
+    grafana_admin_password: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: ObservabilityAddonsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("meshstack:index:ObservabilityAddons", name, None, opts)
+        addons = args.addons
+        providers = [args.provider] if args.provider is not None else None
+        extra: dict[str, list[pulumi.Resource]] = {}
+        self.grafana_admin_password = None
+        if addons.grafana is not None:
+            password = random.RandomPassword(
+                f"{name}-grafana-admin-password",
+                length=addons.grafana.password_length,
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.grafana_admin_password = pulumi.Output.secret(password.result)
+            secret = k8s.core.v1.Secret(
+                f"{name}-secret-{addons.namespace}-{GRAFANA_ADMIN_SECRET}",
+                metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": addons.namespace},
+                string_data={
+                    GRAFANA_USER_KEY: "admin",
+                    GRAFANA_PASSWORD_KEY: self.grafana_admin_password,
+                },
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=list(args.depends_on),
+                    providers=providers,
+                    additional_secret_outputs=["data", "stringData"],
+                ),
+            )
+            extra["grafana"] = [secret]
+        self.releases = {}
+        for release in addon_releases(addons, args.istio_namespace):
+            waits_for = [
+                *args.depends_on,
+                *(self.releases[r] for r in release.after),
+                *extra.get(release.name, []),
+            ]
+            self.releases[release.name] = register_release(
+                name, release, parent=self, depends_on=waits_for, provider=args.provider
+            )
+        self.register_outputs(
+            {"addons": list(self.releases), "grafana_admin_password": self.grafana_admin_password}
+        )

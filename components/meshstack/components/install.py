@@ -1,0 +1,86 @@
+"""The component that installs Istio from its Helm charts, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from meshstack.chart_files import local_chart_problems
+from meshstack.components.helm import register_release
+from meshstack.render.install import istio_releases
+from meshstack.spec.install import IstioInstall
+from meshstack.validation.fields import field_problems
+from meshstack.validation.install_rules import install_only_problems
+from meshstack.validation.problems import SpecInvalid
+
+
+@dataclass(frozen=True)
+class IstioInstallationArgs:
+    """``namespaces`` maps names to the resources that create them: gateways wait for
+    theirs (created with injection enabled, which ``image: auto`` needs). The install's
+    own namespace is created here. ``base_dir`` resolves a relative local chart path."""
+
+    install: IstioInstall
+    namespaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    provider: pulumi.ProviderResource | None = None
+    base_dir: Path | None = None
+
+
+class IstioInstallation(pulumi.ComponentResource):
+    """base → (cni) → istiod per revision → gateways, each a helm v4 Chart.
+
+    ``crds`` (the base chart) is what every Istio custom resource must depend on;
+    ``injectors`` (the istiod releases) is what pods needing a sidecar wait for.
+    With ``install.protect`` the CRDs and the install namespace cannot be deleted.
+    """
+
+    namespace: k8s.core.v1.Namespace
+    releases: dict[str, k8s.helm.v4.Chart]
+    crds: list[pulumi.Resource]
+    injectors: list[pulumi.Resource]
+
+    def __init__(
+        self, name: str, args: IstioInstallationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        install = args.install
+        problems = [
+            *field_problems(install, "install"),
+            *install_only_problems(install),
+            *local_chart_problems(install, args.base_dir),
+        ]
+        if problems:
+            raise SpecInvalid(name, sorted(set(problems)))
+        super().__init__("meshstack:index:IstioInstallation", name, None, opts)
+        providers = [args.provider] if args.provider is not None else None
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace-{install.namespace}",
+            metadata={
+                "name": install.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "meshstack"},
+            },
+            opts=pulumi.ResourceOptions(parent=self, protect=install.protect, providers=providers),
+        )
+        namespaces = {**args.namespaces, install.namespace: self.namespace}
+        self.releases = {}
+        plan = istio_releases(install)
+        for release in plan:
+            waits_for: list[pulumi.Resource] = [self.releases[b] for b in release.after]
+            own_namespace = namespaces.get(release.namespace)
+            if own_namespace is not None:
+                waits_for.append(own_namespace)
+            self.releases[release.name] = register_release(
+                name, release, parent=self, depends_on=waits_for, provider=args.provider
+            )
+        self.crds = [self.releases[r.name] for r in plan if r.role == "base"]
+        self.injectors = [self.releases[r.name] for r in plan if r.role == "istiod"]
+        self.register_outputs(
+            {
+                "version": install.version,
+                "revisions": [cp.name for cp in install.control_planes],
+                "releases": list(self.releases),
+            }
+        )

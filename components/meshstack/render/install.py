@@ -1,0 +1,215 @@
+"""The Istio install as Helm releases: base → (cni) → istiod per revision → gateways."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
+from meshstack.render.objects import drop_none
+from meshstack.render.workloads import resources_values
+from meshstack.spec.install import (
+    Autoscaling,
+    ChartLayout,
+    ChartRepository,
+    ControlPlane,
+    GatewayInstall,
+    IstioInstall,
+    LocalCharts,
+    OciRegistry,
+)
+
+SOURCE_TREE_PATHS = {
+    "base": "base",
+    "istiod": "istio-control/istio-discovery",
+    "gateway": "gateway",
+    "cni": "istio-cni",
+}
+"""Where Istio's source tree (``manifests/charts``) keeps each released chart."""
+
+
+def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
+    """Locate ``chart`` (a released chart name) in the install's chart source."""
+    source = install.chart_source
+    if isinstance(source, LocalCharts):
+        sub = SOURCE_TREE_PATHS[chart] if source.layout is ChartLayout.ISTIO_SOURCE else chart
+        return ChartRef(chart=posixpath.join(source.path, sub), version=None)
+    if isinstance(source, OciRegistry):
+        return ChartRef(chart=f"{source.url.rstrip('/')}/{chart}", version=version)
+    repository = source.url if isinstance(source, ChartRepository) else None
+    return ChartRef(chart=chart, version=version, repository=repository)
+
+
+def base_release_name() -> str:
+    return "istio-base"
+
+
+def istiod_release_name(cp: ControlPlane) -> str:
+    return f"istiod-{cp.revision}" if cp.revision else "istiod"
+
+
+def _autoscaling_values(scaling: Autoscaling | None, replicas: int) -> dict[str, Any]:
+    if scaling is None:
+        return {"autoscaleEnabled": False, "replicaCount": replicas}
+    return {
+        "autoscaleEnabled": True,
+        "autoscaleMin": scaling.min_replicas,
+        "autoscaleMax": scaling.max_replicas,
+        "replicaCount": max(replicas, scaling.min_replicas),
+        "cpu": {"targetAverageUtilization": scaling.target_cpu_percent},
+    }
+
+
+def mesh_config_values(install: IstioInstall) -> dict[str, Any]:
+    mesh = install.mesh_config
+    values: dict[str, Any] = {
+        "accessLogFile": mesh.access_log_file or "",
+        "accessLogEncoding": mesh.access_log_encoding.value,
+        "outboundTrafficPolicy": {"mode": mesh.outbound_traffic_policy.value},
+        "enableTracing": mesh.tracing is not None,
+    }
+    if mesh.tracing is not None:
+        values["extensionProviders"] = [
+            {
+                "name": mesh.tracing.name,
+                "opentelemetry": {"service": mesh.tracing.service, "port": mesh.tracing.port},
+            }
+        ]
+        values["defaultProviders"] = {"tracing": [mesh.tracing.name]}
+    return values
+
+
+def _global_values(install: IstioInstall) -> dict[str, Any]:
+    proxy_resources = resources_values(install.mesh_config.default_proxy_resources)
+    return drop_none(
+        {
+            "istioNamespace": install.namespace,
+            "proxy": {"resources": proxy_resources} if proxy_resources else None,
+        }
+    )
+
+
+def base_values(install: IstioInstall) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "global": {"istioNamespace": install.namespace},
+        "base": {"validationFailurePolicy": install.validation_failure_policy.value},
+    }
+    if install.default_revision is not None:
+        values["defaultRevision"] = install.default_revision
+    return deep_merge(values, install.base_values)
+
+
+def istiod_values(install: IstioInstall, cp: ControlPlane) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "revision": cp.revision or "",
+        "revisionTags": [t.name for t in install.revision_tags if t.revision == cp.revision],
+        **_autoscaling_values(cp.autoscaling, cp.replicas),
+        "meshConfig": mesh_config_values(install),
+        "global": _global_values(install),
+        "base": {"validationFailurePolicy": install.validation_failure_policy.value},
+    }
+    resources = resources_values(cp.resources)
+    if resources:
+        values["resources"] = resources
+    if install.cni is not None:
+        values["cni"] = {"enabled": True}
+    if install.default_revision is not None and cp.revision == install.default_revision:
+        values["defaultRevision"] = cp.revision
+    return deep_merge(values, cp.values)
+
+
+def gateway_values(gw: GatewayInstall) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "revision": gw.revision or "",
+        "service": {
+            "type": gw.service_type.value,
+            "ports": [
+                {
+                    "name": p.name,
+                    "port": p.port,
+                    "protocol": p.protocol,
+                    "targetPort": p.target_port,
+                }
+                for p in gw.ports
+            ],
+        },
+        "replicaCount": gw.replicas,
+        "autoscaling": {"enabled": False}
+        if gw.autoscaling is None
+        else {
+            "enabled": True,
+            "minReplicas": gw.autoscaling.min_replicas,
+            "maxReplicas": gw.autoscaling.max_replicas,
+            "targetCPUUtilizationPercentage": gw.autoscaling.target_cpu_percent,
+        },
+    }
+    resources = resources_values(gw.resources)
+    if resources:
+        values["resources"] = resources
+    return deep_merge(values, gw.values)
+
+
+def _injector_release(install: IstioInstall, revision: str | None) -> str | None:
+    """The istiod release whose webhook injects pods labelled with ``revision``."""
+    target = revision
+    tags = {t.name: t.revision for t in install.revision_tags}
+    if target in tags:
+        target = tags[target]
+    if target is None:
+        target = install.default_revision
+    for cp in install.control_planes:
+        if cp.revision == target:
+            return istiod_release_name(cp)
+    return None
+
+
+def istio_releases(install: IstioInstall) -> list[HelmRelease]:
+    """Every release of the install, in an order where each comes after what it waits for."""
+    base = HelmRelease(
+        name=base_release_name(),
+        chart=chart_ref(install, "base", install.version),
+        namespace=install.namespace,
+        values=base_values(install),
+        role="base",
+        protect=install.protect,
+    )
+    releases = [base]
+    before_istiod = [base.name]
+    if install.cni is not None:
+        cni = HelmRelease(
+            name="istio-cni",
+            chart=chart_ref(install, "cni", install.version_of(install.cni.version)),
+            namespace=install.cni.namespace,
+            values=deep_merge(
+                {"global": {"istioNamespace": install.namespace}}, install.cni.values
+            ),
+            after=(base.name,),
+            role="cni",
+        )
+        releases.append(cni)
+        before_istiod.append(cni.name)
+    istiods = [
+        HelmRelease(
+            name=istiod_release_name(cp),
+            chart=chart_ref(install, "istiod", install.version_of(cp.version)),
+            namespace=install.namespace,
+            values=istiod_values(install, cp),
+            after=tuple(before_istiod),
+            role="istiod",
+        )
+        for cp in install.control_planes
+    ]
+    releases.extend(istiods)
+    for gw in install.gateways:
+        injector = _injector_release(install, gw.revision)
+        releases.append(
+            HelmRelease(
+                name=gw.name,
+                chart=chart_ref(install, "gateway", install.version_of(gw.version)),
+                namespace=gw.namespace,
+                values=gateway_values(gw),
+                after=(injector,) if injector else tuple(r.name for r in istiods),
+                role="gateway",
+            )
+        )
+    return releases

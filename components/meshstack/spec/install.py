@@ -1,0 +1,241 @@
+"""The Istio install: which charts, at which version, from where, with which values.
+
+Istio ships as Helm charts — ``base`` (CRDs and the default-revision webhook),
+``istiod`` (one release per control-plane revision), ``gateway`` (one release
+per ingress or egress gateway) and optionally ``cni``. Every chart of one
+install is at one Istio version; a control-plane canary is a second istiod
+*revision*, which is the only thing allowed to run another version.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from meshstack.spec.base import DnsLabel, FieldCheck, NonEmptyStr, PortNumber, PositiveInt, Spec
+from meshstack.spec.observability import OutboundPolicy
+from meshstack.spec.workloads import Resources
+
+ISTIO_VERSION = "1.30.4"
+"""The pinned Istio release: the newest stable one at the date of the newest
+``istio.io/istio`` snapshot the Go module proxy serves (2026-08-27)."""
+
+OFFICIAL_ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
+"""Istio's official Helm chart repository (chart names: base, istiod, gateway, cni)."""
+
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+_REVISION = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+IstioVersion = Annotated[
+    str,
+    FieldCheck(
+        "an Istio release version such as '1.30.4' (major.minor.patch)",
+        lambda v: bool(_SEMVER.match(v)),
+    ),
+]
+RevisionName = Annotated[
+    str,
+    FieldCheck(
+        "a revision name: lowercase letters, digits and '-' (no dots), such as '1-30-4' "
+        "or 'canary', and not 'default' (that name belongs to the default revision tag)",
+        lambda v: bool(_REVISION.match(v)) and v != "default",
+    ),
+]
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """``'1.30.4'`` → ``(1, 30, 4)`` for ordering; pre-release suffixes are ignored."""
+    major, minor, patch = version.split("-", 1)[0].split(".")
+    return int(major), int(minor), int(patch)
+
+
+class ChartRepository(Spec):
+    """A classic Helm chart repository (``index.yaml`` over HTTPS)."""
+
+    kind: Literal["repository"] = "repository"
+    url: NonEmptyStr = OFFICIAL_ISTIO_CHARTS
+
+
+class OciRegistry(Spec):
+    """Charts pushed to an OCI registry: each chart is ``<url>/<chart>`` (``oci://...``)."""
+
+    kind: Literal["oci"] = "oci"
+    url: NonEmptyStr
+
+
+class ChartLayout(StrEnum):
+    """How a local directory arranges the charts."""
+
+    RELEASE = "release"
+    """``<path>/base``, ``<path>/istiod``, ``<path>/gateway``, ``<path>/cni``: a mirror of
+    the released charts (``helm pull --untar`` into one folder)."""
+    ISTIO_SOURCE = "istio-source"
+    """Istio's own source tree under ``manifests/charts`` (``istio-control/istio-discovery``
+    for istiod, ``istio-cni`` for cni): what the ``istio.io/istio`` Go module carries."""
+
+
+class LocalCharts(Spec):
+    """Charts already on disk: air-gapped clusters mirror them. One directory holds
+    one Istio version, so every chart of the install comes from it."""
+
+    kind: Literal["local"] = "local"
+    path: NonEmptyStr
+    layout: ChartLayout = ChartLayout.RELEASE
+
+
+ChartSource = Annotated[ChartRepository | OciRegistry | LocalCharts, Field(discriminator="kind")]
+
+
+class Autoscaling(Spec):
+    """A HorizontalPodAutoscaler range (the charts create it)."""
+
+    min_replicas: PositiveInt = 1
+    max_replicas: PositiveInt = 5
+    target_cpu_percent: PositiveInt = 80
+
+
+class TracingProvider(Spec):
+    """An OpenTelemetry tracing backend declared in mesh config ``extensionProviders``;
+    Telemetry resources refer to it by ``name``."""
+
+    name: DnsLabel = "otel-tracing"
+    service: NonEmptyStr = "jaeger-collector.istio-system.svc.cluster.local"
+    port: PortNumber = 4317
+
+
+class AccessLogEncoding(StrEnum):
+    TEXT = "TEXT"
+    JSON = "JSON"
+
+
+class MeshConfig(Spec):
+    """The mesh-wide settings istiod serves to every proxy (istiod chart ``meshConfig``)."""
+
+    access_log_file: str | None = "/dev/stdout"
+    """Where Envoy writes access logs; ``None`` turns the built-in access log off."""
+    access_log_encoding: AccessLogEncoding = AccessLogEncoding.TEXT
+    tracing: TracingProvider | None = None
+    outbound_traffic_policy: OutboundPolicy = OutboundPolicy.ALLOW_ANY
+    """``REGISTRY_ONLY`` blocks calls to hosts the mesh does not know (use ServiceEntries)."""
+    default_proxy_resources: Resources | None = None
+    """Requests and limits of every injected sidecar (``global.proxy.resources``)."""
+
+
+class ControlPlane(Spec):
+    """One istiod release. ``revision=None`` is the revision-less default control plane;
+    a named revision (``istiod-<revision>``) is how a control-plane canary runs beside it."""
+
+    revision: RevisionName | None = None
+    version: IstioVersion | None = None
+    """Defaults to the install's version. Only a named revision may differ (the canary
+    or the revision being retired), and never be newer than the install (its CRDs)."""
+    replicas: PositiveInt = 1
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+    """Escape hatch: any other istiod chart value, merged over what meshstack sets."""
+
+    @property
+    def name(self) -> str:
+        """The key used in field paths and resource names: the revision, or ``default``."""
+        return self.revision or "default"
+
+
+class RevisionTag(Spec):
+    """A stable name (``prod-stable``) pointing at a revision: namespaces label
+    ``istio.io/rev=<tag>`` and an upgrade moves the tag, not every namespace."""
+
+    name: RevisionName
+    revision: RevisionName
+
+
+class GatewayRole(StrEnum):
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class ServiceType(StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+
+
+class GatewayPort(Spec):
+    name: DnsLabel
+    port: PortNumber
+    target_port: PortNumber
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+INGRESS_PORTS = (
+    GatewayPort(name="status-port", port=15021, target_port=15021),
+    GatewayPort(name="http2", port=80, target_port=80),
+    GatewayPort(name="https", port=443, target_port=443),
+)
+"""The gateway chart's default Service ports."""
+
+
+class GatewayInstall(Spec):
+    """One gateway chart release. Its pods use ``image: auto``, filled in by sidecar
+    injection: the namespace must be declared with injection enabled."""
+
+    name: DnsLabel = "istio-ingressgateway"
+    namespace: DnsLabel = "istio-ingress"
+    role: GatewayRole = GatewayRole.INGRESS
+    revision: RevisionName | None = None
+    """Which control-plane revision (or tag) injects the gateway; ``None``: the default."""
+    version: IstioVersion | None = None
+    service_type: ServiceType = ServiceType.LOAD_BALANCER
+    ports: tuple[GatewayPort, ...] = INGRESS_PORTS
+    replicas: PositiveInt = 1
+    autoscaling: Autoscaling | None = None
+    resources: Resources | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def selector_label(self) -> str:
+        """The chart labels pods ``istio: <name without 'istio-'>``: what Gateways select."""
+        return self.name.removeprefix("istio-")
+
+
+class CniInstall(Spec):
+    """The istio-cni node agent: sets up traffic redirection instead of a privileged
+    init container in every pod."""
+
+    namespace: DnsLabel = "istio-system"
+    version: IstioVersion | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class ValidationFailurePolicy(StrEnum):
+    FAIL = "Fail"
+    IGNORE = "Ignore"
+
+
+class IstioInstall(Spec):
+    """Everything about installing Istio in one cluster."""
+
+    version: IstioVersion = ISTIO_VERSION
+    namespace: DnsLabel = "istio-system"
+    chart_source: ChartSource | None = Field(default_factory=ChartRepository)
+    control_planes: tuple[ControlPlane, ...] = (ControlPlane(),)
+    default_revision: RevisionName | None = None
+    """With only named revisions, the revision that ``istio-injection=enabled`` namespaces
+    and revision-less gateways use (the base chart's ``defaultRevision``)."""
+    revision_tags: tuple[RevisionTag, ...] = ()
+    mesh_config: MeshConfig = Field(default_factory=MeshConfig)
+    gateways: tuple[GatewayInstall, ...] = (GatewayInstall(),)
+    cni: CniInstall | None = None
+    validation_failure_policy: ValidationFailurePolicy = ValidationFailurePolicy.FAIL
+    """Pinned in the charts: istiod otherwise flips its webhook from Ignore to Fail at run
+    time and every later ``pulumi up`` shows a diff (or an apply conflict)."""
+    base_values: dict[str, Any] = Field(default_factory=dict)
+    protect: bool = False
+    """Protect the CRDs and the install namespace from deletion: deleting a CRD deletes
+    every resource of its kind in the cluster. Prod turns this on."""
+
+    def version_of(self, chart_version: str | None) -> str:
+        return chart_version or self.version

@@ -1,0 +1,296 @@
+"""Rules for the Istio install and the add-ons: versions, revisions, chart source, wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshstack.spec.install import (
+    ChartRepository,
+    IstioInstall,
+    LocalCharts,
+    OciRegistry,
+    version_key,
+)
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.workloads import SidecarInjection
+from meshstack.validation.problems import Problem
+
+
+def install_problems(spec: MeshSpec) -> Iterator[Problem]:
+    install = spec.install
+    if install is None:
+        return
+    yield from _chart_source_problems(install)
+    yield from _control_plane_problems(install)
+    revisions = {cp.revision for cp in install.control_planes if cp.revision is not None}
+    targets = revisions | {tag.name for tag in install.revision_tags}
+    yield from _revision_problems(spec, install, revisions, targets)
+    yield from _gateway_problems(spec, install, targets)
+    yield from _telemetry_problems(spec, install)
+
+
+def _chart_source_problems(install: IstioInstall) -> Iterator[Problem]:
+    source = install.chart_source
+    path = "install.chart_source"
+    if source is None:
+        yield Problem(
+            path,
+            "no chart source: use ChartRepository() for Istio's official repository, "
+            "OciRegistry(url='oci://...') for a registry mirror, or LocalCharts(path=...)",
+        )
+    elif isinstance(source, ChartRepository) and not source.url.startswith("https://"):
+        yield Problem(f"{path}.url", f"{source.url!r} is not an https:// chart repository URL")
+    elif isinstance(source, OciRegistry) and not source.url.startswith("oci://"):
+        yield Problem(
+            f"{path}.url", f"{source.url!r} is not an OCI reference; expected oci://host/path"
+        )
+
+
+def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
+    if not install.control_planes:
+        yield Problem(
+            "install.control_planes", "an install needs at least one control plane (istiod)"
+        )
+    seen: set[str] = set()
+    for cp in install.control_planes:
+        path = f"install.control_planes[{cp.name}]"
+        if cp.name in seen:
+            yield Problem(f"{path}.revision", f"two control planes are both {cp.name!r}")
+        seen.add(cp.name)
+        version = install.version_of(cp.version)
+        if version != install.version:
+            if cp.revision is None:
+                yield Problem(
+                    f"{path}.version",
+                    f"the revision-less control plane runs the install's version "
+                    f"{install.version!r}, not {version!r}; run another version as a named "
+                    "revision (a control-plane canary)",
+                )
+            elif _comparable(version, install.version) and version_key(version) > version_key(
+                install.version
+            ):
+                yield Problem(
+                    f"{path}.version",
+                    f"{version!r} is newer than install.version {install.version!r}, whose base "
+                    "chart installs the CRDs: raise install.version first, then add the canary",
+                )
+            if isinstance(install.chart_source, LocalCharts):
+                yield Problem(
+                    f"{path}.version",
+                    "a local chart directory holds one Istio version; a control plane at "
+                    f"{version!r} needs a chart repository or OCI registry",
+                )
+        if "pilot" in cp.values:
+            yield Problem(
+                f"{path}.values.pilot",
+                "Istio 1.24 and later read istiod values at the top level and silently ignore "
+                "'pilot.*': move these keys up (e.g. values={'env': ...})",
+            )
+        yield from _overlap_problems(path, cp.values, _istiod_managed_keys())
+        if cp.autoscaling and cp.autoscaling.min_replicas > cp.autoscaling.max_replicas:
+            yield Problem(
+                f"{path}.autoscaling.max_replicas",
+                f"{cp.autoscaling.max_replicas} is below min_replicas {cp.autoscaling.min_replicas}",
+            )
+
+
+def _comparable(*versions: str) -> bool:
+    try:
+        for v in versions:
+            version_key(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _istiod_managed_keys() -> Mapping[str, str]:
+    return {
+        "revision": "ControlPlane.revision",
+        "replicaCount": "ControlPlane.replicas",
+        "autoscaleEnabled": "ControlPlane.autoscaling",
+        "autoscaleMin": "ControlPlane.autoscaling",
+        "autoscaleMax": "ControlPlane.autoscaling",
+        "resources": "ControlPlane.resources",
+        "revisionTags": "IstioInstall.revision_tags",
+        "meshConfig": "IstioInstall.mesh_config",
+    }
+
+
+def _overlap_problems(
+    path: str, values: Mapping[str, Any], managed: Mapping[str, str]
+) -> Iterator[Problem]:
+    for key in sorted(values.keys() & managed.keys()):
+        yield Problem(
+            f"{path}.values.{key}",
+            f"set by {managed[key]}; the escape hatch is for values meshstack does not type",
+        )
+
+
+def _revision_problems(
+    spec: MeshSpec, install: IstioInstall, revisions: set[str], targets: set[str]
+) -> Iterator[Problem]:
+    has_default_plane = any(cp.revision is None for cp in install.control_planes)
+    if install.default_revision is not None:
+        if has_default_plane:
+            yield Problem(
+                "install.default_revision",
+                "there is already a revision-less control plane; default_revision only "
+                "applies when every control plane has a revision",
+            )
+        elif install.default_revision not in revisions:
+            yield Problem(
+                "install.default_revision",
+                f"no control plane has revision {install.default_revision!r}; "
+                f"revisions: {sorted(revisions)}",
+            )
+    seen_tags: set[str] = set()
+    for tag in install.revision_tags:
+        path = f"install.revision_tags[{tag.name}]"
+        if tag.name in seen_tags:
+            yield Problem(f"{path}.name", f"revision tag {tag.name!r} is declared twice")
+        seen_tags.add(tag.name)
+        if tag.name in revisions:
+            yield Problem(f"{path}.name", f"{tag.name!r} is already a revision name")
+        if tag.revision not in revisions:
+            yield Problem(
+                f"{path}.revision",
+                f"no control plane has revision {tag.revision!r}; revisions: {sorted(revisions)}",
+            )
+    serves_default = has_default_plane or install.default_revision is not None
+    for ns in spec.namespaces:
+        path = f"namespaces[{ns.name}]"
+        if ns.injection is SidecarInjection.REVISION and ns.revision and ns.revision not in targets:
+            yield Problem(
+                f"{path}.revision",
+                f"no control-plane revision or revision tag {ns.revision!r}; "
+                f"known: {sorted(targets)}",
+            )
+        if ns.injection is SidecarInjection.ENABLED and not serves_default:
+            yield Problem(
+                f"{path}.injection",
+                "istio-injection=enabled needs a default control plane: add a revision-less "
+                "control plane, set install.default_revision, or use injection=REVISION",
+            )
+
+
+def _gateway_problems(
+    spec: MeshSpec, install: IstioInstall, targets: set[str]
+) -> Iterator[Problem]:
+    namespaces = {ns.name: ns for ns in spec.namespaces}
+    installed: dict[str, str] = {}
+    for gw in install.gateways:
+        path = f"install.gateways[{gw.name}]"
+        if gw.name in installed:
+            yield Problem(f"{path}.name", f"gateway {gw.name!r} is installed twice")
+        installed[gw.name] = gw.namespace
+        if install.version_of(gw.version) != install.version:
+            yield Problem(
+                f"{path}.version",
+                f"{gw.version!r} differs from install.version {install.version!r}: every chart "
+                "but a canary control plane is at the install's version",
+            )
+        if gw.revision is not None and gw.revision not in targets:
+            yield Problem(
+                f"{path}.revision",
+                f"no control-plane revision or revision tag {gw.revision!r}; known: {sorted(targets)}",
+            )
+        ns = namespaces.get(gw.namespace)
+        if ns is None:
+            yield Problem(
+                f"{path}.namespace",
+                f"namespace {gw.namespace!r} is not declared; the gateway chart's pods use "
+                "'image: auto' and need a namespace with sidecar injection",
+            )
+        elif ns.injection is SidecarInjection.DISABLED:
+            yield Problem(
+                f"{path}.namespace",
+                f"namespace {gw.namespace!r} disables injection, so the gateway's 'image: auto' "
+                "is never filled in: enable injection there",
+            )
+        ports = [p.port for p in gw.ports]
+        if len(ports) != len(set(ports)):
+            yield Problem(f"{path}.ports", f"duplicate service ports {sorted(ports)}")
+        yield from _overlap_problems(
+            path,
+            gw.values,
+            {
+                "revision": "GatewayInstall.revision",
+                "service": "GatewayInstall.service_type and ports",
+                "replicaCount": "GatewayInstall.replicas",
+                "autoscaling": "GatewayInstall.autoscaling",
+                "resources": "GatewayInstall.resources",
+            },
+        )
+    if install.cni is not None and install.version_of(install.cni.version) != install.version:
+        yield Problem(
+            "install.cni.version",
+            f"{install.cni.version!r} differs from install.version {install.version!r}",
+        )
+    by_name = {g.name: g for g in install.gateways}
+    for workload in spec.gateway_workloads:
+        path = f"gateway_workloads[{workload.name}]"
+        deployed = by_name.get(workload.name)
+        if deployed is None:
+            yield Problem(
+                path,
+                f"the install deploys no gateway {workload.name!r}; install.gateways: "
+                f"{sorted(by_name)}",
+            )
+            continue
+        if deployed.namespace != workload.namespace:
+            yield Problem(
+                f"{path}.namespace",
+                f"the install deploys {deployed.name!r} in {deployed.namespace!r}, not {workload.namespace!r}",
+            )
+        if workload.selector.get("istio") != deployed.selector_label:
+            yield Problem(
+                f"{path}.selector",
+                f"the gateway chart labels {deployed.name!r} pods istio={deployed.selector_label!r}; "
+                f"got {workload.selector}",
+            )
+
+
+def _telemetry_problems(spec: MeshSpec, install: IstioInstall) -> Iterator[Problem]:
+    telemetry = spec.policy.telemetry
+    tracing = install.mesh_config.tracing
+    if telemetry is None or telemetry.tracing_provider is None:
+        return
+    declared = tracing.name if tracing else None
+    if telemetry.tracing_provider != declared:
+        yield Problem(
+            "policy.telemetry.tracing_provider",
+            f"mesh config declares no tracing provider {telemetry.tracing_provider!r}; "
+            + (f"declared: {declared!r}" if declared else "set install.mesh_config.tracing"),
+        )
+
+
+def addon_problems(spec: MeshSpec) -> Iterator[Problem]:
+    addons = spec.addons
+    if addons.prometheus is None:
+        for name, addon in (("grafana", addons.grafana), ("kiali", addons.kiali)):
+            if addon is not None:
+                yield Problem(
+                    f"addons.{name}",
+                    f"{name} reads the mesh's metrics from Prometheus: enable addons.prometheus",
+                )
+    if (
+        addons.jaeger is not None
+        and spec.install is not None
+        and spec.install.mesh_config.tracing is None
+    ):
+        yield Problem(
+            "addons.jaeger",
+            "nothing sends spans to Jaeger: set install.mesh_config.tracing (a TracingProvider)",
+        )
+    declared = {ns.name for ns in spec.namespaces}
+    if spec.install is not None and addons.namespace not in {spec.install.namespace, *declared}:
+        yield Problem(
+            "addons.namespace",
+            f"namespace {addons.namespace!r} is neither the install's namespace nor declared",
+        )
+
+
+def install_only_problems(install: IstioInstall) -> list[Problem]:
+    """The rules that need nothing but the install itself (for the standalone component)."""
+    return [*_chart_source_problems(install), *_control_plane_problems(install)]
