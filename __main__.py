@@ -16,7 +16,8 @@ from meshstack.validation import SpecInvalid
 stack = pulumi.get_stack()
 config = pulumi.Config(CONFIG_NAMESPACE)
 overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
-spec, problems = resolve_stack(stack, Path(__file__).parent, overrides)
+project_dir = Path(__file__).parent
+spec, problems = resolve_stack(stack, project_dir, overrides)
 if problems:
     raise SpecInvalid(stack, problems)
 
@@ -24,7 +25,13 @@ render_dir = config.get("renderDir") or ""
 provider = k8s.Provider("render", render_yaml_to_directory=render_dir) if render_dir else None
 mesh = MeshStack(
     "mesh",
-    MeshStackArgs(spec=spec, protect_namespaces=stack == "prod", provider=provider),
+    MeshStackArgs(
+        spec=spec, protect_namespaces=stack == "prod", provider=provider, base_dir=project_dir
+    ),
 )
-pulumi.export("namespaces", sorted(mesh.workloads.namespaces))
+pulumi.export("namespaces", sorted(mesh.namespaces.by_name))
+pulumi.export("istio_version", spec.install.version if spec.install else None)
+pulumi.export("addons", list(spec.addons.enabled))
+if mesh.addons is not None and mesh.addons.grafana_admin_password is not None:
+    pulumi.export("grafana_admin_password", mesh.addons.grafana_admin_password)  # a secret
 pulumi.export("render_dir", render_dir or None)

@@ -1,4 +1,4 @@
-"""``meshstack`` command line: validate and render a stack without Pulumi or a cluster.
+"""``meshstack`` command line: validate, render and plan a stack without Pulumi or a cluster.
 
 Exit status: 0 when the stack is valid (and rendered), 1 for an unknown stack,
 a broken stack file or an invalid spec: one problem per line, never a traceback.
@@ -10,10 +10,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from meshstack.render import K8sObject, render
+from meshstack.render.addons import addon_releases
+from meshstack.render.install import istio_releases
+from meshstack.spec.mesh import MeshSpec
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.validation import Problem
 
@@ -32,7 +36,31 @@ def _parser() -> argparse.ArgumentParser:
     render_cmd = commands.add_parser("render", help="write a stack's Kubernetes objects as YAML")
     render_cmd.add_argument("stack")
     render_cmd.add_argument("--out", type=Path, required=True, help="directory for the YAML files")
+    charts = commands.add_parser(
+        "charts", help="print the Helm releases (Istio and add-ons) a stack installs"
+    )
+    charts.add_argument("stack")
     return parser
+
+
+def chart_plan(spec: MeshSpec) -> list[dict[str, Any]]:
+    """The releases of the install and the add-ons, as plain data in install order."""
+    releases = istio_releases(spec.install) if spec.install else []
+    istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
+    releases += addon_releases(spec.addons, istio_namespace)
+    return [
+        {
+            "release": r.name,
+            "chart": r.chart.chart,
+            "version": r.chart.version,
+            "repository": r.chart.repository,
+            "namespace": r.namespace,
+            "after": list(r.after),
+            "protect": r.protect,
+            "values": r.values,
+        }
+        for r in releases
+    ]
 
 
 def object_file_name(position: int, obj: K8sObject) -> str:
@@ -75,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args.stack, problems)
     if args.command == "validate":
         print(f"stack {args.stack!r} is valid")
+        return 0
+    if args.command == "charts":
+        print(yaml.safe_dump(chart_plan(spec), sort_keys=False), end="")
         return 0
     objects = render(spec)
     written = write_objects(objects, args.out)

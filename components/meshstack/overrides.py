@@ -7,6 +7,8 @@ keys (namespace ``meshstack``):
 * ``canaryWeights``: ``{service: percent}``: percent of traffic to the candidate
 * ``imageTags``: ``{workload or workload/version: tag}``
 * ``replicas``: ``{workload: count}``
+* ``istioCharts``: where the Istio charts come from, e.g. ``{kind: local, path: ...,
+  layout: istio-source}`` or ``{kind: oci, url: oci://...}`` (air-gapped mirrors)
 
 Unknown keys and bad values are reported like spec problems, with the config
 key as path, before anything is registered.
@@ -17,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
+from meshstack.spec.base import Spec
+from meshstack.spec.install import ChartSource
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.workloads import App, Version, Workload
 from meshstack.validation.problems import Problem
 
 CONFIG_NAMESPACE = "meshstack"
-OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas")
+OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas", "istioCharts")
 SETTING_KEYS = ("renderDir",)
 """Config keys read by ``__main__.py`` itself, not overrides of the spec."""
 KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
@@ -92,12 +98,36 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             problems.append(Problem(path, f"no workload {target!r}"))
         elif not _int_in(count, 0, None):
             problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
+    install = spec.install
+    if "istioCharts" in config:
+        path = f"{CONFIG_NAMESPACE}:istioCharts"
+        if install is None:
+            problems.append(Problem(path, "this stack's spec installs no Istio"))
+        else:
+            try:
+                source = _ChartSourceConfig(source=config["istioCharts"]).source
+            except ValidationError as error:
+                problems.extend(
+                    Problem(
+                        ".".join([path, *(str(part) for part in e["loc"][2:])]),
+                        f"{e['msg']} (kinds: repository, oci, local)",
+                    )
+                    for e in error.errors()
+                )
+            else:
+                install = install.model_copy(update={"chart_source": source})
     if problems:
         return spec, problems
 
     apps = tuple(_retune(app, tags, replicas) for app in spec.apps)
     policy = spec.policy.model_copy(update={"canaries": tuple(canaries)})
-    return spec.model_copy(update={"apps": apps, "policy": policy}), []
+    return spec.model_copy(update={"apps": apps, "policy": policy, "install": install}), []
+
+
+class _ChartSourceConfig(Spec):
+    """Validates the ``istioCharts`` value (``loc`` is ``source``, the kind, then the field)."""
+
+    source: ChartSource
 
 
 def _mapping(config: Mapping[str, Any], key: str, problems: list[Problem]) -> Mapping[str, Any]:

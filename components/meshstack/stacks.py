@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from meshstack.chart_files import local_chart_problems
 from meshstack.overrides import CONFIG_NAMESPACE, apply_overrides
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import Problem, validate
@@ -72,4 +73,9 @@ def resolve_stack(
     spec = load_spec(name, project_dir / "stacks")
     values = stack_config(name, project_dir) if config is None else config
     spec, problems = apply_overrides(spec, values)
-    return spec, problems or validate(spec)
+    if problems:
+        return spec, problems
+    problems = validate(spec)
+    if not problems and spec.install is not None:
+        problems = local_chart_problems(spec.install, project_dir)
+    return spec, problems
