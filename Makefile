@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint typecheck unit demo clean
+.PHONY: setup test lint typecheck unit demo bench clean
 
 setup: $(VENV)/.installed
 
@@ -14,8 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: setup
-	$(BIN)/ruff check components stacks tests __main__.py
-	$(BIN)/ruff format --check components stacks tests __main__.py
+	$(BIN)/ruff check components stacks tests scripts __main__.py
+	$(BIN)/ruff format --check components stacks tests scripts __main__.py
 
 typecheck: setup
 	$(BIN)/mypy
@@ -27,6 +27,10 @@ test: lint typecheck unit
 
 demo: setup
 	bash scripts/demo.sh
+
+# How meshstack's cost grows with the mesh (a benchmark, not a test): results/bench-*.json
+bench: setup
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

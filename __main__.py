@@ -10,9 +10,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS
+from meshstack.runtime import tune_garbage_collector
 from meshstack.stacks import resolve_stack
 from meshstack.validation import SpecInvalid
 
+tune_garbage_collector()
 stack = pulumi.get_stack()
 config = pulumi.Config(CONFIG_NAMESPACE)
 overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}

@@ -12,6 +12,7 @@ from meshstack.render.proxy import render_proxy
 from meshstack.render.security import render_security
 from meshstack.render.traffic import render_traffic
 from meshstack.render.workloads import render_workloads
+from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 
 __all__ = ["K8sObject", "render", "render_policy", "render_workloads_list"]
@@ -19,12 +20,19 @@ __all__ = ["K8sObject", "render", "render_policy", "render_workloads_list"]
 
 def render_workloads_list(spec: MeshSpec) -> list[K8sObject]:
     """Namespaces, service accounts, Services and Deployments."""
-    return list(render_workloads(spec))
+    with collector_paused():
+        return list(render_workloads(spec))
 
 
 def render_policy(spec: MeshSpec) -> list[K8sObject]:
     """Every Istio custom resource of the spec."""
-    return [*render_edge(spec), *render_traffic(spec), *render_security(spec), *render_proxy(spec)]
+    with collector_paused():
+        return [
+            *render_edge(spec),
+            *render_traffic(spec),
+            *render_security(spec),
+            *render_proxy(spec),
+        ]
 
 
 def render(spec: MeshSpec) -> list[K8sObject]:

@@ -1,0 +1,222 @@
+"""meshstack's cost as the mesh grows: ``make bench`` (never a timed test).
+
+Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
+
+* L0  the floor: dump the very objects meshstack renders with PyYAML's C dumper;
+* L1  build the typed spec and validate it;
+* L1b render the spec to Kubernetes objects;
+* L2  evaluate the Pulumi program (``MeshStack``) under the mock engine until every
+      resource is registered;
+* L3  ``pulumi preview`` in render mode against ConfigGroup-from-YAML: only with a
+      ``pulumi`` CLI matching the pinned SDK on PATH (reported as skipped otherwise).
+
+Every measurement runs in a fresh worker process (Pulumi's mock engine is global
+state, and peak memory must be per tier); the table reports the median of the runs,
+the worker's peak RSS, L2/L0, and the growth factor t(2N)/t(N) for each tier.
+Results go to ``results/bench-<time>.json`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TIERS = ("L0", "L1", "L1b", "L2")
+DEFAULT_SIZES = (10, 100, 250, 500, 1000)
+
+
+def _rss_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _l0(services: int) -> tuple[float, int]:
+    import yaml
+    from meshstack.render import render
+    from meshstack.synthetic import synthetic_mesh
+
+    objects = render(synthetic_mesh(services))
+    start = time.perf_counter()
+    yaml.dump_all(objects, Dumper=yaml.CSafeDumper)
+    return time.perf_counter() - start, len(objects)
+
+
+def _l1(services: int) -> tuple[float, int]:
+    from meshstack.synthetic import synthetic_mesh
+    from meshstack.validation import validate
+
+    start = time.perf_counter()
+    problems = validate(synthetic_mesh(services))
+    elapsed = time.perf_counter() - start
+    assert problems == [], problems[:3]
+    return elapsed, 0
+
+
+def _l1b(services: int) -> tuple[float, int]:
+    from meshstack.render import render
+    from meshstack.synthetic import synthetic_mesh
+
+    spec = synthetic_mesh(services)
+    start = time.perf_counter()
+    objects = render(spec)
+    return time.perf_counter() - start, len(objects)
+
+
+def _l2(services: int) -> tuple[float, int]:
+    import pulumi
+    from meshstack.components import MeshStack, MeshStackArgs
+    from meshstack.runtime import tune_garbage_collector
+    from meshstack.synthetic import synthetic_mesh
+
+    tune_garbage_collector()  # as __main__.py does: L2 is the program, settings included
+
+    class EchoMocks(pulumi.runtime.Mocks):
+        count = 0
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            EchoMocks.count += 1
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+            return {}, []
+
+    pulumi.runtime.set_mocks(EchoMocks(), preview=False)
+    spec = synthetic_mesh(services)
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[list[str]]:
+        mesh = MeshStack("mesh", MeshStackArgs(spec=spec))
+        children = [
+            *mesh.namespaces.by_name.values(),
+            *mesh.workloads.resources,
+            *mesh.policy.resources,
+        ]
+        return pulumi.Output.all(*(c.urn for c in children))
+
+    start = time.perf_counter()
+    program()
+    return time.perf_counter() - start, EchoMocks.count
+
+
+IN_PROCESS_REPEATS = 5
+"""L0, L1 and L1b take milliseconds: a worker repeats them and keeps the median, so one
+garbage-collector pause does not decide the figure. L2 (global Pulumi state) runs once."""
+
+
+def worker(tier: str, services: int) -> None:
+    """Run one measurement and print it as JSON (the parent process collects it)."""
+    baseline = _rss_mib("VmRSS")
+    measure_once = {"L0": _l0, "L1": _l1, "L1b": _l1b, "L2": _l2}[tier]
+    repeats = 1 if tier == "L2" else IN_PROCESS_REPEATS
+    samples = [measure_once(services) for _ in range(repeats)]
+    seconds = statistics.median(s for s, _ in samples)
+    objects = samples[0][1]
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "objects": objects,
+                "peak_mib": round(_rss_mib("VmHWM"), 1),
+                "baseline_mib": round(baseline, 1),
+            }
+        )
+    )
+
+
+def measure(tier: str, services: int, runs: int) -> dict[str, Any]:
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", tier, str(services)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+        samples.append(json.loads(out.strip().splitlines()[-1]))
+    return {
+        "median_s": statistics.median(s["seconds"] for s in samples),
+        "runs_s": [round(s["seconds"], 5) for s in samples],
+        "objects": samples[0]["objects"],
+        "peak_mib": max(s["peak_mib"] for s in samples),
+        "baseline_mib": samples[0]["baseline_mib"],
+    }
+
+
+def growth(results: dict[int, dict[str, Any]], tier: str) -> dict[str, float]:
+    """t(2N)/t(N) for each measured pair N, 2N (250→500, 500→1000)."""
+    factors = {}
+    for n, row in results.items():
+        if 2 * n in results:
+            factors[f"{n}->{2 * n}"] = round(
+                results[2 * n][tier]["median_s"] / row[tier]["median_s"], 2
+            )
+    return factors
+
+
+def l3_status() -> str:
+    pulumi_cli = shutil.which("pulumi")
+    if pulumi_cli is None:
+        return "skipped: no pulumi CLI on PATH (see the real-engine issue)"
+    return f"skipped: pulumi found at {pulumi_cli}, but the L3 driver is not written yet"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--runs", type=int, default=5, help="runs per tier and size (median)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--worker", nargs=2, metavar=("TIER", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], int(args.worker[1]))
+        return 0
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: dict[int, dict[str, Any]] = {}
+    header = f"{'N':>5} {'objects':>7} " + " ".join(f"{t + ' s':>9}" for t in TIERS)
+    print(header + f" {'L2 MiB':>7} {'L2/L0':>6}")
+    for n in sizes:
+        row = {tier: measure(tier, n, args.runs) for tier in TIERS}
+        results[n] = row
+        ratio = row["L2"]["median_s"] / row["L0"]["median_s"]
+        times = " ".join(f"{row[t]['median_s']:9.4f}" for t in TIERS)
+        print(
+            f"{n:>5} {row['L1b']['objects']:>7} {times} {row['L2']['peak_mib']:7.1f} {ratio:6.1f}"
+        )
+    growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
+    print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
+    l3 = l3_status()
+    print("L3:", l3)
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": sys.version.split()[0],
+        "runs": args.runs,
+        "results": {str(n): row for n, row in results.items()},
+        "growth": growth_by_tier,
+        "l2_over_l0": {
+            str(n): round(r["L2"]["median_s"] / r["L0"]["median_s"], 2) for n, r in results.items()
+        },
+        "L3": l3,
+    }
+    out = args.out or ROOT / "results" / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
