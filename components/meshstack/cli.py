@@ -1,4 +1,4 @@
-"""``meshstack`` command line: validate, render and plan a stack without Pulumi or a cluster.
+"""``meshstack`` command line: validate, render, plan and inspect a stack without Pulumi or a cluster.
 
 Exit status: 0 when the stack is valid (and rendered), 1 for an unknown stack,
 a broken stack file or an invalid spec: one problem per line, never a traceback.
@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from meshstack.graph import to_json as graph_json
+from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.render import K8sObject, render
 from meshstack.render.addons import addon_releases
 from meshstack.render.install import istio_releases
@@ -40,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
         "charts", help="print the Helm releases (Istio and add-ons) a stack installs"
     )
     charts.add_argument("stack")
+    graph = commands.add_parser(
+        "graph", help="who can call whom: the effective authorization between workloads"
+    )
+    graph.add_argument("stack")
+    graph.add_argument("--format", choices=("markdown", "mermaid", "json"), default="markdown")
     return parser
 
 
@@ -103,6 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args.stack, problems)
     if args.command == "validate":
         print(f"stack {args.stack!r} is valid")
+        return 0
+    if args.command == "graph":
+        calls = who_can_call_whom(spec)
+        if args.format == "json":
+            print(graph_json(spec, calls))
+        elif args.format == "mermaid":
+            print(to_mermaid(calls))
+        else:
+            print(to_markdown(spec, calls), end="")
         return 0
     if args.command == "charts":
         print(yaml.safe_dump(chart_plan(spec), sort_keys=False), end="")

@@ -1,0 +1,324 @@
+"""Who can call whom: the effective authorization between a stack's workloads.
+
+Pure evaluation of the spec with Istio's order — DENY policies first, then, if any
+ALLOW policy selects the workload, a request needs a matching ALLOW rule — for every
+pair of workloads, with the apps' declared call graph marked, so a reviewer sees
+both the calls the policy would break and the access it grants beyond the design.
+Calls inside the mesh carry no JWT, so rules on request principals never match them;
+with mTLS DISABLEd the caller's identity is unknown, so identity rules never match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey, service_account_key, service_key
+from meshstack.spec.security import (
+    AuthorizationAction,
+    AuthorizationPolicy,
+    AuthorizationRule,
+    MtlsMode,
+    RequestSource,
+)
+
+
+class Verdict(StrEnum):
+    ALLOWED = "allowed"
+    PARTIAL = "some requests"
+    """Only some methods, paths or ports are allowed (or denied)."""
+    DENIED = "denied"
+
+
+SYMBOL = {Verdict.ALLOWED: "✓", Verdict.PARTIAL: "~", Verdict.DENIED: "✗"}
+
+
+@dataclass(frozen=True)
+class Call:
+    caller: str
+    callee: str
+    declared: bool
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    key: ServiceKey
+    account: ServiceKey
+    ports: frozenset[int]
+    """Container (target) ports: what AuthorizationPolicy ``ports`` match, not Service ports."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.key.namespace}/{self.key.name}"
+
+
+class _Match(StrEnum):
+    NONE = "none"
+    SOME = "some"
+    ALL = "all"
+
+
+def _endpoints(spec: MeshSpec) -> list[_Endpoint]:
+    return [
+        _Endpoint(
+            key=ServiceKey(app.namespace, w.name),
+            account=ServiceKey(app.namespace, w.identity),
+            ports=frozenset(p.container_port for p in w.ports),
+        )
+        for app in spec.apps
+        for w in app.workloads
+    ]
+
+
+def _declared(spec: MeshSpec) -> set[tuple[ServiceKey, ServiceKey]]:
+    pairs = set()
+    for app in spec.apps:
+        for w in app.workloads:
+            for ref in w.calls:
+                pairs.add((ServiceKey(app.namespace, w.name), service_key(ref, app.namespace)))
+    return pairs
+
+
+class _Evaluator:
+    """Indexes policies by namespace once; each pair is then judged in O(policies there)."""
+
+    def __init__(self, spec: MeshSpec) -> None:
+        self.spec = spec
+        self.by_namespace: dict[str, list[AuthorizationPolicy]] = {}
+        for policy in spec.policy.authorization_policies:
+            self.by_namespace.setdefault(policy.namespace, []).append(policy)
+        self.default_deny = set(spec.policy.default_deny_namespaces)
+        self.jwt_required = {
+            (rule.namespace, rule.workload): rule
+            for rule in spec.policy.jwt_rules
+            if rule.require_token
+        }
+        self.mtls = self._mtls_modes()
+
+    def _mtls_modes(self) -> dict[tuple[str | None, str | None], MtlsMode]:
+        return {
+            (pa.namespace, pa.workload): pa.mode for pa in self.spec.policy.peer_authentications
+        }
+
+    def mtls_mode(self, key: ServiceKey) -> MtlsMode:
+        for scope in ((key.namespace, key.name), (key.namespace, None), (None, None)):
+            if scope in self.mtls:
+                return self.mtls[scope]
+        return MtlsMode.PERMISSIVE
+
+    def _applies(self, policy: AuthorizationPolicy, callee: ServiceKey) -> bool:
+        return policy.workload is None or policy.workload == callee.name
+
+    def _policies(self, callee: ServiceKey) -> Iterator[AuthorizationPolicy]:
+        for namespace in (self.spec.root_namespace, callee.namespace):
+            for policy in self.by_namespace.get(namespace, ()):
+                in_scope = namespace == callee.namespace or policy.workload is None
+                if in_scope and self._applies(policy, callee):
+                    yield policy
+
+    def _rule_match(
+        self, rule: AuthorizationRule, caller: _Endpoint, callee: _Endpoint, identity: bool
+    ) -> _Match:
+        if rule.match_all:
+            return _Match.ALL
+        if rule.sources and not any(
+            self._source_matches(s, caller, identity) for s in rule.sources
+        ):
+            return _Match.NONE
+        if not rule.operations:
+            return _Match.ALL
+        best = _Match.NONE
+        for op in rule.operations:
+            ports = set(op.ports) & callee.ports if op.ports else set(callee.ports)
+            if op.ports and not ports:
+                continue
+            if op.methods or op.paths or (op.ports and ports != set(callee.ports)):
+                best = _Match.SOME
+            else:
+                return _Match.ALL
+        return best
+
+    def _source_matches(self, source: RequestSource, caller: _Endpoint, identity: bool) -> bool:
+        if source.request_principals:
+            return False
+        if source.service_accounts:
+            if not identity:
+                return False
+            accounts = {
+                service_account_key(a, caller.key.namespace) for a in source.service_accounts
+            }
+            if caller.account not in accounts:
+                return False
+        if source.namespaces:
+            return identity and caller.key.namespace in source.namespaces
+        return True
+
+    def judge(self, caller: _Endpoint, callee: _Endpoint) -> tuple[Verdict, str]:
+        identity = self.mtls_mode(callee.key) is not MtlsMode.DISABLE
+        jwt = self.jwt_required.get(
+            (callee.key.namespace, callee.key.name)
+        ) or self.jwt_required.get((callee.key.namespace, None))
+        if jwt is not None:
+            if jwt.unauthenticated_paths:
+                return Verdict.PARTIAL, f"JWT required by {jwt.name} except on some paths"
+            return Verdict.DENIED, f"JWT required by {jwt.name}; mesh calls carry none"
+        allows: list[tuple[AuthorizationPolicy, _Match]] = []
+        partial_deny = None
+        for policy in self._policies(callee.key):
+            matches = [self._rule_match(r, caller, callee, identity) for r in policy.rules]
+            best = (
+                _Match.ALL
+                if _Match.ALL in matches
+                else _Match.SOME
+                if _Match.SOME in matches
+                else _Match.NONE
+            )
+            if policy.action is AuthorizationAction.DENY:
+                if best is _Match.ALL:
+                    return Verdict.DENIED, f"DENY {policy.namespace}/{policy.name}"
+                if best is _Match.SOME:
+                    partial_deny = policy
+            elif policy.action is AuthorizationAction.ALLOW:
+                allows.append((policy, best))
+        has_allow = bool(allows) or callee.key.namespace in self.default_deny
+        if not has_allow:
+            verdict, reason = Verdict.ALLOWED, "no ALLOW policy selects the callee"
+        elif any(m is _Match.ALL for _, m in allows):
+            policy = next(p for p, m in allows if m is _Match.ALL)
+            verdict, reason = Verdict.ALLOWED, f"ALLOW {policy.namespace}/{policy.name}"
+        elif any(m is _Match.SOME for _, m in allows):
+            policy = next(p for p, m in allows if m is _Match.SOME)
+            verdict, reason = (
+                Verdict.PARTIAL,
+                f"ALLOW {policy.namespace}/{policy.name} (some operations)",
+            )
+        else:
+            why = (
+                "default-deny"
+                if callee.key.namespace in self.default_deny
+                else "no ALLOW rule matches"
+            )
+            verdict, reason = (
+                Verdict.DENIED,
+                why + ("" if identity else " (mTLS DISABLE: caller identity unknown)"),
+            )
+        if partial_deny is not None and verdict is Verdict.ALLOWED:
+            return (
+                Verdict.PARTIAL,
+                f"DENY {partial_deny.namespace}/{partial_deny.name} (some operations)",
+            )
+        return verdict, reason
+
+
+def who_can_call_whom(spec: MeshSpec) -> list[Call]:
+    """Every ordered pair of distinct workloads that serve ports, with its verdict."""
+    endpoints = _endpoints(spec)
+    declared = _declared(spec)
+    evaluator = _Evaluator(spec)
+    calls = []
+    for caller in endpoints:
+        for callee in endpoints:
+            if caller.key == callee.key or not callee.ports:
+                continue
+            verdict, reason = evaluator.judge(caller, callee)
+            calls.append(
+                Call(
+                    caller.label,
+                    callee.label,
+                    (caller.key, callee.key) in declared,
+                    verdict,
+                    reason,
+                )
+            )
+    return calls
+
+
+def broken_calls(calls: list[Call]) -> list[Call]:
+    """Declared calls the policy would deny (fully or in part)."""
+    return [c for c in calls if c.declared and c.verdict is not Verdict.ALLOWED]
+
+
+def undeclared_access(calls: list[Call]) -> list[Call]:
+    """Access the policy grants although no app declares that call."""
+    return [c for c in calls if not c.declared and c.verdict is not Verdict.DENIED]
+
+
+def to_json(spec: MeshSpec, calls: list[Call]) -> str:
+    return json.dumps(
+        {"stack": spec.stack, "calls": [asdict(c) | {"verdict": c.verdict.value} for c in calls]},
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def to_mermaid(calls: list[Call]) -> str:
+    """Declared calls as a flowchart: solid when allowed, dotted and crossed when denied."""
+    lines = ["flowchart LR"]
+    ids: dict[str, str] = {}
+
+    def node(label: str) -> str:
+        if label not in ids:
+            ids[label] = f"n{len(ids)}"
+            lines.append(f'    {ids[label]}["{label}"]')
+        return ids[label]
+
+    for call in calls:
+        if not call.declared:
+            continue
+        a, b = node(call.caller), node(call.callee)
+        if call.verdict is Verdict.ALLOWED:
+            lines.append(f"    {a} --> {b}")
+        elif call.verdict is Verdict.PARTIAL:
+            lines.append(f"    {a} -. some requests .-> {b}")
+        else:
+            lines.append(f"    {a} -. denied .-x {b}")
+    return "\n".join(lines)
+
+
+def to_markdown(spec: MeshSpec, calls: list[Call]) -> str:
+    """The matrix per namespace (rows call columns), then what needs a reviewer's eye."""
+    out = [f"# Who can call whom — stack `{spec.stack}`", ""]
+    out.append("✓ allowed · ~ some requests · ✗ denied · **bold**: a call the apps declare")
+    by_pair = {(c.caller, c.callee): c for c in calls}
+    labels = sorted({c.caller for c in calls} | {c.callee for c in calls})
+    for namespace in sorted({label.split("/")[0] for label in labels}):
+        callees = [
+            label
+            for label in labels
+            if label.startswith(namespace + "/") and any(c.callee == label for c in calls)
+        ]
+        callers = [label for label in labels if label.startswith(namespace + "/")]
+        if not callees:
+            continue
+        out += ["", f"## {namespace}", ""]
+        out.append("| caller \\ callee | " + " | ".join(c.split("/")[1] for c in callees) + " |")
+        out.append("| --- |" + " :---: |" * len(callees))
+        for caller in callers:
+            cells = []
+            for callee in callees:
+                call = by_pair.get((caller, callee))
+                if call is None:
+                    cells.append("")
+                else:
+                    mark = SYMBOL[call.verdict]
+                    cells.append(f"**{mark}**" if call.declared else mark)
+            out.append(f"| {caller.split('/')[1]} | " + " | ".join(cells) + " |")
+    broken = broken_calls(calls)
+    out += ["", f"## Declared calls the policy denies: {len(broken)}", ""]
+    out += [f"- {c.caller} → {c.callee}: {c.verdict.value} ({c.reason})" for c in broken] or [
+        "- none"
+    ]
+    extra = undeclared_access(calls)
+    out += ["", f"## Access beyond the declared calls: {len(extra)}", ""]
+    out += [f"- {c.caller} → {c.callee}: {c.verdict.value} ({c.reason})" for c in extra[:50]] or [
+        "- none"
+    ]
+    if len(extra) > 50:
+        out.append(f"- … and {len(extra) - 50} more")
+    out += ["", "```mermaid", to_mermaid(calls), "```", ""]
+    return "\n".join(out)

@@ -1,0 +1,122 @@
+"""``meshstack graph``: the effective who-can-call-whom of each stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from builders import shop
+from meshstack.cli import main
+from meshstack.graph import Verdict, broken_calls, undeclared_access, who_can_call_whom
+from meshstack.spec import (
+    AuthorizationAction,
+    AuthorizationPolicy,
+    AuthorizationRule,
+    MeshSpec,
+    MtlsMode,
+    PeerAuthentication,
+    RequestOperation,
+    RequestSource,
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def verdicts(spec: MeshSpec) -> dict[tuple[str, str], Verdict]:
+    return {(c.caller, c.callee): c.verdict for c in who_can_call_whom(spec)}
+
+
+def test_without_authorization_everyone_can_call_everyone(stack_specs: dict[str, MeshSpec]) -> None:
+    calls = who_can_call_whom(stack_specs["dev"])
+    assert {c.verdict for c in calls} == {Verdict.ALLOWED}
+    assert broken_calls(calls) == []
+
+
+def test_in_prod_ratings_is_reachable_only_from_reviews(stack_specs: dict[str, MeshSpec]) -> None:
+    calls = who_can_call_whom(stack_specs["prod"])
+    into_ratings = {
+        c.caller for c in calls if c.callee == "bookinfo/ratings" and c.verdict != "denied"
+    }
+    assert into_ratings == {"bookinfo/reviews"}
+
+
+def test_prod_allows_exactly_the_declared_call_graph(stack_specs: dict[str, MeshSpec]) -> None:
+    calls = who_can_call_whom(stack_specs["prod"])
+    assert broken_calls(calls) == []
+    assert undeclared_access(calls) == []
+    assert (
+        verdicts(stack_specs["prod"])[("hipster-shop/checkoutservice", "hipster-shop/emailservice")]
+        == Verdict.ALLOWED
+    )
+
+
+def test_the_graph_shows_that_stagings_cart_rule_breaks_checkout(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    broken = broken_calls(who_can_call_whom(stack_specs["staging"]))
+    assert [(c.caller, c.callee) for c in broken] == [
+        ("hipster-shop/checkoutservice", "hipster-shop/cartservice")
+    ]
+
+
+def _allow_web(**rule: object) -> MeshSpec:
+    policy = AuthorizationPolicy(
+        name="allow-web",
+        namespace="shop",
+        workload="api",
+        rules=(
+            AuthorizationRule(sources=(RequestSource(service_accounts=("shop/web",)),), **rule),
+        ),
+    )
+    return shop(authorization_policies=(policy,))
+
+
+def test_an_allow_policy_admits_its_sources_and_nobody_else() -> None:
+    assert verdicts(_allow_web())[("shop/web", "shop/api")] == Verdict.ALLOWED
+    assert verdicts(_allow_web())[("shop/api", "shop/web")] == Verdict.ALLOWED  # web has no policy
+
+
+def test_operations_restricted_to_some_methods_allow_only_some_requests() -> None:
+    spec = _allow_web(operations=(RequestOperation(methods=("GET",)),))
+    assert verdicts(spec)[("shop/web", "shop/api")] == Verdict.PARTIAL
+
+
+def test_a_deny_policy_wins_over_an_allow() -> None:
+    allow = _allow_web().policy.authorization_policies[0]
+    deny = AuthorizationPolicy(
+        name="deny-web",
+        namespace="shop",
+        workload="api",
+        action=AuthorizationAction.DENY,
+        rules=(AuthorizationRule(sources=(RequestSource(namespaces=("shop",)),)),),
+    )
+    spec = shop(authorization_policies=(allow, deny))
+    assert verdicts(spec)[("shop/web", "shop/api")] == Verdict.DENIED
+
+
+def test_without_mtls_identity_rules_match_nobody() -> None:
+    spec = _allow_web()
+    spec = spec.model_copy(
+        update={
+            "policy": spec.policy.model_copy(
+                update={"peer_authentications": (PeerAuthentication(mode=MtlsMode.DISABLE),)}
+            )
+        }
+    )
+    assert verdicts(spec)[("shop/web", "shop/api")] == Verdict.DENIED
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "mermaid", "json"])
+def test_meshstack_graph_prints_each_format(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(PROJECT), "graph", "prod", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        calls = json.loads(out)["calls"]
+        ratings = {c["caller"]: c["verdict"] for c in calls if c["callee"] == "bookinfo/ratings"}
+        assert ratings["bookinfo/reviews"] == "allowed"
+        assert ratings["bookinfo/productpage"] == "denied"
+    elif fmt == "mermaid":
+        assert out.startswith("flowchart LR") and "-->" in out
+    else:
+        assert "## Declared calls the policy denies: 0" in out and "```mermaid" in out
