@@ -7,13 +7,20 @@ a broken stack file or an invalid spec: one problem per line, never a traceback.
 from __future__ import annotations
 
 import argparse
+import io
+import subprocess
 import sys
+import tarfile
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from meshstack.diff import diff as mesh_diff
+from meshstack.diff import outcome
+from meshstack.diff import to_markdown as to_diff_markdown
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.render import K8sObject, render
@@ -47,7 +54,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("stack")
     graph.add_argument("--format", choices=("markdown", "mermaid", "json"), default="markdown")
+    diff_cmd = commands.add_parser(
+        "diff",
+        help="what a change does to the mesh; exit 0 unchanged, 2 changed, 3 risky, 1 error",
+    )
+    diff_cmd.add_argument("stack")
+    base = diff_cmd.add_mutually_exclusive_group(required=True)
+    base.add_argument("--base", metavar="REF", help="compare with the stack at this git ref")
+    base.add_argument("--base-stack", metavar="OTHER", help="compare with another stack")
     return parser
+
+
+def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[Problem]]:
+    """The stack as committed at ``ref``: its stacks/ and Pulumi.<stack>.yaml, read with
+    ``git archive`` into a scratch directory (the work tree is left alone)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "stacks", f"Pulumi.{stack}.yaml"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise StackLoadError(
+            f"cannot read stack {stack!r} at {ref!r}: {archive.stderr.decode().strip()}"
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(scratch, filter="data")
+        return resolve_stack(stack, Path(scratch))
 
 
 def chart_plan(spec: MeshSpec) -> list[dict[str, Any]]:
@@ -111,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         print(f"stack {args.stack!r} is valid")
         return 0
+    if args.command == "diff":
+        return _diff(args)
     if args.command == "graph":
         calls = who_can_call_whom(spec)
         if args.format == "json":
@@ -127,6 +163,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = write_objects(objects, args.out)
     print(f"stack {args.stack!r}: wrote {len(written)} objects to {args.out}")
     return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    head, problems = resolve_stack(args.stack, args.project)
+    if problems:
+        return _report(args.stack, problems)
+    try:
+        if args.base_stack:
+            base, problems = resolve_stack(args.base_stack, args.project)
+            title = f"{args.base_stack} → {args.stack}"
+        else:
+            base, problems = _stack_at_ref(args.stack, args.base, args.project)
+            title = f"{args.stack}: {args.base} → working tree"
+    except (StackNotFound, StackLoadError) as error:
+        print(f"meshstack: {error}", file=sys.stderr)
+        return 1
+    if problems:
+        return _report(f"{args.stack} (base)", problems)
+    changes = mesh_diff(base, head)
+    print(to_diff_markdown(title, changes), end="")
+    return int(outcome(changes))
 
 
 if __name__ == "__main__":

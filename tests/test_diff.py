@@ -1,0 +1,142 @@
+"""``meshstack diff``: what a change does to the mesh, line by line, with risky ones flagged."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from builders import shop
+from meshstack.cli import main
+from meshstack.diff import Outcome, diff, outcome
+from meshstack.overrides import apply_overrides
+from meshstack.spec import (
+    AbortFault,
+    AuthorizationPolicy,
+    AuthorizationRule,
+    FaultInjection,
+    MeshSpec,
+    MtlsMode,
+    PeerAuthentication,
+    RequestSource,
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def lines(base: MeshSpec, head: MeshSpec) -> list[str]:
+    return [c.line() for c in diff(base, head)]
+
+
+def with_policy(spec: MeshSpec, **fields: object) -> MeshSpec:
+    return spec.model_copy(update={"policy": spec.policy.model_copy(update=fields)})
+
+
+def test_the_same_spec_has_no_changes(stack_specs: dict[str, MeshSpec]) -> None:
+    assert diff(stack_specs["prod"], stack_specs["prod"]) == []
+    assert outcome([]) is Outcome.UNCHANGED
+
+
+def test_a_canary_weight_change_is_one_line(stack_specs: dict[str, MeshSpec]) -> None:
+    head, problems = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 20}})
+    assert problems == []
+    assert lines(stack_specs["prod"], head) == [
+        "canary bookinfo/reviews split: v1 90% / v3 10% → v1 80% / v3 20%"
+    ]
+
+
+def test_a_canary_jumping_more_than_the_step_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
+    head, _ = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 60}})
+    changes = diff(stack_specs["prod"], head)
+    assert [c.risk for c in changes] == ["canary moves 50 points at once (step 25)"]
+    assert outcome(changes) is Outcome.RISKY
+
+
+def test_weakening_mtls_is_risky() -> None:
+    base = with_policy(shop(), peer_authentications=(PeerAuthentication(),))
+    head = with_policy(shop(), peer_authentications=(PeerAuthentication(mode=MtlsMode.PERMISSIVE),))
+    assert lines(base, head) == ["mTLS mesh: STRICT → PERMISSIVE  ⚠ mTLS weakened"]
+
+
+def test_removing_default_deny_is_risky_and_shows_the_access_it_opens() -> None:
+    allow = AuthorizationPolicy(
+        name="allow-api",
+        namespace="shop",
+        workload="api",
+        rules=(AuthorizationRule(sources=(RequestSource(service_accounts=("shop/web",)),)),),
+    )
+    base = with_policy(shop(), authorization_policies=(allow,), default_deny_namespaces=("shop",))
+    head = with_policy(shop(), authorization_policies=(allow,))
+    assert lines(base, head) == [
+        "default-deny shop: removed (was on)  ⚠ default-deny removed",
+        "shop/api → shop/web: added: allowed  ⚠ access widened",
+    ]
+
+
+def test_a_fault_reaching_prod_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
+    prod = stack_specs["prod"]
+    canary = prod.policy.canaries[0]
+    faulty = canary.model_copy(
+        update={"fault": FaultInjection(abort=AbortFault(http_status=500, percentage=5))}
+    )
+    head = with_policy(prod, canaries=(faulty,))
+    changes = diff(prod, head)
+    assert [(c.key, c.risk) for c in changes] == [
+        ("canary bookinfo/reviews", "fault injection reaches prod")
+    ]
+
+
+def test_an_image_change_is_a_plain_change(stack_specs: dict[str, MeshSpec]) -> None:
+    head, _ = apply_overrides(stack_specs["prod"], {"imageTags": {"ratings": "1.21.0"}})
+    changes = diff(stack_specs["prod"], head)
+    assert [c.line() for c in changes] == [
+        "image bookinfo/ratings/v1: docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"
+        " → docker.io/istio/examples-bookinfo-ratings-v1:1.21.0"
+    ]
+    assert outcome(changes) is Outcome.CHANGED
+
+
+def test_staging_against_prod_reports_versions_add_ons_and_new_access(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--project", str(PROJECT), "diff", "prod", "--base-stack", "staging"]) == 3
+    out = capsys.readouterr().out
+    assert "- istio version: " not in out  # both at 1.30.4
+    assert "- istiod revisions: 1-30-3@1.30.3, 1-30-4@1.30.4 → default@1.30.4" in out
+    assert "- add-ons: prometheus, jaeger → prometheus, jaeger, grafana, kiali" in out
+    assert "checkoutservice → hipster-shop/cartservice: added: allowed  ⚠ access widened" in out
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@meshstack.test", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_diff_against_the_previous_commit_prints_the_one_weight_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(
+        PROJECT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    config = tmp_path / "Pulumi.prod.yaml"
+    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 10\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "base")
+    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 30\n")
+    _git(tmp_path, "commit", "-qam", "reviews canary to 30 %")
+    code = main(["--project", str(tmp_path), "diff", "prod", "--base", "HEAD~1"])
+    out = capsys.readouterr().out
+    assert code == Outcome.CHANGED
+    assert "1 change(s), 0 risky." in out
+    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 70% / v3 30%" in out
+
+
+def test_an_unknown_ref_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(PROJECT), "diff", "prod", "--base", "no-such-ref"]) == 1
+    assert "cannot read stack 'prod' at 'no-such-ref'" in capsys.readouterr().err
