@@ -80,7 +80,10 @@ def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[P
         )
     with tempfile.TemporaryDirectory() as scratch:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(scratch, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse unsafe members
+                tar.extractall(scratch, filter="data")
+            else:
+                tar.extractall(scratch)  # our own repository's archive
         return resolve_stack(stack, Path(scratch))
 
 
