@@ -27,6 +27,9 @@ SOURCE_TREE_PATHS = {
 }
 """Where Istio's source tree (``manifests/charts``) keeps each released chart."""
 
+BASE_RELEASE = "istio-base"
+"""The release of the base chart (CRDs): every Istio custom resource waits for it."""
+
 
 def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
     """Locate ``chart`` (a released chart name) in the install's chart source."""
@@ -38,10 +41,6 @@ def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
         return ChartRef(chart=f"{source.url.rstrip('/')}/{chart}", version=version)
     repository = source.url if isinstance(source, ChartRepository) else None
     return ChartRef(chart=chart, version=version, repository=repository)
-
-
-def base_release_name() -> str:
-    return "istio-base"
 
 
 def istiod_release_name(cp: ControlPlane) -> str:
@@ -166,7 +165,7 @@ def _injector_release(install: IstioInstall, revision: str | None) -> str | None
 def istio_releases(install: IstioInstall) -> list[HelmRelease]:
     """Every release of the install, in an order where each comes after what it waits for."""
     base = HelmRelease(
-        name=base_release_name(),
+        name=BASE_RELEASE,
         chart=chart_ref(install, "base", install.version),
         namespace=install.namespace,
         values=base_values(install),
