@@ -14,11 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: setup
-	$(BIN)/ruff check components stacks tests scripts __main__.py
-	$(BIN)/ruff format --check components stacks tests scripts __main__.py
+	$(BIN)/ruff check components stacks tests scripts policy __main__.py
+	$(BIN)/ruff format --check components stacks tests scripts policy __main__.py
 
 typecheck: setup
 	$(BIN)/mypy
+	$(BIN)/mypy policy/__main__.py
 
 unit: setup
 	$(BIN)/pytest

@@ -1,0 +1,133 @@
+"""What a guardrail sees (a planned resource), how it is configured, and what it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_PRODUCTION_STACKS = frozenset({"prod"})
+DEFAULT_MESH_ROOT_NAMESPACE = "istio-system"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One resource as the engine plans it: Pulumi type, input properties, URN, protect.
+
+    ``props`` is any mapping: the policy SDK hands over read-only proxies that
+    raise on values unknown during preview, so rules only read what they need.
+    """
+
+    type: str
+    props: Mapping[str, Any]
+    urn: str
+    protect: bool = False
+
+    @property
+    def stack(self) -> str:
+        """The stack segment of ``urn:pulumi:<stack>::<project>::<type>::<name>``."""
+        head = self.urn.split("::", 1)[0]
+        return head.removeprefix("urn:pulumi:")
+
+    @property
+    def kind(self) -> str:
+        """``Deployment`` for ``kubernetes:apps/v1:Deployment``."""
+        return self.type.rsplit(":", 1)[-1]
+
+    @property
+    def api_group(self) -> str:
+        """``networking.istio.io`` for ``kubernetes:networking.istio.io/v1:VirtualService``."""
+        parts = self.type.split(":")
+        return parts[1].split("/", 1)[0] if len(parts) == 3 else ""
+
+    def is_kind(self, group_suffix: str, kind: str) -> bool:
+        return self.kind == kind and self.api_group.endswith(group_suffix)
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        value = self.props.get("spec")
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def display_name(self) -> str:
+        """``Kind namespace/name`` from the object's metadata, else the resource's name."""
+        meta = self.props.get("metadata")
+        if isinstance(meta, Mapping) and isinstance(meta.get("name"), str):
+            namespace = meta.get("namespace")
+            scoped = f"{namespace}/{meta['name']}" if isinstance(namespace, str) else meta["name"]
+            return f"{self.kind} {scoped}"
+        return f"{self.kind} {self.urn.rsplit('::', 1)[-1]}"
+
+    @property
+    def namespace(self) -> str | None:
+        meta = self.props.get("metadata")
+        value = meta.get("namespace") if isinstance(meta, Mapping) else None
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class GuardrailSettings:
+    """Per-policy configuration (``--policy-pack-config``), with production defaults."""
+
+    production_stacks: frozenset[str] = DEFAULT_PRODUCTION_STACKS
+    mesh_root_namespace: str = DEFAULT_MESH_ROOT_NAMESPACE
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> GuardrailSettings:
+        stacks = config.get("productionStacks")
+        root = config.get("meshRootNamespace")
+        return cls(
+            production_stacks=frozenset(stacks)
+            if stacks is not None
+            else DEFAULT_PRODUCTION_STACKS,
+            mesh_root_namespace=root if isinstance(root, str) else DEFAULT_MESH_ROOT_NAMESPACE,
+        )
+
+    def is_production(self, resource: PlannedResource) -> bool:
+        return resource.stack in self.production_stacks
+
+
+CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
+    "productionStacks": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Stacks held to production rules (default: prod).",
+    },
+    "meshRootNamespace": {
+        "type": "string",
+        "description": "Istio's root namespace, where mesh-wide policy lives (default: istio-system).",
+    },
+}
+"""JSON schema of the settings, declared to the policy SDK so bad config is refused."""
+
+
+ResourceCheck = Callable[[PlannedResource, GuardrailSettings], Iterator[str]]
+
+
+@dataclass(frozen=True)
+class StackViolation:
+    message: str
+    urn: str = ""
+
+
+StackCheck = Callable[[Sequence[PlannedResource], GuardrailSettings], Iterator[StackViolation]]
+
+
+@dataclass(frozen=True)
+class ResourceGuardrail:
+    """A rule judged one resource at a time; ``check`` yields one message per violation."""
+
+    name: str
+    description: str
+    check: ResourceCheck
+    configurable: bool = field(default=False)
+
+
+@dataclass(frozen=True)
+class StackGuardrail:
+    """A rule over the whole planned stack (something that must exist somewhere)."""
+
+    name: str
+    description: str
+    check: StackCheck
+    configurable: bool = field(default=False)

@@ -1,0 +1,69 @@
+"""A prod program the guardrails must stop, though meshstack's typed validation accepts it.
+
+Each loosening is one a pull request could plausibly make: mesh-wide mTLS
+relaxed to PERMISSIVE "while we debug", the CRD protection switched off to
+allow a reinstall, an image tag override set to ``latest``, an "allow all"
+policy acknowledged with ``match_all``, and a traffic split written by hand
+beside the components (where typed validation never sees it).
+"""
+
+from pathlib import Path
+
+import pulumi_kubernetes as k8s
+from meshstack.components import MeshStack, MeshStackArgs
+from meshstack.overrides import apply_overrides
+from meshstack.spec import AuthorizationPolicy, AuthorizationRule, MtlsMode
+from meshstack.stacks import load_spec
+from meshstack.validation import SpecInvalid
+
+PROJECT = Path(__file__).resolve().parents[2]
+RATINGS = "ratings.bookinfo.svc.cluster.local"
+
+prod = load_spec("prod", PROJECT / "stacks")
+prod, problems = apply_overrides(prod, {"imageTags": {"productpage": "latest"}})
+if problems:
+    raise SpecInvalid("prod", problems)
+policy = prod.policy
+mesh_wide, *scoped = policy.peer_authentications
+loosened = prod.model_copy(
+    update={
+        "install": prod.install.model_copy(update={"protect": False}) if prod.install else None,
+        "policy": policy.model_copy(
+            update={
+                "peer_authentications": (
+                    mesh_wide.model_copy(update={"mode": MtlsMode.PERMISSIVE}),
+                    *scoped,
+                ),
+                "authorization_policies": (
+                    *policy.authorization_policies,
+                    AuthorizationPolicy(
+                        name="debug-open-details",
+                        namespace="bookinfo",
+                        workload="details",
+                        rules=(AuthorizationRule(match_all=True),),
+                    ),
+                ),
+            }
+        ),
+    }
+)
+
+MeshStack("mesh", MeshStackArgs(spec=loosened, protect_namespaces=True))
+k8s.apiextensions.CustomResource(
+    "hand-written-ratings-split",
+    api_version="networking.istio.io/v1",
+    kind="VirtualService",
+    metadata={"name": "ratings-split", "namespace": "bookinfo"},
+    spec={
+        "hosts": [RATINGS],
+        "http": [
+            {
+                "name": "split",
+                "route": [
+                    {"destination": {"host": RATINGS, "subset": "v1"}, "weight": 90},
+                    {"destination": {"host": RATINGS, "subset": "v2"}, "weight": 20},
+                ],
+            }
+        ],
+    },
+)

@@ -1,0 +1,289 @@
+"""The guardrails as pure functions: planned resources in, violation messages out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from meshstack.guardrails import (
+    RESOURCE_GUARDRAILS,
+    GuardrailSettings,
+    PlannedResource,
+)
+from meshstack.guardrails.authorization import no_allow_all
+from meshstack.guardrails.images import floating_tag, no_floating_images
+from meshstack.guardrails.mtls import (
+    mesh_wide_strict_mtls_in_production,
+    strict_mtls_in_production,
+)
+from meshstack.guardrails.protection import protected_istio_crds
+from meshstack.guardrails.routes import weights_sum_to_100
+
+DEFAULTS = GuardrailSettings()
+PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
+AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+VS = "kubernetes:networking.istio.io/v1:VirtualService"
+DR = "kubernetes:networking.istio.io/v1:DestinationRule"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CHART = "kubernetes:helm.sh/v4:Chart"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def planned(
+    type_: str,
+    spec: dict[str, Any] | None = None,
+    *,
+    stack: str = "prod",
+    namespace: str = "bookinfo",
+    name: str = "default",
+    protect: bool = False,
+    **props: Any,
+) -> PlannedResource:
+    body: dict[str, Any] = {"metadata": {"name": name, "namespace": namespace}, **props}
+    if spec is not None:
+        body["spec"] = spec
+    urn = f"urn:pulumi:{stack}::meshstack::{type_}::{name}"
+    return PlannedResource(type_, body, urn, protect)
+
+
+def test_a_planned_resource_knows_its_stack_kind_and_group() -> None:
+    resource = planned(VS, {}, stack="staging", name="reviews")
+    assert resource.stack == "staging"
+    assert resource.kind == "VirtualService"
+    assert resource.api_group == "networking.istio.io"
+    assert resource.display_name == "VirtualService bookinfo/reviews"
+
+
+def test_settings_come_from_policy_config_with_prod_as_the_default() -> None:
+    assert DEFAULTS.production_stacks == {"prod"}
+    custom = GuardrailSettings.from_config(
+        {"productionStacks": ["prod-eu", "prod-us"], "meshRootNamespace": "mesh-root"}
+    )
+    assert custom.production_stacks == {"prod-eu", "prod-us"}
+    assert custom.mesh_root_namespace == "mesh-root"
+
+
+def test_the_catalog_names_every_resource_guardrail_once() -> None:
+    names = [g.name for g in RESOURCE_GUARDRAILS]
+    assert len(names) == len(set(names)) == 5
+
+
+# --- strict mTLS in production ---------------------------------------------------------
+
+
+def test_permissive_peer_authentication_is_refused_in_production_only() -> None:
+    permissive = {"mtls": {"mode": "PERMISSIVE"}}
+    assert list(strict_mtls_in_production(planned(PEER_AUTH, permissive), DEFAULTS)) == [
+        "PeerAuthentication bookinfo/default: spec.mtls.mode is PERMISSIVE, which accepts "
+        "plaintext; stack 'prod' is production and needs STRICT (or UNSET to inherit)"
+    ]
+    assert (
+        list(strict_mtls_in_production(planned(PEER_AUTH, permissive, stack="dev"), DEFAULTS)) == []
+    )
+
+
+def test_a_port_left_in_plaintext_is_refused_too() -> None:
+    spec = {"mtls": {"mode": "STRICT"}, "portLevelMtls": {"6379": {"mode": "DISABLE"}}}
+    [message] = strict_mtls_in_production(planned(PEER_AUTH, spec), DEFAULTS)
+    assert "spec.portLevelMtls[6379].mode is DISABLE" in message
+
+
+def test_strict_and_unset_modes_pass() -> None:
+    for spec in ({"mtls": {"mode": "STRICT"}}, {"mtls": {"mode": "UNSET"}}, {}):
+        assert list(strict_mtls_in_production(planned(PEER_AUTH, spec), DEFAULTS)) == []
+
+
+def test_a_destination_rule_sending_plaintext_inside_the_mesh_is_refused() -> None:
+    host = "reviews.bookinfo.svc.cluster.local"
+    disabled = {
+        "host": host,
+        "subsets": [{"name": "v2", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}],
+    }
+    [message] = strict_mtls_in_production(planned(DR, disabled), DEFAULTS)
+    assert "spec.subsets[v2].trafficPolicy.tls.mode is DISABLE" in message and host in message
+    external = {"host": "api.example.test", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}
+    assert list(strict_mtls_in_production(planned(DR, external), DEFAULTS)) == []
+
+
+def test_production_must_declare_mesh_wide_strict_mtls() -> None:
+    mesh_wide = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="istio-system")
+    scoped = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="bookinfo")
+    selected = planned(
+        PEER_AUTH,
+        {"selector": {"matchLabels": {"app": "x"}}, "mtls": {"mode": "STRICT"}},
+        namespace="istio-system",
+    )
+    assert list(mesh_wide_strict_mtls_in_production([scoped, mesh_wide], DEFAULTS)) == []
+    [violation] = mesh_wide_strict_mtls_in_production([scoped, selected], DEFAULTS)
+    assert "declares no mesh-wide STRICT PeerAuthentication" in violation.message
+    dev = planned(
+        PEER_AUTH, {"mtls": {"mode": "PERMISSIVE"}}, namespace="istio-system", stack="dev"
+    )
+    assert list(mesh_wide_strict_mtls_in_production([dev], DEFAULTS)) == []
+
+
+def test_the_root_namespace_is_configurable() -> None:
+    root = GuardrailSettings.from_config({"meshRootNamespace": "mesh-root"})
+    mesh_wide = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="mesh-root")
+    assert list(mesh_wide_strict_mtls_in_production([mesh_wide], root)) == []
+    assert list(mesh_wide_strict_mtls_in_production([mesh_wide], DEFAULTS)) != []
+
+
+# --- images -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("docker.io/istio/examples-bookinfo-ratings-v1:1.20.3", None),
+        ("registry.local:5000/shop/cart@sha256:" + "a" * 64, None),
+        ("registry.local:5000/shop/cart", "no tag"),  # the port is not a tag
+        ("busybox", "no tag"),
+        ("busybox:latest", "latest"),
+        ("auto", None),  # Istio's injector fills in the proxy image
+    ],
+)
+def test_an_image_floats_without_a_version_tag_or_digest(image: str, why: str | None) -> None:
+    assert floating_tag(image) == why
+
+
+def test_every_container_list_of_a_workload_is_checked() -> None:
+    pod = {
+        "initContainers": [{"name": "init", "image": "busybox"}],
+        "containers": [{"name": "app", "image": "shop/app:1.2.3"}],
+    }
+    deployment = planned(DEPLOYMENT, {"template": {"spec": pod}}, name="app")
+    assert list(no_floating_images(deployment, DEFAULTS)) == [
+        "Deployment bookinfo/app: initContainers[init] image 'busybox' has no tag; "
+        "pin a version tag or a digest"
+    ]
+    cron = planned(
+        "kubernetes:batch/v1:CronJob",
+        {
+            "jobTemplate": {
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:latest"}]}}}
+            }
+        },
+    )
+    assert len(list(no_floating_images(cron, DEFAULTS))) == 1
+
+
+def test_chart_values_pinning_latest_are_refused() -> None:
+    chart = PlannedResource(
+        CHART,
+        {
+            "chart": "istiod",
+            "values": {"global": {"tag": "latest"}, "sidecars": [{"image": "x:latest"}]},
+        },
+        "urn:pulumi:dev::meshstack::kubernetes:helm.sh/v4:Chart::istiod",
+    )
+    assert list(no_floating_images(chart, DEFAULTS)) == [
+        "chart 'istiod': values.global.tag sets tag latest; pin a version tag",
+        "chart 'istiod': values.sidecars[0].image sets image x:latest; pin a version tag",
+    ]
+
+
+# --- traffic splits ---------------------------------------------------------------------
+
+
+def _route(*weights: float | None) -> list[dict[str, Any]]:
+    host = "reviews.bookinfo.svc.cluster.local"
+    return [
+        {
+            "destination": {"host": host, "subset": f"v{i + 1}"},
+            **({"weight": w} if w is not None else {}),
+        }
+        for i, w in enumerate(weights)
+    ]
+
+
+def test_a_split_that_does_not_sum_to_100_is_refused() -> None:
+    vs = planned(VS, {"http": [{"name": "split", "route": _route(90, 20)}]}, name="reviews")
+    assert list(weights_sum_to_100(vs, DEFAULTS)) == [
+        "VirtualService bookinfo/reviews: spec.http[split].route: weights sum to 110, not 100 "
+        "(reviews.bookinfo.svc.cluster.local/v1=90, reviews.bookinfo.svc.cluster.local/v2=20)"
+    ]
+
+
+def test_a_missing_weight_in_a_split_counts_as_zero() -> None:
+    vs = planned(VS, {"tcp": [{"route": _route(80, None)}]})
+    [message] = weights_sum_to_100(vs, DEFAULTS)
+    assert "spec.tcp[0].route: weights sum to 80" in message and "v2=unset" in message
+
+
+def test_whole_splits_single_destinations_and_wire_floats_pass() -> None:
+    for route in (_route(90, 10), _route(None), _route(100), _route(90.0, 10.0), _route(0, 100)):
+        assert list(weights_sum_to_100(planned(VS, {"http": [{"route": route}]}), DEFAULTS)) == []
+
+
+def test_fractional_or_out_of_range_weights_are_refused() -> None:
+    for route in (_route(50.5, 49.5), _route(120, -20), _route(60)):
+        assert (
+            len(list(weights_sum_to_100(planned(VS, {"http": [{"route": route}]}), DEFAULTS))) == 1
+        )
+
+
+# --- authorization ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {},
+        {"from": []},
+        {"from": [{"source": {}}]},
+        {"from": [{"source": {"principals": ["*"]}}]},
+        {"from": [{"source": {"namespaces": ["*"], "principals": ["*"]}}]},
+    ],
+)
+def test_an_allow_rule_matching_every_caller_is_refused(rule: dict[str, Any]) -> None:
+    policy = planned(AUTHZ, {"action": "ALLOW", "rules": [rule]}, name="open")
+    assert list(no_allow_all(policy, DEFAULTS)) == [
+        "AuthorizationPolicy bookinfo/open: spec.rules[0] allows every caller; name the callers "
+        "(principals of their service accounts) or the operations instead"
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {
+            "rules": [
+                {"from": [{"source": {"principals": ["cluster.local/ns/bookinfo/sa/reviews"]}}]}
+            ]
+        },
+        {"rules": [{"to": [{"operation": {"methods": ["GET"]}}]}]},
+        {"rules": [{"from": [{"source": {"requestPrincipals": ["*"]}}]}]},  # a JWT is required
+        {"action": "DENY", "rules": [{}]},  # denying everything is not an allow-all
+        {},  # ALLOW with no rules denies everything
+    ],
+)
+def test_allow_rules_that_name_callers_operations_or_tokens_pass(spec: dict[str, Any]) -> None:
+    assert list(no_allow_all(planned(AUTHZ, spec), DEFAULTS)) == []
+
+
+# --- protected CRDs ---------------------------------------------------------------------
+
+
+def _base_chart(chart: str, *, stack: str = "prod", protect: bool = False) -> PlannedResource:
+    urn = f"urn:pulumi:{stack}::meshstack::{CHART}::istio-base"
+    return PlannedResource(CHART, {"chart": chart}, urn, protect)
+
+
+def test_the_crd_chart_must_be_protected_in_production() -> None:
+    assert list(protected_istio_crds(_base_chart("base"), DEFAULTS)) == [
+        "chart 'base' holds Istio's CRDs but is not protected in production stack 'prod'; "
+        "deleting it deletes every Istio object — set protect (IstioInstall.protect)"
+    ]
+    for chart in ("oci://registry.local/istio/base", "/srv/istio/manifests/charts/base/"):
+        assert len(list(protected_istio_crds(_base_chart(chart), DEFAULTS))) == 1
+    assert list(protected_istio_crds(_base_chart("base", protect=True), DEFAULTS)) == []
+    assert list(protected_istio_crds(_base_chart("base", stack="dev"), DEFAULTS)) == []
+    assert list(protected_istio_crds(_base_chart("istiod"), DEFAULTS)) == []
+
+
+def test_istio_crds_registered_directly_must_be_protected_in_production() -> None:
+    crd = planned(CRD, {"group": "networking.istio.io"}, name="virtualservices.networking.istio.io")
+    assert len(list(protected_istio_crds(crd, DEFAULTS))) == 1
+    other = planned(CRD, {"group": "cert-manager.io"}, name="certificates.cert-manager.io")
+    assert list(protected_istio_crds(other, DEFAULTS)) == []

@@ -1,0 +1,70 @@
+"""The policy pack, served by the pulumi-policy SDK, judging what real programs plan.
+
+The pack runs as its own process and is called over gRPC exactly as the
+engine calls it during ``pulumi preview --policy-pack policy``: ``Analyze``
+for each registered resource, ``AnalyzeStack`` for all of them. The programs
+run under the SDK's mock engine in their own processes (``policy_engine``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from meshstack.guardrails import RESOURCE_GUARDRAILS, STACK_GUARDRAILS
+from policy_engine import PROJECT, PolicyPackClient, record_program, running_policy_pack
+
+LOOSENED_PROD = Path(__file__).resolve().parent / "programs" / "loosened_prod.py"
+
+
+@pytest.fixture(scope="module")
+def pack() -> Iterator[PolicyPackClient]:
+    with running_policy_pack() as client:
+        yield client
+
+
+def test_the_pack_declares_every_guardrail(pack: PolicyPackClient) -> None:
+    expected = [g.name for g in RESOURCE_GUARDRAILS] + [g.name for g in STACK_GUARDRAILS]
+    assert pack.policy_names() == expected
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_shipped_stack_passes_the_guardrails(pack: PolicyPackClient, stack: str) -> None:
+    planned = record_program(PROJECT / "__main__.py", stack)
+    assert len(planned) > 50  # the whole program registered, not an early failure
+    assert pack.preview(planned) == []
+
+
+def test_a_loosened_prod_program_is_rejected_by_every_guardrail(pack: PolicyPackClient) -> None:
+    violations = pack.preview(record_program(LOOSENED_PROD, "prod"))
+    assert all(v.mandatory for v in violations)
+    by_policy = {v.policy: v.message.splitlines()[-1] for v in violations}
+    assert sorted(by_policy) == sorted(
+        [g.name for g in RESOURCE_GUARDRAILS] + [g.name for g in STACK_GUARDRAILS]
+    )
+    assert len(violations) == len(by_policy)  # one finding per loosening, no noise
+    assert by_policy["strict-mtls-in-production"].startswith(
+        "PeerAuthentication istio-system/default: spec.mtls.mode is PERMISSIVE"
+    )
+    assert "productpage-v1:latest' has latest" in by_policy["no-floating-images"]
+    assert by_policy["route-weights-sum-to-100"].startswith(
+        "VirtualService bookinfo/ratings-split: spec.http[split].route: weights sum to 110"
+    )
+    assert "bookinfo/debug-open-details" in by_policy["no-allow-all-authorization"]
+    assert by_policy["protected-istio-crds"].startswith("chart 'base' holds Istio's CRDs")
+
+
+def test_production_is_whatever_the_pack_config_says(pack: PolicyPackClient) -> None:
+    """``--policy-pack-config`` naming other production stacks relaxes 'prod' itself."""
+    names = [g.name for g in (*RESOURCE_GUARDRAILS, *STACK_GUARDRAILS) if g.configurable]
+    pack.configure({name: {"productionStacks": ["prod-eu"]} for name in names})
+    try:
+        violations = pack.preview(record_program(LOOSENED_PROD, "prod"))
+        assert sorted({v.policy for v in violations}) == [
+            "no-allow-all-authorization",
+            "no-floating-images",
+            "route-weights-sum-to-100",
+        ]
+    finally:
+        pack.configure({name: {"productionStacks": ["prod"]} for name in names})
