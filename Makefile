@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 lint: setup
 	$(BIN)/ruff check components stacks tests scripts policy __main__.py
 	$(BIN)/ruff format --check components stacks tests scripts policy __main__.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint-workflows.sh
 
 typecheck: setup
 	$(BIN)/mypy

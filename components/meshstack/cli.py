@@ -1,5 +1,7 @@
 """``meshstack`` command line: validate, render, plan and inspect a stack without Pulumi or a cluster.
 
+``review-comment`` assembles the preview workflow's results into one pull-request comment.
+
 Exit status: 0 when the stack is valid (and rendered), 1 for an unknown stack,
 a broken stack file or an invalid spec: one problem per line, never a traceback.
 """
@@ -26,6 +28,7 @@ from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.render import K8sObject, render
 from meshstack.render.addons import addon_releases
 from meshstack.render.install import istio_releases
+from meshstack.review import build_comment, load_reviews
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.validation import Problem
@@ -62,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     base = diff_cmd.add_mutually_exclusive_group(required=True)
     base.add_argument("--base", metavar="REF", help="compare with the stack at this git ref")
     base.add_argument("--base-stack", metavar="OTHER", help="compare with another stack")
+    review = commands.add_parser(
+        "review-comment",
+        help="one pull-request comment from the preview workflow's per-stack results",
+    )
+    review.add_argument("results", type=Path, help="folder with one sub-folder per stack")
+    review.add_argument("--title", default="mesh changes", help="heading of the comment")
     return parser
 
 
@@ -138,6 +147,9 @@ def _report(stack: str, problems: list[Problem]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "review-comment":
+        print(build_comment(load_reviews(args.results), title=args.title), end="")
+        return 0
     try:
         spec, problems = resolve_stack(args.stack, args.project)
     except (StackNotFound, StackLoadError) as error:

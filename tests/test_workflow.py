@@ -1,0 +1,133 @@
+"""The pull-request workflow: its contract with the repository, and its own scripts run here.
+
+actionlint and shellcheck check the file's syntax in ``make lint``; these tests
+check what it does: that it previews every stack with the policy pack at the
+pinned CLI version, and — by running the workflow's own ``run:`` scripts in a
+scratch clone with a pull request's commit — that the diff, graph and comment
+steps produce the comment a reviewer would read. Steps that need the Pulumi
+CLI or GitHub's API are not run here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from meshstack.review import MARKER
+from meshstack.stacks import available_stacks
+
+PROJECT = Path(__file__).resolve().parent.parent
+WORKFLOW = PROJECT / ".github" / "workflows" / "mesh-review.yml"
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text())
+    return loaded
+
+
+def step(job: dict[str, Any], name: str) -> dict[str, Any]:
+    [found] = [s for s in job["steps"] if s.get("name") == name]
+    return found
+
+
+def test_it_runs_on_pull_requests_and_only_the_comment_job_may_write(
+    workflow: dict[str, Any],
+) -> None:
+    assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert workflow["permissions"] == {"contents": "read"}
+    writers = [
+        n for n, j in workflow["jobs"].items() if "pull-requests" in j.get("permissions", {})
+    ]
+    assert writers == ["comment"]
+
+
+def test_the_tests_run_first_and_gate_the_previews(workflow: dict[str, Any]) -> None:
+    jobs = workflow["jobs"]
+    assert step(jobs["test"], "make test")["run"] == "make test"
+    assert jobs["preview"]["needs"] == "test"
+    assert jobs["comment"]["needs"] == "preview"
+    assert jobs["comment"]["if"].startswith("always()")
+
+
+def test_every_stack_is_previewed(workflow: dict[str, Any]) -> None:
+    matrix = workflow["jobs"]["preview"]["strategy"]["matrix"]["stack"]
+    assert sorted(matrix) == available_stacks(PROJECT / "stacks")
+
+
+def test_the_preview_uses_the_pinned_cli_the_diff_and_the_policy_pack(
+    workflow: dict[str, Any],
+) -> None:
+    assert workflow["env"]["PULUMI_VERSION"] == version("pulumi")
+    preview = step(workflow["jobs"]["preview"], "pulumi preview --diff with the policy pack")
+    script = " ".join(preview["run"].split())
+    assert "pulumi preview --diff --non-interactive --policy-pack policy" in script
+    assert (PROJECT / "policy" / "PulumiPolicy.yaml").is_file()
+    assert (PROJECT / "policy" / "__main__.py").is_file()
+
+
+def _run(script: str, cwd: Path, env: dict[str, str]) -> None:
+    """A ``run:`` block as GitHub runs it: bash, errexit and pipefail, no profile."""
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@meshstack.test", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_the_workflow_scripts_turn_a_pull_request_into_one_comment(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(
+        PROJECT / "stacks", repo / "stacks", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for config in PROJECT.glob("Pulumi*.yaml"):
+        shutil.copy(config, repo / config.name)
+    (repo / ".venv").symlink_to(VENV_BIN.parent)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "stacks", *(p.name for p in repo.glob("Pulumi*.yaml")))
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # the PR's base branch
+    prod = repo / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("reviews: 10", "reviews: 20"))
+    _git(repo, "commit", "-qam", "reviews canary to 20 %")
+
+    preview_job = workflow["jobs"]["preview"]
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "BASE_REF": "main"}
+    for stack in preview_job["strategy"]["matrix"]["stack"]:
+        stack_env = {**env, "STACK": stack, "RESULTS": f"review/{stack}"}
+        (repo / "review" / stack).mkdir(parents=True)
+        _run(step(preview_job, "Mesh diff against the base branch")["run"], repo, stack_env)
+        _run(step(preview_job, "Who can call whom")["run"], repo, stack_env)
+
+    comment_job = workflow["jobs"]["comment"]
+    _run(step(comment_job, "Build the comment")["run"], repo, {**env, "TITLE": "#42 at abc123"})
+    comment = (repo / "comment.md").read_text()
+    assert comment.startswith(f"{MARKER}\n## meshstack review — #42 at abc123")
+    assert "| `dev` | unchanged | not run |" in comment
+    assert "| `staging` | unchanged | not run |" in comment
+    assert "| `prod` | changed | not run |" in comment
+    prod_section = comment[comment.index("### `prod`") :]
+    assert "1 change(s), 0 risky." in prod_section
+    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 80% / v3 20%" in prod_section
+    assert "Who can call whom" in prod_section and "```mermaid" in prod_section
