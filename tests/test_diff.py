@@ -53,6 +53,19 @@ def test_a_canary_jumping_more_than_the_step_is_risky(stack_specs: dict[str, Mes
     assert outcome(changes) is Outcome.RISKY
 
 
+def test_the_canary_step_is_configurable(
+    stack_specs: dict[str, MeshSpec], capsys: pytest.CaptureFixture[str]
+) -> None:
+    head, _ = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 20}})
+    [change] = diff(stack_specs["prod"], head, canary_step=5)
+    assert change.risk == "canary moves 10 points at once (step 5)"
+    assert diff(stack_specs["prod"], head, canary_step=10)[0].risk is None
+    args = ["--project", str(PROJECT), "diff", "prod", "--base-stack", "staging"]
+    with pytest.raises(SystemExit):
+        main([*args, "--canary-step", "101"])
+    assert "'101' is not a whole number of points from 0 to 100" in capsys.readouterr().err
+
+
 def test_weakening_mtls_is_risky() -> None:
     base = with_policy(shop(), peer_authentications=(PeerAuthentication(),))
     head = with_policy(shop(), peer_authentications=(PeerAuthentication(mode=MtlsMode.PERMISSIVE),))
@@ -82,8 +95,9 @@ def test_a_fault_reaching_prod_is_risky(stack_specs: dict[str, MeshSpec]) -> Non
     )
     head = with_policy(prod, canaries=(faulty,))
     changes = diff(prod, head)
-    assert [(c.key, c.risk) for c in changes] == [
-        ("canary bookinfo/reviews", "fault injection reaches prod")
+    assert [c.line() for c in changes] == [
+        'canary bookinfo/reviews fault: added: {"abort": {"http_status": 500, "percentage": 5.0}}'
+        "  ⚠ fault injection reaches prod"
     ]
 
 

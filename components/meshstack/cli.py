@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
+from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
-from meshstack.diff import outcome
 from meshstack.diff import to_markdown as to_diff_markdown
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     base = diff_cmd.add_mutually_exclusive_group(required=True)
     base.add_argument("--base", metavar="REF", help="compare with the stack at this git ref")
     base.add_argument("--base-stack", metavar="OTHER", help="compare with another stack")
+    diff_cmd.add_argument(
+        "--canary-step",
+        type=_percentage_points,
+        default=CANARY_STEP,
+        help=f"flag a canary moving more than this many points at once (default {CANARY_STEP})",
+    )
     review = commands.add_parser(
         "review-comment",
         help="one pull-request comment from the preview workflow's per-stack results",
@@ -72,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("results", type=Path, help="folder with one sub-folder per stack")
     review.add_argument("--title", default="mesh changes", help="heading of the comment")
     return parser
+
+
+def _percentage_points(text: str) -> int:
+    """``--canary-step``: whole percentage points, 0 to 100."""
+    if not text.isdigit() or int(text) > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of points from 0 to 100")
+    return int(text)
 
 
 def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[Problem]]:
@@ -196,7 +209,7 @@ def _diff(args: argparse.Namespace) -> int:
         return 1
     if problems:
         return _report(f"{args.stack} (base)", problems)
-    changes = mesh_diff(base, head)
+    changes = mesh_diff(base, head, canary_step=args.canary_step)
     print(to_diff_markdown(title, changes), end="")
     return int(outcome(changes))
 

@@ -20,7 +20,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.security import MtlsMode
 
 CANARY_STEP = 25
-"""A canary moving more traffic than this many points in one change is flagged."""
+"""By default a canary moving more traffic than this many points in one change is flagged."""
 
 _MTLS_STRENGTH = {MtlsMode.STRICT.value: 2, MtlsMode.PERMISSIVE.value: 1, MtlsMode.DISABLE.value: 0}
 _VERDICT_REACH = {Verdict.DENIED.value: 0, Verdict.PARTIAL.value: 1, Verdict.ALLOWED.value: 2}
@@ -51,32 +51,54 @@ class Change:
         return f"{text}  ⚠ {self.risk}" if self.risk else text
 
 
-def _brief(model: BaseModel | Any) -> str:
-    data = (
-        model.model_dump(mode="json", exclude_defaults=True)
-        if isinstance(model, BaseModel)
-        else model
-    )
-    return json.dumps(data, separators=(", ", ": "), ensure_ascii=False)
+def _brief(value: Any) -> str:
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
 
 
-def facts(spec: MeshSpec) -> dict[str, str]:
-    """The spec as ``{what: value}`` lines a reviewer reads."""
-    out: dict[str, str] = {}
+def _fields(model: BaseModel, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """A model's set fields, each as brief JSON: the unit a changed object is compared in."""
+    data = model.model_dump(mode="json", exclude_defaults=True, exclude=set(drop))
+    return {name: _brief(value) for name, value in data.items()}
+
+
+Objects = dict[str, dict[str, str]]
+"""``{object: {field: value}}``: a changed object reports only the fields that changed."""
+
+
+def objects(spec: MeshSpec) -> Objects:
+    """Routes, canaries, destination and authorization policies, JWT and egress rules."""
+    out: Objects = {}
     policy = spec.policy
     for vs in policy.virtual_services:
         for i, route in enumerate(vs.http):
-            out[f"route {vs.namespace}/{vs.name}#{route.name or i}"] = _brief(
-                route.model_copy(update={"name": None})
+            out[f"route {vs.namespace}/{vs.name}#{route.name or i}"] = _fields(
+                route, drop=("name",)
             )
     for canary in policy.canaries:
-        key = f"canary {canary.namespace}/{canary.service}"
-        out[key] = _brief(canary.model_copy(update={"weight": 0}))
-        out[f"{key} split"] = (
+        # the weight has its own fact, the split, so a weight change reads as one line
+        out[f"canary {canary.namespace}/{canary.service}"] = _fields(canary, drop=("weight",))
+    for dp in policy.destination_policies:
+        out[f"destination policy {dp.namespace}/{dp.service}"] = _fields(dp)
+    for ap in policy.authorization_policies:
+        out[f"authorization {ap.namespace}/{ap.name}"] = _fields(ap)
+    for jwt in policy.jwt_rules:
+        out[f"JWT {jwt.namespace}/{jwt.name}"] = _fields(jwt)
+    for ext in policy.external_services:
+        out[f"egress {ext.namespace}/{ext.name}"] = _fields(ext)
+    return out
+
+
+def facts(spec: MeshSpec) -> dict[str, str]:
+    """The spec as ``{what: value}`` lines a reviewer reads (objects as one line each)."""
+    out = {
+        key: _brief({k: json.loads(v) for k, v in fields.items()})
+        for key, fields in objects(spec).items()
+    }
+    policy = spec.policy
+    for canary in policy.canaries:
+        out[f"canary {canary.namespace}/{canary.service} split"] = (
             f"{canary.stable} {100 - canary.weight}% / {canary.candidate} {canary.weight}%"
         )
-    for dp in policy.destination_policies:
-        out[f"destination policy {dp.namespace}/{dp.service}"] = _brief(dp)
     for pa in policy.peer_authentications:
         scope = (
             "mesh"
@@ -88,12 +110,6 @@ def facts(spec: MeshSpec) -> dict[str, str]:
             out[f"mTLS {scope}:{port}"] = mode.value
     for ns in policy.default_deny_namespaces:
         out[f"default-deny {ns}"] = "on"
-    for ap in policy.authorization_policies:
-        out[f"authorization {ap.namespace}/{ap.name}"] = _brief(ap)
-    for jwt in policy.jwt_rules:
-        out[f"JWT {jwt.namespace}/{jwt.name}"] = _brief(jwt)
-    for ext in policy.external_services:
-        out[f"egress {ext.namespace}/{ext.name}"] = _brief(ext)
     for app in spec.apps:
         for w in app.workloads:
             for v in w.versions:
@@ -112,7 +128,9 @@ def facts(spec: MeshSpec) -> dict[str, str]:
     return out
 
 
-def _risk(key: str, before: str | None, after: str | None, head: MeshSpec) -> str | None:
+def _risk(
+    key: str, before: str | None, after: str | None, head: MeshSpec, canary_step: int
+) -> str | None:
     weakened = after is None or _MTLS_STRENGTH.get(after, 0) < _MTLS_STRENGTH.get(before or "", 0)
     if key.startswith("mTLS ") and before is not None and weakened:
         return "mTLS weakened"
@@ -124,10 +142,11 @@ def _risk(key: str, before: str | None, after: str | None, head: MeshSpec) -> st
         return "default-deny removed"
     if key.endswith(" split") and before is not None and after is not None:
         jump = abs(_candidate_percent(after) - _candidate_percent(before))
-        if jump > CANARY_STEP:
-            return f"canary moves {jump} points at once (step {CANARY_STEP})"
-    new_fault = (
-        after is not None and '"fault"' in after and (before is None or '"fault"' not in before)
+        if jump > canary_step:
+            return f"canary moves {jump} points at once (step {canary_step})"
+    new_fault = after is not None and (
+        (key.endswith(" fault") and before is None)
+        or ('"fault"' in after and (before is None or '"fault"' not in before))
     )
     if key.startswith(("route ", "canary ")) and new_fault and head.stack == "prod":
         return "fault injection reaches prod"
@@ -139,14 +158,31 @@ def _candidate_percent(split: str) -> int:
     return int(split.rsplit(" ", 1)[1].rstrip("%"))
 
 
-def diff(base: MeshSpec, head: MeshSpec) -> list[Change]:
-    """Every fact that differs, sorted by what it is about."""
+def diff(base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP) -> list[Change]:
+    """Every fact that differs, sorted by what it is about.
+
+    An object present on both sides reports each changed field (``route
+    bookinfo/reviews#0 timeout: "5s" → "10s"``); an added or removed object is
+    one line with all of it.
+    """
     old, new = facts(base), facts(head)
+    old_objects, new_objects = objects(base), objects(head)
     changes = []
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key), new.get(key)
-        if before != after:
-            changes.append(Change(key, before, after, _risk(key, before, after, head)))
+        if before == after:
+            continue
+        if key in old_objects and key in new_objects:
+            fields_before, fields_after = old_objects[key], new_objects[key]
+            for field in sorted(fields_before.keys() | fields_after.keys()):
+                was, now = fields_before.get(field), fields_after.get(field)
+                if was != now:
+                    line_key = f"{key} {field}"
+                    changes.append(
+                        Change(line_key, was, now, _risk(line_key, was, now, head, canary_step))
+                    )
+        else:
+            changes.append(Change(key, before, after, _risk(key, before, after, head, canary_step)))
     return changes
 
 
