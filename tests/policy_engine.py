@@ -59,10 +59,17 @@ def _struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def _options(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
-    return analyzer_pb2.AnalyzerResourceOptions(
-        protect=resource["protect"], parent=resource["parent"]
-    )
+def _described(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields ``Analyze`` and ``AnalyzeStack`` both carry for a resource."""
+    return {
+        "type": resource["type"],
+        "properties": _struct(resource["properties"]),
+        "urn": resource["urn"],
+        "name": resource["name"],
+        "options": analyzer_pb2.AnalyzerResourceOptions(
+            protect=resource["protect"], parent=resource["parent"]
+        ),
+    }
 
 
 class PolicyPackClient:
@@ -91,29 +98,14 @@ class PolicyPackClient:
     def preview(self, resources: Sequence[Mapping[str, Any]]) -> list[Violation]:
         """What a preview reports: ``Analyze`` per resource, then ``AnalyzeStack``."""
         responses = [
-            self.stub.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type=r["type"],
-                    properties=_struct(r["properties"]),
-                    urn=r["urn"],
-                    name=r["name"],
-                    options=_options(r),
-                )
-            )
-            for r in resources
+            self.stub.Analyze(analyzer_pb2.AnalyzeRequest(**_described(r))) for r in resources
         ]
         responses.append(
             self.stub.AnalyzeStack(
                 analyzer_pb2.AnalyzeStackRequest(
                     resources=[
                         analyzer_pb2.AnalyzerResource(
-                            type=r["type"],
-                            properties=_struct(r["properties"]),
-                            urn=r["urn"],
-                            name=r["name"],
-                            options=_options(r),
-                            parent=r["parent"],
-                            dependencies=r["dependencies"],
+                            **_described(r), parent=r["parent"], dependencies=r["dependencies"]
                         )
                         for r in resources
                     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from meshstack.spec import (
     PeerAuthentication,
     RequestSource,
 )
+from scratch_repo import git
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -122,15 +122,6 @@ def test_staging_against_prod_reports_versions_add_ons_and_new_access(
     assert "checkoutservice → hipster-shop/cartservice: added: allowed  ⚠ access widened" in out
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@meshstack.test", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_diff_against_the_previous_commit_prints_the_one_weight_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,11 +130,11 @@ def test_diff_against_the_previous_commit_prints_the_one_weight_change(
     )
     config = tmp_path / "Pulumi.prod.yaml"
     config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 10\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-qm", "base")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
     config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 30\n")
-    _git(tmp_path, "commit", "-qam", "reviews canary to 30 %")
+    git(tmp_path, "commit", "-qam", "reviews canary to 30 %")
     code = main(["--project", str(tmp_path), "diff", "prod", "--base", "HEAD~1"])
     out = capsys.readouterr().out
     assert code == Outcome.CHANGED

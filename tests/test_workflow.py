@@ -22,6 +22,7 @@ import pytest
 import yaml
 from meshstack.review import MARKER
 from meshstack.stacks import available_stacks
+from scratch_repo import git
 
 PROJECT = Path(__file__).resolve().parent.parent
 WORKFLOW = PROJECT / ".github" / "workflows" / "mesh-review.yml"
@@ -85,15 +86,6 @@ def _run(script: str, cwd: Path, env: dict[str, str]) -> None:
     )
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@meshstack.test", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_the_workflow_scripts_turn_a_pull_request_into_one_comment(
     workflow: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -104,13 +96,13 @@ def test_the_workflow_scripts_turn_a_pull_request_into_one_comment(
     for config in PROJECT.glob("Pulumi*.yaml"):
         shutil.copy(config, repo / config.name)
     (repo / ".venv").symlink_to(VENV_BIN.parent)
-    _git(repo, "init", "-q")
-    _git(repo, "add", "stacks", *(p.name for p in repo.glob("Pulumi*.yaml")))
-    _git(repo, "commit", "-qm", "base")
-    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # the PR's base branch
+    git(repo, "init", "-q")
+    git(repo, "add", "stacks", *(p.name for p in repo.glob("Pulumi*.yaml")))
+    git(repo, "commit", "-qm", "base")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # the PR's base branch
     prod = repo / "Pulumi.prod.yaml"
     prod.write_text(prod.read_text().replace("reviews: 10", "reviews: 20"))
-    _git(repo, "commit", "-qam", "reviews canary to 20 %")
+    git(repo, "commit", "-qam", "reviews canary to 20 %")
 
     preview_job = workflow["jobs"]["preview"]
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "BASE_REF": "main"}
