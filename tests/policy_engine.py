@@ -121,9 +121,12 @@ class PolicyPackClient:
 
 @contextmanager
 def running_policy_pack(pack: Path = POLICY_PACK) -> Iterator[PolicyPackClient]:
-    """Start ``pack/__main__.py`` as the CLI does; it prints the port it serves on."""
+    """Start the pack as the CLI's ``pulumi-analyzer-policy-python`` shim does: the SDK's
+    own launcher, ``python -u -m pulumi.policy ENGINE PACK_DIR``, which runs the pack's
+    ``__main__.py``; the pack prints the port it serves on. (The engine address is only
+    read by the launcher's argument parser here.)"""
     process = subprocess.Popen(
-        [sys.executable, "-u", str(pack / "__main__.py")],
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack)],
         cwd=pack,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
