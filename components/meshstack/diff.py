@@ -55,13 +55,18 @@ def _brief(value: Any) -> str:
     return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
 
 
-def _fields(model: BaseModel, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
-    """A model's set fields, each as brief JSON: the unit a changed object is compared in."""
-    data = model.model_dump(mode="json", exclude_defaults=True, exclude=set(drop))
-    return {name: _brief(value) for name, value in data.items()}
+def _brief_or_none(value: Any) -> str | None:
+    """A field left at its default is absent from the dump: ``None`` reads as added/removed."""
+    return None if value is None else _brief(value)
 
 
-Objects = dict[str, dict[str, str]]
+def _fields(model: BaseModel, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A model's set fields as JSON data: the unit a changed object is compared in."""
+    data: dict[str, Any] = model.model_dump(mode="json", exclude_defaults=True, exclude=set(drop))
+    return data
+
+
+Objects = dict[str, dict[str, Any]]
 """``{object: {field: value}}``: a changed object reports only the fields that changed."""
 
 
@@ -89,11 +94,8 @@ def objects(spec: MeshSpec) -> Objects:
 
 
 def facts(spec: MeshSpec) -> dict[str, str]:
-    """The spec as ``{what: value}`` lines a reviewer reads (objects as one line each)."""
-    out = {
-        key: _brief({k: json.loads(v) for k, v in fields.items()})
-        for key, fields in objects(spec).items()
-    }
+    """Everything else as ``{what: value}`` lines a reviewer reads."""
+    out: dict[str, str] = {}
     policy = spec.policy
     for canary in policy.canaries:
         out[f"canary {canary.namespace}/{canary.service} split"] = (
@@ -165,24 +167,29 @@ def diff(base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP) -> l
     bookinfo/reviews#0 timeout: "5s" → "10s"``); an added or removed object is
     one line with all of it.
     """
-    old, new = facts(base), facts(head)
     old_objects, new_objects = objects(base), objects(head)
+    old_facts, new_facts = facts(base), facts(head)
+    keys = old_objects.keys() | new_objects.keys() | old_facts.keys() | new_facts.keys()
     changes = []
-    for key in sorted(old.keys() | new.keys()):
-        before, after = old.get(key), new.get(key)
-        if before == after:
-            continue
+    for key in sorted(keys):
         if key in old_objects and key in new_objects:
-            fields_before, fields_after = old_objects[key], new_objects[key]
-            for field in sorted(fields_before.keys() | fields_after.keys()):
-                was, now = fields_before.get(field), fields_after.get(field)
-                if was != now:
-                    line_key = f"{key} {field}"
-                    changes.append(
-                        Change(line_key, was, now, _risk(line_key, was, now, head, canary_step))
-                    )
+            pairs = [
+                (
+                    f"{key} {field}",
+                    _brief_or_none(old_objects[key].get(field)),
+                    _brief_or_none(new_objects[key].get(field)),
+                )
+                for field in sorted(old_objects[key].keys() | new_objects[key].keys())
+            ]
         else:
-            changes.append(Change(key, before, after, _risk(key, before, after, head, canary_step)))
+            before = _brief(old_objects[key]) if key in old_objects else old_facts.get(key)
+            after = _brief(new_objects[key]) if key in new_objects else new_facts.get(key)
+            pairs = [(key, before, after)]
+        changes += [
+            Change(line_key, before, after, _risk(line_key, before, after, head, canary_step))
+            for line_key, before, after in pairs
+            if before != after
+        ]
     return changes
 
 

@@ -141,8 +141,11 @@ class _Piece:
     fence: str | None
     open_: bool
 
+    def full(self) -> str:
+        return _details(self.summary, self.body, fence=self.fence, open_=self.open_)
+
     def render(self, budget: int) -> str:
-        full = _details(self.summary, self.body, fence=self.fence, open_=self.open_)
+        full = self.full()
         if len(full) <= budget:
             return full
         room = budget - len(_details(self.summary, "", fence=self.fence, open_=self.open_)) - 1
@@ -174,7 +177,7 @@ def build_comment(
         return head + "\nNo stack was reviewed: the workflow produced no results.\n"
     headings = [f"\n### `{r.stack}`\n\n" for r in reviews]
     pieces = _pieces(reviews)
-    needs = [len(p.render(len(p.body) * 2 + 1000)) for p in pieces]
+    needs = [len(p.full()) for p in pieces]
     budget = limit - len(head) - sum(map(len, headings))
     sections: list[list[str]] = [[] for _ in reviews]
     for piece, share in zip(pieces, water_fill(needs, budget), strict=True):

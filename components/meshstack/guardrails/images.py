@@ -30,15 +30,19 @@ def floating_tag(image: str) -> str | None:
     return "latest" if last.split(":", 1)[1] == "latest" else None
 
 
+def _child(value: Any, key: str) -> Mapping[str, Any]:
+    found = value.get(key) if isinstance(value, Mapping) else None
+    return found if isinstance(found, Mapping) else {}
+
+
 def _pod_spec(resource: PlannedResource) -> Mapping[str, Any]:
-    spec: Any = resource.spec
+    """The pod template's spec: the spec itself for a Pod, one level deeper for a CronJob."""
     if resource.kind == "Pod":
         return resource.spec
+    workload = resource.spec
     if resource.kind == "CronJob":
-        spec = spec.get("jobTemplate", {}).get("spec", {}) if isinstance(spec, Mapping) else {}
-    template = spec.get("template") if isinstance(spec, Mapping) else None
-    pod = template.get("spec") if isinstance(template, Mapping) else None
-    return pod if isinstance(pod, Mapping) else {}
+        workload = _child(_child(workload, "jobTemplate"), "spec")
+    return _child(_child(workload, "template"), "spec")
 
 
 def _containers(resource: PlannedResource) -> Iterator[tuple[str, Mapping[str, Any]]]:
