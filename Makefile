@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint typecheck unit demo bench clean
+.PHONY: setup test lint typecheck unit demo bench bench-review clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,10 @@ demo: setup
 # How meshstack's cost grows with the mesh (a benchmark, not a test): results/bench-*.json
 bench: setup
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# How meshstack graph / diff scale with the number of services (quadratic by nature)
+bench-review: setup
+	$(BIN)/python scripts/bench_review.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

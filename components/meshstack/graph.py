@@ -11,10 +11,10 @@ with mTLS DISABLEd the caller's identity is unknown, so identity rules never mat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key, service_key
 from meshstack.spec.security import (
@@ -99,6 +99,7 @@ class _Evaluator:
             if rule.require_token
         }
         self.mtls = self._mtls_modes()
+        self.selecting: dict[ServiceKey, list[AuthorizationPolicy]] = {}
 
     def _mtls_modes(self) -> dict[tuple[str | None, str | None], MtlsMode]:
         return {
@@ -114,12 +115,20 @@ class _Evaluator:
     def _applies(self, policy: AuthorizationPolicy, callee: ServiceKey) -> bool:
         return policy.workload is None or policy.workload == callee.name
 
-    def _policies(self, callee: ServiceKey) -> Iterator[AuthorizationPolicy]:
-        for namespace in (self.spec.root_namespace, callee.namespace):
-            for policy in self.by_namespace.get(namespace, ()):
-                in_scope = namespace == callee.namespace or policy.workload is None
-                if in_scope and self._applies(policy, callee):
-                    yield policy
+    def _policies(self, callee: ServiceKey) -> list[AuthorizationPolicy]:
+        """The policies selecting ``callee``, found once per callee: judging every caller
+        against a namespace's whole policy list made the matrix cubic in its size."""
+        found = self.selecting.get(callee)
+        if found is None:
+            found = [
+                policy
+                for namespace in (self.spec.root_namespace, callee.namespace)
+                for policy in self.by_namespace.get(namespace, ())
+                if (namespace == callee.namespace or policy.workload is None)
+                and self._applies(policy, callee)
+            ]
+            self.selecting[callee] = found
+        return found
 
     def _rule_match(
         self, rule: AuthorizationRule, caller: _Endpoint, callee: _Endpoint, identity: bool
@@ -221,20 +230,21 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
     declared = _declared(spec)
     evaluator = _Evaluator(spec)
     calls = []
-    for caller in endpoints:
-        for callee in endpoints:
-            if caller.key == callee.key or not callee.ports:
-                continue
-            verdict, reason = evaluator.judge(caller, callee)
-            calls.append(
-                Call(
-                    caller.label,
-                    callee.label,
-                    (caller.key, callee.key) in declared,
-                    verdict,
-                    reason,
+    with collector_paused():  # every Call survives: collections would only rescan them
+        for caller in endpoints:
+            for callee in endpoints:
+                if caller.key == callee.key or not callee.ports:
+                    continue
+                verdict, reason = evaluator.judge(caller, callee)
+                calls.append(
+                    Call(
+                        caller.label,
+                        callee.label,
+                        (caller.key, callee.key) in declared,
+                        verdict,
+                        reason,
+                    )
                 )
-            )
     return calls
 
 
