@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from meshstack.guardrails.model import GuardrailSettings, PlannedResource
+from meshstack.guardrails.model import GuardrailSettings, PlannedResource, as_list
 
 WILDCARD_FIELDS = frozenset({"principals", "namespaces"})
 
@@ -47,10 +47,7 @@ def no_allow_all(resource: PlannedResource, _: GuardrailSettings) -> Iterator[st
     spec = resource.spec
     if spec.get("action", "ALLOW") != "ALLOW":
         return
-    rules = spec.get("rules")
-    if not isinstance(rules, Sequence) or isinstance(rules, str):
-        return
-    for i, rule in enumerate(rules):
+    for i, rule in enumerate(as_list(spec.get("rules"))):
         if allows_everyone(rule):
             yield (
                 f"{resource.display_name}: spec.rules[{i}] allows every caller; name the "

@@ -6,10 +6,10 @@ node pulls, breaks rollbacks and makes ``pulumi preview`` blind to the change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshstack.guardrails.model import GuardrailSettings, PlannedResource
+from meshstack.guardrails.model import GuardrailSettings, PlannedResource, as_list, child
 
 WORKLOAD_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -30,29 +30,22 @@ def floating_tag(image: str) -> str | None:
     return "latest" if last.split(":", 1)[1] == "latest" else None
 
 
-def _child(value: Any, key: str) -> Mapping[str, Any]:
-    found = value.get(key) if isinstance(value, Mapping) else None
-    return found if isinstance(found, Mapping) else {}
-
-
 def _pod_spec(resource: PlannedResource) -> Mapping[str, Any]:
     """The pod template's spec: the spec itself for a Pod, one level deeper for a CronJob."""
     if resource.kind == "Pod":
         return resource.spec
     workload = resource.spec
     if resource.kind == "CronJob":
-        workload = _child(_child(workload, "jobTemplate"), "spec")
-    return _child(_child(workload, "template"), "spec")
+        workload = child(child(workload, "jobTemplate"), "spec")
+    return child(child(workload, "template"), "spec")
 
 
 def _containers(resource: PlannedResource) -> Iterator[tuple[str, Mapping[str, Any]]]:
     pod = _pod_spec(resource)
     for list_name in CONTAINER_LISTS:
-        containers = pod.get(list_name)
-        if isinstance(containers, Sequence) and not isinstance(containers, str):
-            for container in containers:
-                if isinstance(container, Mapping):
-                    yield list_name, container
+        for container in as_list(pod.get(list_name)):
+            if isinstance(container, Mapping):
+                yield list_name, container
 
 
 def _chart_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -66,9 +59,9 @@ def _chart_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
                 yield child_path, f"image {child}"
             else:
                 yield from _chart_values(child, child_path)
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        for i, child in enumerate(value):
-            yield from _chart_values(child, f"{path}[{i}]")
+    else:
+        for i, item in enumerate(as_list(value)):
+            yield from _chart_values(item, f"{path}[{i}]")
 
 
 def no_floating_images(resource: PlannedResource, _: GuardrailSettings) -> Iterator[str]:

@@ -10,6 +10,21 @@ DEFAULT_PRODUCTION_STACKS = frozenset({"prod"})
 DEFAULT_MESH_ROOT_NAMESPACE = "istio-system"
 
 
+def as_list(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (absent, a string, an object) as empty.
+
+    Props are untrusted shapes (hand-written resources, SDK proxies), so every rule
+    reads arrays through this instead of assuming them.
+    """
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
+def child(value: Any, key: str) -> Mapping[str, Any]:
+    """``value[key]`` when both are JSON objects, else an empty mapping."""
+    found = value.get(key) if isinstance(value, Mapping) else None
+    return found if isinstance(found, Mapping) else {}
+
+
 @dataclass(frozen=True)
 class PlannedResource:
     """One resource as the engine plans it: Pulumi type, input properties, URN, protect.
@@ -45,8 +60,7 @@ class PlannedResource:
 
     @property
     def spec(self) -> Mapping[str, Any]:
-        value = self.props.get("spec")
-        return value if isinstance(value, Mapping) else {}
+        return child(self.props, "spec")
 
     @property
     def display_name(self) -> str:

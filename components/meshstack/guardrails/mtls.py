@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from meshstack.guardrails.model import GuardrailSettings, PlannedResource, StackViolation
+from meshstack.guardrails.model import (
+    GuardrailSettings,
+    PlannedResource,
+    StackViolation,
+    as_list,
+    child,
+)
 
 SECURITY = "security.istio.io"
 NETWORKING = "networking.istio.io"
@@ -49,24 +55,17 @@ def _client_tls_modes(resource: PlannedResource) -> Iterator[tuple[str, str]]:
         mode = _mode(policy.get("tls"))
         if mode is not None:
             yield f"{prefix}.tls.mode", mode
-        settings = policy.get("portLevelSettings")
-        if isinstance(settings, Sequence) and not isinstance(settings, str):
-            for i, port_policy in enumerate(settings):
-                if isinstance(port_policy, Mapping):
-                    port_mode = _mode(port_policy.get("tls"))
-                    if port_mode is not None:
-                        yield f"{prefix}.portLevelSettings[{i}].tls.mode", port_mode
+        for i, port_policy in enumerate(as_list(policy.get("portLevelSettings"))):
+            port_mode = _mode(child(port_policy, "tls"))
+            if port_mode is not None:
+                yield f"{prefix}.portLevelSettings[{i}].tls.mode", port_mode
 
     spec = resource.spec
     yield from in_policy("spec.trafficPolicy", spec.get("trafficPolicy"))
-    subsets = spec.get("subsets")
-    if isinstance(subsets, Sequence) and not isinstance(subsets, str):
-        for subset in subsets:
-            if isinstance(subset, Mapping):
-                name = subset.get("name", "?")
-                yield from in_policy(
-                    f"spec.subsets[{name}].trafficPolicy", subset.get("trafficPolicy")
-                )
+    for subset in as_list(spec.get("subsets")):
+        if isinstance(subset, Mapping):
+            name = subset.get("name", "?")
+            yield from in_policy(f"spec.subsets[{name}].trafficPolicy", subset.get("trafficPolicy"))
 
 
 def strict_mtls_in_production(

@@ -10,13 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from meshstack.guardrails.model import GuardrailSettings, PlannedResource
+from meshstack.guardrails.model import GuardrailSettings, PlannedResource, as_list
 
 ROUTE_SECTIONS = ("http", "tcp", "tls")
-
-
-def _items(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
 
 
 def _destination_label(destination: Any) -> str:
@@ -63,10 +59,10 @@ def weights_sum_to_100(resource: PlannedResource, _: GuardrailSettings) -> Itera
     if not resource.is_kind("networking.istio.io", "VirtualService"):
         return
     for section in ROUTE_SECTIONS:
-        for i, rule in enumerate(_items(resource.spec.get(section))):
+        for i, rule in enumerate(as_list(resource.spec.get(section))):
             if not isinstance(rule, Mapping):
                 continue
-            route = _items(rule.get("route"))
+            route = as_list(rule.get("route"))
             problem = split_problem(route) if route else None
             if problem is not None:
                 label = rule.get("name")
