@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from conftest import PROJECT
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-PROJECT = Path(__file__).resolve().parent.parent
 POLICY_PACK = PROJECT / "policy"
 RECORDER = Path(__file__).resolve().parent / "record_program.py"
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from conftest import PROJECT
 from istio_schemas import istio_module_dir
 from meshstack.cli import chart_plan, main
 from meshstack.overrides import apply_overrides
 from meshstack.spec import LocalCharts, MeshSpec, OciRegistry
 from meshstack.stacks import resolve_stack
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_an_oci_mirror_replaces_the_official_repository(stack_specs: dict[str, MeshSpec]) -> None:

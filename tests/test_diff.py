@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from builders import shop
+from conftest import PROJECT
 from meshstack.cli import main
 from meshstack.diff import Outcome, diff, outcome
 from meshstack.overrides import apply_overrides
@@ -21,8 +22,6 @@ from meshstack.spec import (
     RequestSource,
 )
 from scratch_repo import git
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def lines(base: MeshSpec, head: MeshSpec) -> list[str]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from builders import shop
+from conftest import PROJECT
 from meshstack.cli import main
 from meshstack.graph import Verdict, broken_calls, undeclared_access, who_can_call_whom
 from meshstack.spec import (
@@ -19,8 +19,6 @@ from meshstack.spec import (
     RequestOperation,
     RequestSource,
 )
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def verdicts(spec: MeshSpec) -> dict[tuple[str, str], Verdict]:

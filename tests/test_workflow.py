@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import PROJECT
 from meshstack.review import MARKER
 from meshstack.stacks import available_stacks
 from scratch_repo import git
 
-PROJECT = Path(__file__).resolve().parent.parent
 WORKFLOW = PROJECT / ".github" / "workflows" / "mesh-review.yml"
 VENV_BIN = Path(sys.executable).parent
 
