@@ -29,6 +29,8 @@ class Registration:
     """Top-level input properties that reached the engine wrapped as secrets."""
     plain_inputs: str
     """Every input the engine saw outside a secret, as JSON text."""
+    aliases: tuple[str, ...]
+    """Earlier identities the engine should look for (alias specs and alias URNs)."""
 
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -82,6 +84,10 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             secret_inputs=frozenset(k for k, v in stripped.items() if v == "<secret>"),
             plain_inputs=json.dumps(stripped, sort_keys=True),
+            aliases=(
+                *(json_format.MessageToJson(a, indent=None) for a in request.aliases),
+                *request.aliasURNs,
+            ),
         )
         return response
 
