@@ -5,6 +5,9 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
 * L0  the floor: dump the very objects meshstack renders with PyYAML's C dumper;
 * L1  build the typed spec and validate it;
 * L1b render the spec to Kubernetes objects;
+* L2f the Pulumi SDK's floor for the same objects: each registered as one plain
+      ``pulumi.CustomResource`` under the same mock engine, nothing else (what L2 cannot
+      go below without changing the SDK);
 * L2  evaluate the Pulumi program (``MeshStack``) under the mock engine until every
       resource is registered;
 * L3  ``pulumi preview`` in render mode against ConfigGroup-from-YAML: only with a
@@ -12,7 +15,7 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
 
 Every measurement runs in a fresh worker process (Pulumi's mock engine is global
 state, and peak memory must be per tier); the table reports the median of the runs,
-the worker's peak RSS, L2/L0, and the growth factor t(2N)/t(N) for each tier.
+the worker's peak RSS, L2/L0, L2f/L0, L2/L2f (meshstack's own share), and the growth factor t(2N)/t(N) for each tier.
 Results go to ``results/bench-<time>.json`` (ignored by git).
 """
 
@@ -25,11 +28,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TIERS = ("L0", "L1", "L1b", "L2")
+TIERS = ("L0", "L1", "L1b", "L2f", "L2")
 DEFAULT_SIZES = (10, 100, 250, 500, 1000)
 
 
@@ -72,43 +76,80 @@ def _l1b(services: int) -> tuple[float, int]:
     return time.perf_counter() - start, len(objects)
 
 
+class _EchoEngine:
+    """The mock engine every L2 tier runs against: it echoes inputs back as outputs
+    (what the Pulumi testing guide's mocks do) and counts registrations."""
+
+    def __init__(self) -> None:
+        import pulumi
+        from meshstack.runtime import tune_garbage_collector
+
+        tune_garbage_collector()  # as __main__.py does: L2 is the program, settings included
+        engine = self
+
+        class EchoMocks(pulumi.runtime.Mocks):
+            def new_resource(
+                self, args: pulumi.runtime.MockResourceArgs
+            ) -> tuple[str, dict[str, Any]]:
+                engine.registered += 1
+                return f"{args.name}-id", dict(args.inputs)
+
+            def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+                return {}, []
+
+        self.registered = 0
+        pulumi.runtime.set_mocks(EchoMocks(), preview=False)
+
+    def timed(self, program: Callable[[], None]) -> float:
+        """Seconds until ``program`` ran and every registration it started completed (the
+        mock engine's test runner waits for all outstanding registrations)."""
+        import pulumi
+
+        start = time.perf_counter()
+        pulumi.runtime.test(program)()
+        return time.perf_counter() - start
+
+
 def _l2(services: int) -> tuple[float, int]:
-    import pulumi
     from meshstack.components import MeshStack, MeshStackArgs
     from meshstack.render import render
-    from meshstack.runtime import tune_garbage_collector
     from meshstack.synthetic import synthetic_mesh
 
-    tune_garbage_collector()  # as __main__.py does: L2 is the program, settings included
-
-    class EchoMocks(pulumi.runtime.Mocks):
-        count = 0
-
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-            EchoMocks.count += 1
-            return f"{args.name}-id", dict(args.inputs)
-
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-            return {}, []
-
-    pulumi.runtime.set_mocks(EchoMocks(), preview=False)
+    engine = _EchoEngine()
     spec = synthetic_mesh(services)
 
-    @pulumi.runtime.test
     def program() -> None:
-        # Returning nothing is enough: the mock engine's test runner waits for every
-        # outstanding registration before it returns. (Gathering all URNs into one
-        # Output.all would add the SDK's quadratic union of dependency sets, which the
-        # real program, exporting a few names, never pays.)
+        # Returns nothing: gathering all URNs into one Output.all would add the SDK's
+        # quadratic union of dependency sets, which the real program never pays.
         MeshStack("mesh", MeshStackArgs(spec=spec))
 
-    start = time.perf_counter()
-    program()
-    elapsed = time.perf_counter() - start
+    elapsed = engine.timed(program)
     components = 4  # MeshStack and its namespaces, workloads and policy components
-    registered = EchoMocks.count
-    assert registered == len(render(spec)) + components, (registered, len(render(spec)))
-    return elapsed, registered
+    assert engine.registered == len(render(spec)) + components, engine.registered
+    return elapsed, engine.registered
+
+
+def _l2_floor(services: int) -> tuple[float, int]:
+    """The SDK's own cost for the same objects: each registered as one plain
+    ``pulumi.CustomResource`` (its type token, a unique name, its whole body as inputs),
+    with no components, parents, dependencies, options or provider classes."""
+    import pulumi
+    from meshstack.render import render
+    from meshstack.synthetic import synthetic_mesh
+
+    engine = _EchoEngine()
+    objects = render(synthetic_mesh(services))
+
+    def register_flat() -> None:
+        for obj in objects:
+            group_version = "core/v1" if obj["apiVersion"] == "v1" else obj["apiVersion"]
+            meta = obj["metadata"]
+            name = f"{obj['kind']}-{meta.get('namespace', '')}-{meta['name']}"
+            pulumi.CustomResource(f"kubernetes:{group_version}:{obj['kind']}", name, dict(obj))
+
+    elapsed = engine.timed(register_flat)
+    assert engine.registered == len(objects), engine.registered
+    return elapsed, engine.registered
 
 
 IN_PROCESS_REPEATS = 5
@@ -119,8 +160,8 @@ garbage-collector pause does not decide the figure. L2 (global Pulumi state) run
 def worker(tier: str, services: int) -> None:
     """Run one measurement and print it as JSON (the parent process collects it)."""
     baseline = _rss_mib("VmRSS")
-    measure_once = {"L0": _l0, "L1": _l1, "L1b": _l1b, "L2": _l2}[tier]
-    repeats = 1 if tier == "L2" else IN_PROCESS_REPEATS
+    measure_once = {"L0": _l0, "L1": _l1, "L1b": _l1b, "L2f": _l2_floor, "L2": _l2}[tier]
+    repeats = 1 if tier.startswith("L2") else IN_PROCESS_REPEATS
     samples = [measure_once(services) for _ in range(repeats)]
     seconds = statistics.median(s for s, _ in samples)
     objects = samples[0][1]
@@ -167,6 +208,13 @@ def growth(results: dict[int, dict[str, Any]], tier: str) -> dict[str, float]:
     return factors
 
 
+def _ratios(row: dict[str, Any]) -> dict[str, float]:
+    def over(a: str, b: str) -> float:
+        return round(row[a]["median_s"] / row[b]["median_s"], 2)
+
+    return {"L2/L0": over("L2", "L0"), "L2f/L0": over("L2f", "L0"), "L2/L2f": over("L2", "L2f")}
+
+
 def l3_status() -> str:
     pulumi_cli = shutil.which("pulumi")
     if pulumi_cli is None:
@@ -190,15 +238,13 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[int, dict[str, Any]] = {}
     header = f"{'N':>5} {'objects':>7} " + " ".join(f"{t + ' s':>9}" for t in TIERS)
-    print(header + f" {'L2 MiB':>7} {'L2/L0':>6}")
+    print(header + f" {'L2 MiB':>7} {'L2/L0':>6} {'L2f/L0':>6} {'L2/L2f':>6}")
     for n in sizes:
         row = {tier: measure(tier, n, args.runs) for tier in TIERS}
         results[n] = row
-        ratio = row["L2"]["median_s"] / row["L0"]["median_s"]
+        ratios = " ".join(f"{r:6.1f}" for r in _ratios(row).values())
         times = " ".join(f"{row[t]['median_s']:9.4f}" for t in TIERS)
-        print(
-            f"{n:>5} {row['L1b']['objects']:>7} {times} {row['L2']['peak_mib']:7.1f} {ratio:6.1f}"
-        )
+        print(f"{n:>5} {row['L1b']['objects']:>7} {times} {row['L2']['peak_mib']:7.1f} {ratios}")
     growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
     print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
     l3 = l3_status()
@@ -209,9 +255,7 @@ def main() -> int:
         "runs": args.runs,
         "results": {str(n): row for n, row in results.items()},
         "growth": growth_by_tier,
-        "l2_over_l0": {
-            str(n): round(r["L2"]["median_s"] / r["L0"]["median_s"], 2) for n, r in results.items()
-        },
+        "ratios": {str(n): _ratios(row) for n, row in results.items()},
         "L3": l3,
     }
     out = args.out or ROOT / "results" / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"

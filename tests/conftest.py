@@ -31,6 +31,8 @@ class Registration:
     """Every input the engine saw outside a secret, as JSON text."""
     aliases: tuple[str, ...]
     """Earlier identities the engine should look for (alias specs and alias URNs)."""
+    type: str
+    plugin_version: str
 
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -88,6 +90,8 @@ class RecordingMonitor(MockMonitor):
                 *(json_format.MessageToJson(a, indent=None) for a in request.aliases),
                 *request.aliasURNs,
             ),
+            type=request.type,
+            plugin_version=request.version,
         )
         return response
 

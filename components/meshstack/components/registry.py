@@ -1,38 +1,42 @@
 """Register one rendered Kubernetes object as a Pulumi resource.
 
-The engine and the Kubernetes provider know a resource only by its type token
-(``kubernetes:<group>/<version>:<kind>``), its name and its inputs; the Python class
-that registered it leaves no trace in the state. So every object goes through the
-generic ``CustomResource`` (type token ``kubernetes:<apiVersion>:<kind>``) except the
-core-group kinds, whose token spells the group ``core/v1`` where their apiVersion says
-``v1``: those keep their typed classes.
+The engine and the Kubernetes provider know a resource only by what the program
+sends: its type token (``kubernetes:<group>/<version>:<kind>``), name, parent,
+options, provider plugin version and input properties. The Python class that sent
+them leaves no trace in the state. So meshstack registers every object as a plain
+``pulumi.CustomResource`` with exactly what pulumi-kubernetes' generated classes
+would send (same token, inputs and plugin version; ``tests/test_components.py``
+checks the wire form) without paying for those classes:
 
-Deployments deliberately do not use ``k8s.apps.v1.Deployment``: that class attaches
-three aliases to pre-``apps/v1`` API versions (removed from Kubernetes in 1.16), and
-the SDK computes every alias's URN through a chain of Outputs for every Deployment:
-about a fifth of the whole program's time for a 1000-service mesh (``make bench``),
-for stacks that never held such a resource. The registered type token, URN and
-inputs are the same either way.
+* the generated classes take their inputs as typed argument objects that the SDK
+  unpacks property by property, and ``Deployment`` attaches three aliases to API
+  versions Kubernetes removed in 1.16, whose URNs the SDK computes through a chain
+  of Outputs for every Deployment;
+* together that was about a quarter of the program's time for a 1000-service mesh
+  (``make bench``: 12.4 s → 7.9 s), for stacks that never held such a resource.
 
 Names derive from the owning component's name so two stacks of components never collide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import pulumi
-import pulumi_kubernetes as k8s
+from pulumi_kubernetes import _utilities as kubernetes_sdk
 
 from meshstack.render.objects import K8sObject
 
-_CORE_KINDS: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("v1", "Service"): k8s.core.v1.Service,
-}
-"""Kinds whose type token is not ``kubernetes:<apiVersion>:<kind>`` (see the module doc)."""
+KUBERNETES_PLUGIN_VERSION: str = kubernetes_sdk.get_version()  # type: ignore[no-untyped-call]
+"""The provider plugin version the installed pulumi-kubernetes SDK asks the engine for
+(its own semver spelling of the package version), as its generated classes send it."""
+
+
+def type_token(obj: K8sObject) -> str:
+    """``kubernetes:apps/v1:Deployment``; the core group's ``v1`` is spelt ``core/v1``."""
+    api_version = obj["apiVersion"]
+    group_version = f"core/{api_version}" if "/" not in api_version else api_version
+    return f"kubernetes:{group_version}:{obj['kind']}"
 
 
 def child_name(component: str, obj: K8sObject) -> str:
@@ -55,16 +59,13 @@ def register_object(
     provider: pulumi.ProviderResource | None = None,
 ) -> pulumi.CustomResource:
     opts = pulumi.ResourceOptions(
-        parent=parent, depends_on=list(depends_on), protect=protect, provider=provider
+        parent=parent,
+        depends_on=list(depends_on),
+        protect=protect,
+        provider=provider,
+        version=KUBERNETES_PLUGIN_VERSION,
     )
-    name = child_name(component, obj)
-    body: dict[str, Any] = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-    factory = _CORE_KINDS.get((obj["apiVersion"], obj["kind"]))
-    if factory is not None:
-        return factory(name, opts=opts, **body)
-    return k8s.apiextensions.CustomResource(
-        name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **body
-    )
+    return pulumi.CustomResource(type_token(obj), child_name(component, obj), dict(obj), opts)
 
 
 def namespace_dependencies(
