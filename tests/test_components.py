@@ -81,7 +81,7 @@ def test_children_are_parented_and_policy_waits_for_crds_and_namespaces(
 def test_objects_reach_the_engine_as_pulumi_kubernetes_classes_would_send_them(
     engine: RecordingMocks,
 ) -> Any:
-    """meshstack registers plain CustomResources (the generated classes cost a quarter of
+    """meshstack registers plain CustomResources (the generated classes cost a third of
     a large program's time); the engine must not be able to tell, except that Deployments
     come without the generated class's aliases to API versions removed in Kubernetes 1.16."""
     objects = render(shop(virtual_services=(route(Destination(service="api", subset="v1")),)))

@@ -12,8 +12,8 @@ checks the wire form) without paying for those classes:
   unpacks property by property, and ``Deployment`` attaches three aliases to API
   versions Kubernetes removed in 1.16, whose URNs the SDK computes through a chain
   of Outputs for every Deployment;
-* together that was about a quarter of the program's time for a 1000-service mesh
-  (``make bench``: 12.4 s → 7.9 s), for stacks that never held such a resource.
+* together that was over a third of the program's time for a 1000-service mesh
+  (``make bench``: 12.4 s → 8.0 s), for stacks that never held such a resource.
 
 Names derive from the owning component's name so two stacks of components never collide.
 """
