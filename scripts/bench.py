@@ -10,7 +10,8 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
       go below without changing the SDK);
 * L2  evaluate the Pulumi program (``MeshStack``) under the mock engine until every
       resource is registered;
-* L3  ``pulumi preview`` in render mode against ConfigGroup-from-YAML: only with a
+* L3  ``pulumi preview`` in render mode, meshstack's program against a ConfigGroup of
+      the same objects from plain YAML, alternating (``bench_engine.py``): only with a
       ``pulumi`` CLI matching the pinned SDK on PATH (reported as skipped otherwise).
 
 Every measurement runs in a fresh worker process (Pulumi's mock engine is global
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -215,11 +215,26 @@ def _ratios(row: dict[str, Any]) -> dict[str, float]:
     return {"L2/L0": over("L2", "L0"), "L2f/L0": over("L2f", "L0"), "L2/L2f": over("L2", "L2f")}
 
 
-def l3_status() -> str:
-    pulumi_cli = shutil.which("pulumi")
-    if pulumi_cli is None:
-        return "skipped: no pulumi CLI on PATH (see the real-engine issue)"
-    return f"skipped: pulumi found at {pulumi_cli}, but the L3 driver is not written yet"
+def run_l3(sizes: list[int], runs: int) -> dict[str, Any]:
+    """L3 for every size when a matching ``pulumi`` CLI is on PATH; otherwise why not."""
+    from bench_engine import measure_l3, pulumi_cli
+
+    cli, about = pulumi_cli()
+    if cli is None:
+        print(f"L3: skipped: {about}")
+        return {"skipped": about}
+    print(f"L3 with {about}: pulumi preview, meshstack vs ConfigGroup of the same YAML")
+    results: dict[str, Any] = {"cli": about}
+    for n in sizes:
+        row = measure_l3(cli, n, runs)
+        results[str(n)] = row
+        medians = row["preview_s"]
+        print(
+            f"{n:>5} meshstack {medians['meshstack']:8.2f} s  "
+            f"configgroup {medians['configgroup']:8.2f} s  "
+            f"ratio {row['meshstack_over_configgroup']:5.2f}"
+        )
+    return results
 
 
 def main() -> int:
@@ -247,8 +262,7 @@ def main() -> int:
         print(f"{n:>5} {row['L1b']['objects']:>7} {times} {row['L2']['peak_mib']:7.1f} {ratios}")
     growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
     print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
-    l3 = l3_status()
-    print("L3:", l3)
+    l3 = run_l3(sizes, args.runs)
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],

@@ -7,7 +7,7 @@ tell: the program runs in a fresh process exactly as the CLI would start it
 (project ``meshstack``, the given stack, preview mode, the stack's
 ``Pulumi.<stack>.yaml`` config beside the program in ``PULUMI_CONFIG``), and
 every RegisterResource request is written out with its type, name, URN,
-parent, dependencies, protect flag and input properties in wire form (secrets
+parent, dependencies, protect flag, provider reference and input properties in wire form (secrets
 stay wrapped), ready to be sent to an analyzer.
 """
 
@@ -60,6 +60,7 @@ def main(program: Path, stack: str) -> None:
                     "parent": request.parent,
                     "dependencies": list(request.dependencies),
                     "protect": bool(request.protect),
+                    "provider": request.provider,
                     "properties": json_format.MessageToDict(request.object),
                 }
             )
