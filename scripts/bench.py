@@ -16,7 +16,8 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
 
 Every measurement runs in a fresh worker process (Pulumi's mock engine is global
 state, and peak memory must be per tier); the table reports the median of the runs,
-the worker's peak RSS, L2/L0, L2f/L0, L2/L2f (meshstack's own share), and the growth factor t(2N)/t(N) for each tier.
+the worker's peak RSS, L2/L0, L2f/L0, L2/L2f (what meshstack adds to the SDK's floor),
+and the growth factor t(2N)/t(N) for each tier.
 Results go to ``results/bench-<time>.json`` (ignored by git).
 """
 
@@ -134,6 +135,7 @@ def _l2_floor(services: int) -> tuple[float, int]:
     ``pulumi.CustomResource`` (its type token, a unique name, its whole body as inputs),
     with no components, parents, dependencies, options or provider classes."""
     import pulumi
+    from meshstack.components.registry import type_token
     from meshstack.render import render
     from meshstack.synthetic import synthetic_mesh
 
@@ -142,10 +144,9 @@ def _l2_floor(services: int) -> tuple[float, int]:
 
     def register_flat() -> None:
         for obj in objects:
-            group_version = "core/v1" if obj["apiVersion"] == "v1" else obj["apiVersion"]
             meta = obj["metadata"]
             name = f"{obj['kind']}-{meta.get('namespace', '')}-{meta['name']}"
-            pulumi.CustomResource(f"kubernetes:{group_version}:{obj['kind']}", name, dict(obj))
+            pulumi.CustomResource(type_token(obj), name, dict(obj))
 
     elapsed = engine.timed(register_flat)
     assert engine.registered == len(objects), engine.registered
