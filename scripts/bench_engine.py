@@ -108,15 +108,17 @@ def offline_env(workdir: Path) -> dict[str, str]:
     }
 
 
+def _run(cli: str, args: list[str], project: Path, env: dict[str, str]) -> None:
+    """Run the CLI in ``project``; a failure raises with the CLI's own last words."""
+    done = subprocess.run([cli, *args], cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-20:]
+        raise RuntimeError(f"pulumi {' '.join(args)} in {project} failed:\n" + "\n".join(tail))
+
+
 def _preview_seconds(cli: str, project: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        [cli, "preview", "--non-interactive", "--stack", STACK],
-        cwd=project,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    _run(cli, ["preview", "--non-interactive", "--stack", STACK], project, env)
     return time.perf_counter() - start
 
 
@@ -127,13 +129,7 @@ def measure_l3(cli: str, services: int, runs: int) -> dict[str, Any]:
         projects = write_projects(workdir, services)
         env = offline_env(workdir)
         for project in projects.values():
-            subprocess.run(
-                [cli, "stack", "init", STACK, "--non-interactive"],
-                cwd=project,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            _run(cli, ["stack", "init", STACK, "--non-interactive"], project, env)
         seconds: dict[str, list[float]] = {name: [] for name in PROJECTS}
         for _ in range(runs):
             for name in PROJECTS:
