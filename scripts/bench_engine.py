@@ -108,7 +108,7 @@ def offline_env(workdir: Path) -> dict[str, str]:
     }
 
 
-def _run(cli: str, args: list[str], project: Path, env: dict[str, str]) -> None:
+def run_cli(cli: str, args: list[str], project: Path, env: dict[str, str]) -> None:
     """Run the CLI in ``project``; a failure raises with the CLI's own last words."""
     done = subprocess.run([cli, *args], cwd=project, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -118,7 +118,7 @@ def _run(cli: str, args: list[str], project: Path, env: dict[str, str]) -> None:
 
 def _preview_seconds(cli: str, project: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    _run(cli, ["preview", "--non-interactive", "--stack", STACK], project, env)
+    run_cli(cli, ["preview", "--non-interactive", "--stack", STACK], project, env)
     return time.perf_counter() - start
 
 
@@ -129,7 +129,7 @@ def measure_l3(cli: str, services: int, runs: int) -> dict[str, Any]:
         projects = write_projects(workdir, services)
         env = offline_env(workdir)
         for project in projects.values():
-            _run(cli, ["stack", "init", STACK, "--non-interactive"], project, env)
+            run_cli(cli, ["stack", "init", STACK, "--non-interactive"], project, env)
         seconds: dict[str, list[float]] = {name: [] for name in PROJECTS}
         for _ in range(runs):
             for name in PROJECTS:

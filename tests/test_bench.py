@@ -20,7 +20,7 @@ from meshstack.render import render
 from meshstack.synthetic import synthetic_mesh
 
 sys.path.insert(0, str(PROJECT / "scripts"))
-from bench_engine import offline_env, pulumi_cli, write_projects
+from bench_engine import offline_env, pulumi_cli, run_cli, write_projects
 
 COMPONENTS = 4  # MeshStack and its namespaces, workloads and policy components
 
@@ -105,3 +105,11 @@ def test_l3_runs_offline_and_only_with_the_sdks_own_cli_version(
     assert why == f"pulumi at {other} is v3.0.0, the SDK is {importlib.metadata.version('pulumi')}"
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert pulumi_cli() == (None, "no pulumi CLI on PATH (see the real-engine issue)")
+
+
+def test_a_failing_cli_call_reports_what_the_cli_said(tmp_path: Path) -> None:
+    failing = tmp_path / "pulumi"
+    failing.write_text("#!/bin/sh\necho 'error: no stack named bench' >&2\nexit 255\n")
+    failing.chmod(0o755)
+    with pytest.raises(RuntimeError, match=r"pulumi preview in .* failed:\nerror: no stack named"):
+        run_cli(str(failing), ["preview"], tmp_path, offline_env(tmp_path))
