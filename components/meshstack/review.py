@@ -12,11 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from meshstack.diff import Outcome
+
 MARKER = "<!-- meshstack-review -->"
 """First line of the comment: the workflow finds and updates its own comment by it."""
 
 GITHUB_COMMENT_LIMIT = 65_536
-DIFF_STATUS = {0: "unchanged", 2: "changed", 3: "⚠️ risky"}
+DIFF_STATUS: dict[int, str] = {
+    Outcome.UNCHANGED: "unchanged",
+    Outcome.CHANGED: "changed",
+    Outcome.RISKY: "⚠️ risky",
+}
+"""How the comment names each exit status of ``meshstack diff`` (any other is an error)."""
 MIN_SECTION = 400
 """Below this many characters a shortened section says nothing useful: it is left out."""
 
