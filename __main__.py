@@ -28,7 +28,12 @@ provider = k8s.Provider("render", render_yaml_to_directory=render_dir) if render
 mesh = MeshStack(
     "mesh",
     MeshStackArgs(
-        spec=spec, protect_namespaces=stack == "prod", provider=provider, base_dir=project_dir
+        spec=spec,
+        protect_namespaces=stack == "prod",
+        provider=provider,
+        base_dir=project_dir,
+        # A `pulumi config set --secret` value, or None: then pulumi_random generates it.
+        grafana_admin_password=config.get_secret("grafanaAdminPassword"),
     ),
 )
 pulumi.export("namespaces", sorted(mesh.namespaces.by_name))

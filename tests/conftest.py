@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from meshstack.stacks import load_spec
 from pulumi.runtime.mocks import MockMonitor
 
 PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT / "scripts"))  # engine.py: the toolchain, shared with scripts
 
 
 @dataclass(frozen=True)

@@ -8,31 +8,13 @@ field validation means: a field the schema does not declare is an error.
 from __future__ import annotations
 
 import copy
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import yaml
+from engine import istio_module_dir
 from jsonschema import Draft7Validator
 
-ISTIO_MODULE = "istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad"
 CRDS_IN_MODULE = "manifests/charts/base/files/crd-all.gen.yaml"
-
-
-def istio_module_dir() -> Path:
-    go = shutil.which("go")
-    if go is None:
-        raise RuntimeError("Go is needed to fetch Istio's CRDs (go mod download)")
-    result = subprocess.run(
-        [go, "mod", "download", "-json", ISTIO_MODULE],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd="/",
-    )
-    return Path(json.loads(result.stdout)["Dir"])
 
 
 def _strict(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import PROJECT
-from istio_schemas import istio_module_dir
+from engine import istio_module_dir
 from meshstack.cli import chart_plan, main
 from meshstack.overrides import apply_overrides
 from meshstack.spec import LocalCharts, MeshSpec, OciRegistry

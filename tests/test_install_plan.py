@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from istio_schemas import istio_module_dir
+from engine import istio_module_dir
 from meshstack.chart_files import local_chart_problems
 from meshstack.render.install import istio_releases
 from meshstack.spec import (

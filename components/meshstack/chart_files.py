@@ -1,4 +1,4 @@
-"""Check that a local chart source really holds the charts an install needs.
+"""Check that local chart and manifest sources really hold what a stack installs.
 
 This reads the file system, so it lives outside the pure validator; the install
 component and ``meshstack validate`` run it before anything is registered.
@@ -9,8 +9,38 @@ from __future__ import annotations
 from pathlib import Path
 
 from meshstack.render.install import istio_releases
+from meshstack.spec.addons import Addons, IstioSampleManifests
 from meshstack.spec.install import IstioInstall, LocalCharts
+from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
+
+
+def on_disk(path: str, base_dir: Path | None) -> Path:
+    """``path``, taken from ``base_dir`` (the Pulumi project directory) when relative."""
+    found = Path(path)
+    return base_dir / found if not found.is_absolute() and base_dir is not None else found
+
+
+def source_file_problems(spec: MeshSpec, base_dir: Path | None = None) -> list[Problem]:
+    """Every local source the stack reads that is missing something: Istio's charts and
+    the add-ons' sample manifests."""
+    charts = local_chart_problems(spec.install, base_dir) if spec.install is not None else []
+    return [*charts, *sample_manifest_problems(spec.addons, base_dir)]
+
+
+def sample_manifest_problems(addons: Addons, base_dir: Path | None = None) -> list[Problem]:
+    """One problem per enabled add-on whose ``<addon>.yaml`` the samples directory lacks."""
+    source = addons.source
+    if not isinstance(source, IstioSampleManifests):
+        return []
+    root = on_disk(source.path, base_dir)
+    if not root.is_dir():
+        return [Problem("addons.source.path", f"{str(root)!r} is not a directory")]
+    return [
+        Problem("addons.source.path", f"no manifest for {name!r} at {str(root / f'{name}.yaml')!r}")
+        for name in addons.enabled
+        if not (root / f"{name}.yaml").is_file()
+    ]
 
 
 def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) -> list[Problem]:
@@ -20,16 +50,12 @@ def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) ->
     source = install.chart_source
     if not isinstance(source, LocalCharts):
         return []
-    root = Path(source.path)
-    if not root.is_absolute() and base_dir is not None:
-        root = base_dir / root
+    root = on_disk(source.path, base_dir)
     if not root.is_dir():
         return [Problem("install.chart_source.path", f"{str(root)!r} is not a directory")]
     problems = []
     for release in istio_releases(install):
-        chart_dir = Path(release.chart.chart)
-        if not chart_dir.is_absolute() and base_dir is not None:
-            chart_dir = base_dir / chart_dir
+        chart_dir = on_disk(release.chart.chart, base_dir)
         if not (chart_dir / "Chart.yaml").is_file():
             problems.append(
                 Problem(

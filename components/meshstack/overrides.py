@@ -9,6 +9,8 @@ keys (namespace ``meshstack``):
 * ``replicas``: ``{workload: count}``
 * ``istioCharts``: where the Istio charts come from, e.g. ``{kind: local, path: ...,
   layout: istio-source}`` or ``{kind: oci, url: oci://...}`` (air-gapped mirrors)
+* ``addonsSource``: where the add-ons come from: ``{kind: charts}`` (their charts, the
+  default) or ``{kind: istio-samples, path: .../samples/addons}`` (offline machines)
 
 Unknown keys and bad values are reported like spec problems, with the config
 key as path, before anything is registered.
@@ -17,10 +19,11 @@ key as path, before anything is registered.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from meshstack.spec.addons import AddonSource
 from meshstack.spec.base import Spec
 from meshstack.spec.install import ChartSource
 from meshstack.spec.mesh import MeshSpec
@@ -28,8 +31,8 @@ from meshstack.spec.workloads import App, Version, Workload
 from meshstack.validation.problems import Problem
 
 CONFIG_NAMESPACE = "meshstack"
-OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas", "istioCharts")
-SETTING_KEYS = ("renderDir",)
+OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas", "istioCharts", "addonsSource")
+SETTING_KEYS = ("renderDir", "grafanaAdminPassword")
 """Config keys read by ``__main__.py`` itself, not overrides of the spec."""
 KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
 
@@ -100,34 +103,63 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
     install = spec.install
     if "istioCharts" in config:
-        path = f"{CONFIG_NAMESPACE}:istioCharts"
         if install is None:
-            problems.append(Problem(path, "this stack's spec installs no Istio"))
+            problems.append(
+                Problem(f"{CONFIG_NAMESPACE}:istioCharts", "this stack's spec installs no Istio")
+            )
         else:
-            try:
-                source = _ChartSourceConfig(source=config["istioCharts"]).source
-            except ValidationError as error:
-                problems.extend(
-                    Problem(
-                        ".".join([path, *(str(part) for part in e["loc"][2:])]),
-                        f"{e['msg']} (kinds: repository, oci, local)",
-                    )
-                    for e in error.errors()
-                )
-            else:
-                install = install.model_copy(update={"chart_source": source})
+            chart_source = _source_config(
+                _ChartSourceConfig, config, "istioCharts", "repository, oci, local", problems
+            )
+            if chart_source is not None:
+                install = install.model_copy(update={"chart_source": chart_source.source})
+    addons = spec.addons
+    if "addonsSource" in config:
+        addon_source = _source_config(
+            _AddonSourceConfig, config, "addonsSource", "charts, istio-samples", problems
+        )
+        if addon_source is not None:
+            addons = addons.model_copy(update={"source": addon_source.source})
     if problems:
         return spec, problems
 
     apps = tuple(_retune(app, tags, replicas) for app in spec.apps)
     policy = spec.policy.model_copy(update={"canaries": tuple(canaries)})
-    return spec.model_copy(update={"apps": apps, "policy": policy, "install": install}), []
+    update = {"apps": apps, "policy": policy, "install": install, "addons": addons}
+    return spec.model_copy(update=update), []
 
 
 class _ChartSourceConfig(Spec):
     """Validates the ``istioCharts`` value (``loc`` is ``source``, the kind, then the field)."""
 
     source: ChartSource
+
+
+class _AddonSourceConfig(Spec):
+    """Validates the ``addonsSource`` value, like :class:`_ChartSourceConfig`."""
+
+    source: AddonSource
+
+
+SourceConfig = TypeVar("SourceConfig", bound=Spec)
+
+
+def _source_config(
+    model: type[SourceConfig],
+    config: Mapping[str, Any],
+    key: str,
+    kinds: str,
+    problems: list[Problem],
+) -> SourceConfig | None:
+    """``config[key]`` parsed by ``model``, or ``None`` with its problems appended."""
+    path = f"{CONFIG_NAMESPACE}:{key}"
+    try:
+        return model.model_validate({"source": config[key]})
+    except ValidationError as error:
+        for detail in error.errors():
+            where = ".".join([path, *(str(part) for part in detail["loc"][2:])])
+            problems.append(Problem(where, f"{detail['msg']} (kinds: {kinds})"))
+        return None
 
 
 def _mapping(config: Mapping[str, Any], key: str, problems: list[Problem]) -> Mapping[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from meshstack.chart_files import local_chart_problems
+from meshstack.chart_files import source_file_problems
 from meshstack.overrides import CONFIG_NAMESPACE, apply_overrides
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import Problem, validate
@@ -76,6 +76,6 @@ def resolve_stack(
     if problems:
         return spec, problems
     problems = validate(spec)
-    if not problems and spec.install is not None:
-        problems = local_chart_problems(spec.install, project_dir)
+    if not problems:
+        problems = source_file_problems(spec, project_dir)
     return spec, problems

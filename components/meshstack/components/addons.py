@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from meshstack.chart_files import on_disk
 from meshstack.components.helm import register_release
 from meshstack.render.addons import (
     GRAFANA_ADMIN_SECRET,
@@ -16,17 +18,23 @@ from meshstack.render.addons import (
     GRAFANA_USER_KEY,
     addon_releases,
 )
-from meshstack.spec.addons import Addons
+from meshstack.spec.addons import Addons, IstioSampleManifests
 
 
 @dataclass(frozen=True)
 class ObservabilityAddonsArgs:
-    """``depends_on``: what every add-on waits for (the Istio install and its namespace)."""
+    """``depends_on``: what every add-on waits for (the Istio install and its namespace).
+
+    ``grafana_admin_password``: a password the caller already holds as a secret (a
+    ``pulumi config set --secret`` value); without it one is generated with
+    ``pulumi_random``. ``base_dir``: where a relative sample-manifest path starts."""
 
     addons: Addons
     istio_namespace: str = "istio-system"
     depends_on: Sequence[pulumi.Resource] = ()
     provider: pulumi.ProviderResource | None = None
+    grafana_admin_password: pulumi.Input[str] | None = None
+    base_dir: Path | None = None
 
 
 class ObservabilityAddons(pulumi.ComponentResource):
@@ -37,7 +45,8 @@ class ObservabilityAddons(pulumi.ComponentResource):
     only as the secret output ``grafana_admin_password``.
     """
 
-    releases: dict[str, k8s.helm.v4.Chart]
+    releases: dict[str, pulumi.Resource]
+    """One Helm ``Chart`` per add-on, or one ``yaml.v2.ConfigFile`` per sample manifest."""
     grafana_admin_password: pulumi.Output[str] | None
 
     def __init__(
@@ -49,13 +58,17 @@ class ObservabilityAddons(pulumi.ComponentResource):
         extra: dict[str, list[pulumi.Resource]] = {}
         self.grafana_admin_password = None
         if addons.grafana is not None:
-            password = random.RandomPassword(
-                f"{name}-grafana-admin-password",
-                length=addons.grafana.password_length,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.grafana_admin_password = pulumi.Output.secret(password.result)
+            if args.grafana_admin_password is not None:
+                given = pulumi.Output.from_input(args.grafana_admin_password)
+                self.grafana_admin_password = pulumi.Output.secret(given)
+            else:
+                password = random.RandomPassword(
+                    f"{name}-grafana-admin-password",
+                    length=addons.grafana.password_length,
+                    special=False,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.grafana_admin_password = pulumi.Output.secret(password.result)
             secret = k8s.core.v1.Secret(
                 f"{name}-secret-{addons.namespace}-{GRAFANA_ADMIN_SECRET}",
                 metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": addons.namespace},
@@ -78,9 +91,39 @@ class ObservabilityAddons(pulumi.ComponentResource):
                 *(self.releases[r] for r in release.after),
                 *extra.get(release.name, []),
             ]
-            self.releases[release.name] = register_release(
-                name, release, parent=self, depends_on=waits_for, provider=args.provider
-            )
+            if isinstance(addons.source, IstioSampleManifests):
+                self.releases[release.name] = self._sample_manifest(
+                    name, release.name, addons.source, args, waits_for
+                )
+            else:
+                self.releases[release.name] = register_release(
+                    name, release, parent=self, depends_on=waits_for, provider=args.provider
+                )
         self.register_outputs(
             {"addons": list(self.releases), "grafana_admin_password": self.grafana_admin_password}
+        )
+
+    def _sample_manifest(
+        self,
+        name: str,
+        addon: str,
+        source: IstioSampleManifests,
+        args: ObservabilityAddonsArgs,
+        depends_on: Sequence[pulumi.Resource],
+    ) -> pulumi.Resource:
+        """``<name>-<addon>``: Istio's ``<addon>.yaml`` as it is, and a warning that says
+        which typed settings it does not carry."""
+        pulumi.log.warn(
+            f"add-on {addon!r} comes from Istio's sample manifest {source.path}/{addon}.yaml: "
+            "its typed settings and chart values are not applied (Istio's demo configuration)",
+            resource=self,
+        )
+        return k8s.yaml.v2.ConfigFile(
+            f"{name}-{addon}",
+            file=str(on_disk(source.path, args.base_dir) / f"{addon}.yaml"),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(depends_on),
+                providers=[args.provider] if args.provider is not None else None,
+            ),
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pulumi
 
-from meshstack.chart_files import local_chart_problems
+from meshstack.chart_files import source_file_problems
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
@@ -27,7 +27,10 @@ class MeshStackArgs:
     protect_namespaces: bool = False
     provider: pulumi.ProviderResource | None = None
     base_dir: Path | None = None
-    """Where relative local chart paths start (the Pulumi project directory)."""
+    """Where relative local chart and manifest paths start (the Pulumi project directory)."""
+    grafana_admin_password: pulumi.Input[str] | None = None
+    """Grafana's admin password from a secret the caller holds (a ``pulumi config set
+    --secret`` value); without it one is generated with ``pulumi_random``."""
 
 
 class MeshStack(pulumi.ComponentResource):
@@ -46,10 +49,9 @@ class MeshStack(pulumi.ComponentResource):
         self, name: str, args: MeshStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         spec = check(args.spec)
-        if spec.install is not None:
-            problems = local_chart_problems(spec.install, args.base_dir)
-            if problems:
-                raise SpecInvalid(spec.stack, problems)
+        problems = source_file_problems(spec, args.base_dir)
+        if problems:
+            raise SpecInvalid(spec.stack, problems)
         super().__init__("meshstack:index:MeshStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces = MeshNamespaces(
@@ -93,7 +95,14 @@ class MeshStack(pulumi.ComponentResource):
                 waits_for.append(self.install.namespace)
             self.addons = ObservabilityAddons(
                 f"{name}-addons",
-                ObservabilityAddonsArgs(spec.addons, istio_namespace, waits_for, args.provider),
+                ObservabilityAddonsArgs(
+                    spec.addons,
+                    istio_namespace,
+                    waits_for,
+                    args.provider,
+                    grafana_admin_password=args.grafana_admin_password,
+                    base_dir=args.base_dir,
+                ),
                 child,
             )
         self.register_outputs(

@@ -78,11 +78,17 @@ def mesh_config_values(install: IstioInstall) -> dict[str, Any]:
     return values
 
 
-def _global_values(install: IstioInstall) -> dict[str, Any]:
+def image_values(install: IstioInstall, version: str) -> dict[str, Any]:
+    """``global.hub``/``global.tag``: the release's images, never a chart's own default."""
+    return {"hub": install.image_hub, "tag": version}
+
+
+def _global_values(install: IstioInstall, version: str) -> dict[str, Any]:
     proxy_resources = resources_values(install.mesh_config.default_proxy_resources)
     return drop_none(
         {
             "istioNamespace": install.namespace,
+            **image_values(install, version),
             "proxy": {"resources": proxy_resources} if proxy_resources else None,
         }
     )
@@ -104,7 +110,7 @@ def istiod_values(install: IstioInstall, cp: ControlPlane) -> dict[str, Any]:
         "revisionTags": [t.name for t in install.revision_tags if t.revision == cp.revision],
         **_autoscaling_values(cp.autoscaling, cp.replicas),
         "meshConfig": mesh_config_values(install),
-        "global": _global_values(install),
+        "global": _global_values(install, install.version_of(cp.version)),
         "base": {"validationFailurePolicy": install.validation_failure_policy.value},
     }
     resources = resources_values(cp.resources)
@@ -180,7 +186,13 @@ def istio_releases(install: IstioInstall) -> list[HelmRelease]:
             chart=chart_ref(install, "cni", install.version_of(install.cni.version)),
             namespace=install.cni.namespace,
             values=deep_merge(
-                {"global": {"istioNamespace": install.namespace}}, install.cni.values
+                {
+                    "global": {
+                        "istioNamespace": install.namespace,
+                        **image_values(install, install.version_of(install.cni.version)),
+                    }
+                },
+                install.cni.values,
             ),
             after=(base.name,),
             role="cni",

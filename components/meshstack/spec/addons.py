@@ -7,7 +7,7 @@ add-on manifests are generated from (Jaeger: the newest chart of its v2 line).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -84,11 +84,39 @@ class Jaeger(Spec):
     values: dict[str, Any] = Field(default_factory=dict)
 
 
+class AddonCharts(Spec):
+    """Each add-on from its own Helm chart (``Prometheus.chart`` and so on), with the
+    typed settings applied: what a real cluster runs."""
+
+    kind: Literal["charts"] = "charts"
+
+
+class IstioSampleManifests(Spec):
+    """Istio's own demo manifests for the add-ons (``samples/addons`` of an Istio release
+    or of the ``istio.io/istio`` module, one ``<addon>.yaml`` each), applied as they are.
+
+    Why it exists: the add-on charts live only in their remote repositories, so an
+    offline machine (``make demo``, the end-to-end tests) has no other source. The
+    manifests are Istio's fixed demo configuration in ``istio-system``: typed settings
+    (anonymous access, Kiali's auth strategy, retention, chart values) are not applied,
+    and the deployment says so."""
+
+    kind: Literal["istio-samples"] = "istio-samples"
+    path: NonEmptyStr
+
+
+AddonSource = Annotated[AddonCharts | IstioSampleManifests, Field(discriminator="kind")]
+
+SAMPLE_MANIFESTS_NAMESPACE = "istio-system"
+"""The namespace Istio's sample add-on manifests are written for."""
+
+
 class Addons(Spec):
     """Which add-ons a stack runs, in ``namespace`` (Istio's own namespace by default,
     where Istio's dashboards and Kiali look for them)."""
 
     namespace: DnsLabel = "istio-system"
+    source: AddonSource = AddonCharts()
     prometheus: Prometheus | None = None
     grafana: Grafana | None = None
     kiali: Kiali | None = None

@@ -20,6 +20,8 @@ from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.workloads import Resources
 
 ISTIO_VERSION = "1.30.4"
+ISTIO_IMAGE_HUB = "docker.io/istio"
+"""Where Istio's release images are published."""
 """The pinned Istio release: the newest stable one at the date of the newest
 ``istio.io/istio`` snapshot the Go module proxy serves (2026-08-27)."""
 
@@ -221,6 +223,10 @@ class IstioInstall(Spec):
     version: IstioVersion = ISTIO_VERSION
     namespace: DnsLabel = "istio-system"
     chart_source: ChartSource | None = Field(default_factory=ChartRepository)
+    image_hub: NonEmptyStr = ISTIO_IMAGE_HUB
+    """Where istiod's and istio-cni's images come from (``global.hub``; the tag is always
+    the chart's version). Pinned in every chart: charts from Istio's source tree default
+    to a floating ``latest`` testing image. An air-gapped cluster names its mirror."""
     control_planes: tuple[ControlPlane, ...] = (ControlPlane(),)
     default_revision: RevisionName | None = None
     """With only named revisions, the revision that ``istio-injection=enabled`` namespaces

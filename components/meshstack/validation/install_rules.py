@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from meshstack.spec.addons import SAMPLE_MANIFESTS_NAMESPACE, IstioSampleManifests
 from meshstack.spec.install import (
     ChartRepository,
     IstioInstall,
@@ -288,6 +289,15 @@ def addon_problems(spec: MeshSpec) -> Iterator[Problem]:
         yield Problem(
             "addons.namespace",
             f"namespace {addons.namespace!r} is neither the install's namespace nor declared",
+        )
+    if (
+        isinstance(addons.source, IstioSampleManifests)
+        and addons.namespace != SAMPLE_MANIFESTS_NAMESPACE
+    ):
+        yield Problem(
+            "addons.namespace",
+            f"Istio's sample add-on manifests are written for {SAMPLE_MANIFESTS_NAMESPACE!r}, "
+            f"not {addons.namespace!r}: use that namespace or the add-on charts",
         )
 
 
