@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS
 from meshstack.runtime import tune_garbage_collector
-from meshstack.stacks import resolve_stack
+from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.validation import SpecInvalid
 
 tune_garbage_collector()
@@ -19,9 +19,13 @@ stack = pulumi.get_stack()
 config = pulumi.Config(CONFIG_NAMESPACE)
 overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
 project_dir = Path(__file__).parent
-spec, problems = resolve_stack(stack, project_dir, overrides)
+# pulumi.RunError: the engine shows the message alone, without a Python traceback.
+try:
+    spec, problems = resolve_stack(stack, project_dir, overrides)
+except (StackNotFound, StackLoadError) as error:
+    raise pulumi.RunError(str(error)) from None
 if problems:
-    raise SpecInvalid(stack, problems)
+    raise pulumi.RunError(str(SpecInvalid(stack, problems)))
 
 render_dir = config.get("renderDir") or ""
 provider = k8s.Provider("render", render_yaml_to_directory=render_dir) if render_dir else None

@@ -10,9 +10,11 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
       go below without changing the SDK);
 * L2  evaluate the Pulumi program (``MeshStack``) under the mock engine until every
       resource is registered;
-* L3  ``pulumi preview`` in render mode, meshstack's program against a ConfigGroup of
-      the same objects from plain YAML, alternating (``bench_engine.py``): only with a
-      ``pulumi`` CLI matching the pinned SDK on PATH (reported as skipped otherwise).
+* L3  ``pulumi preview`` in render mode with the real engine (``bench_engine.py``):
+      meshstack's program against a ConfigGroup of the same objects from plain YAML,
+      the engine's floor (the objects registered flat) and the same through
+      pulumi-kubernetes' generated classes, alternating; needs meshstack's toolchain
+      (``scripts/toolchain.sh``; reported as skipped otherwise).
 
 Every measurement runs in a fresh worker process (Pulumi's mock engine is global
 state, and peak memory must be per tier); the table reports the median of the runs,
@@ -217,23 +219,25 @@ def _ratios(row: dict[str, Any]) -> dict[str, float]:
 
 
 def run_l3(sizes: list[int], runs: int) -> dict[str, Any]:
-    """L3 for every size when a matching ``pulumi`` CLI is on PATH; otherwise why not."""
-    from bench_engine import measure_l3, pulumi_cli
+    """L3 for every size when meshstack's toolchain is built; otherwise why not."""
+    from bench_engine import PROJECTS, engine_missing, measure_l3
 
-    cli, about = pulumi_cli()
-    if cli is None:
-        print(f"L3: skipped: {about}")
-        return {"skipped": about}
-    print(f"L3 with {about}: pulumi preview, meshstack vs ConfigGroup of the same YAML")
-    results: dict[str, Any] = {"cli": about}
+    why_not = engine_missing()
+    if why_not is not None:
+        print(f"L3: skipped: {why_not}")
+        return {"skipped": why_not}
+    print("L3: pulumi preview (real engine, render mode), seconds, median of the runs")
+    print(f"{'N':>5} " + " ".join(f"{p:>11}" for p in PROJECTS) + "  ms/cg  ms/floor  typed")
+    results: dict[str, Any] = {}
     for n in sizes:
-        row = measure_l3(cli, n, runs)
+        row = measure_l3(n, runs)
         results[str(n)] = row
         medians = row["preview_s"]
         print(
-            f"{n:>5} meshstack {medians['meshstack']:8.2f} s  "
-            f"configgroup {medians['configgroup']:8.2f} s  "
-            f"ratio {row['meshstack_over_configgroup']:5.2f}"
+            f"{n:>5} "
+            + " ".join(f"{medians[p]:11.2f}" for p in PROJECTS)
+            + f"  {row['meshstack_over_configgroup']:5.2f}  {row['meshstack_over_floor']:8.2f}"
+            + f"  {row['typed_classes_share_of_meshstack']:5.1%}"
         )
     return results
 
@@ -245,6 +249,9 @@ def main() -> int:
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--runs", type=int, default=5, help="runs per tier and size (median)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--l3-sizes", default="100,500,1000", help="sizes for L3 (real engine); '' = --sizes"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("TIER", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -263,7 +270,7 @@ def main() -> int:
         print(f"{n:>5} {row['L1b']['objects']:>7} {times} {row['L2']['peak_mib']:7.1f} {ratios}")
     growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
     print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
-    l3 = run_l3(sizes, args.runs)
+    l3 = run_l3([int(s) for s in args.l3_sizes.split(",")] if args.l3_sizes else sizes, args.runs)
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],

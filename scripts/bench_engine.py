@@ -1,27 +1,26 @@
-"""L3 of ``make bench``: the real engine, meshstack against the plain-YAML way.
+"""L3 of ``make bench``: the real engine, meshstack against the plain-YAML way and the floor.
 
-For a synthetic mesh of N services it writes two Pulumi projects into a scratch
-directory, both rendering to a directory through the Kubernetes provider
+For a synthetic mesh of N services it writes Pulumi projects into a scratch
+directory, all rendering to a directory through the Kubernetes provider
 (``renderYamlToDirectory``, so no cluster is needed):
 
 * ``meshstack``   — the program: ``MeshStack`` over the typed spec;
 * ``configgroup`` — what a team would write instead: the very same rendered objects
-  as one YAML file, registered by ``kubernetes.yaml.v2.ConfigGroup``.
+  as one YAML file, registered by ``kubernetes.yaml.v2.ConfigGroup``;
+* ``floor``       — the engine's floor: the same objects registered flat, each one
+  plain ``pulumi.CustomResource`` (what meshstack's registry sends), nothing else;
+* ``typed``       — the same flat registration through pulumi-kubernetes' generated
+  classes (``apps.v1.Deployment`` ...): ``typed`` − ``floor`` is what those classes cost.
 
-It then times ``pulumi preview`` of each, alternating the two so that a slower
-minute on the machine hits both alike, and reports the medians and their ratio.
-It needs a ``pulumi`` CLI whose version matches the installed Pulumi SDK, with the
-Kubernetes provider plugin installed; it runs offline (``file://`` backend, a
-throw-away passphrase, no update check, no automatic plugin download).
+It then times ``pulumi preview`` of each, alternating the projects so that a slower
+minute on the machine hits all alike, and reports the medians and their ratios. It
+runs meshstack's toolchain (``scripts/toolchain.sh``) offline (``file://`` backend,
+a throw-away passphrase, no update check, no automatic plugin download).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from engine import missing_tools, offline_env, run
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "bench"
-PROJECTS = ("meshstack", "configgroup")
+PROJECTS = ("meshstack", "configgroup", "floor", "typed")
 
 _MESHSTACK_PROGRAM = """\
 import pulumi_kubernetes as k8s
@@ -55,33 +55,80 @@ k8s.yaml.v2.ConfigGroup(
 )
 """
 
+_FLOOR_PROGRAM = """\
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from meshstack.components.registry import KUBERNETES_PLUGIN_VERSION, type_token
+from meshstack.runtime import tune_garbage_collector
 
-def pulumi_cli() -> tuple[str | None, str]:
-    """The ``pulumi`` on PATH when its version is the SDK's, else ``None`` and why not."""
-    cli = shutil.which("pulumi")
-    if cli is None:
-        return None, "no pulumi CLI on PATH (see the real-engine issue)"
-    sdk = importlib.metadata.version("pulumi")
-    found = subprocess.run([cli, "version"], capture_output=True, text=True).stdout.strip()
-    if found.lstrip("v") != sdk:
-        return None, f"pulumi at {cli} is {found}, the SDK is {sdk}"
-    return cli, f"pulumi {found} at {cli}"
+tune_garbage_collector()
+provider = k8s.Provider("render", render_yaml_to_directory={render_dir!r})
+opts = pulumi.ResourceOptions(provider=provider, version=KUBERNETES_PLUGIN_VERSION)
+with open({objects!r}) as stream:
+    for obj in yaml.load_all(stream, Loader=yaml.CSafeLoader):
+        meta = obj["metadata"]
+        name = f"{{obj['kind']}}-{{meta.get('namespace', '')}}-{{meta['name']}}"
+        pulumi.CustomResource(type_token(obj), name, obj, opts)
+"""
+
+_TYPED_PROGRAM = """\
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from meshstack.runtime import tune_garbage_collector
+
+tune_garbage_collector()
+provider = k8s.Provider("render", render_yaml_to_directory={render_dir!r})
+opts = pulumi.ResourceOptions(provider=provider)
+CLASSES = {{
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+}}
+with open({objects!r}) as stream:
+    for obj in yaml.load_all(stream, Loader=yaml.CSafeLoader):
+        meta = obj["metadata"]
+        name = f"{{obj['kind']}}-{{meta.get('namespace', '')}}-{{meta['name']}}"
+        cls = CLASSES.get((obj["apiVersion"], obj["kind"]))
+        if cls is not None:
+            cls(name, metadata=meta, spec=obj.get("spec"), opts=opts)
+        else:
+            body = {{k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}}
+            k8s.apiextensions.CustomResource(
+                name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta,
+                opts=opts, **body,
+            )
+"""
+
+
+def engine_missing() -> str | None:
+    """Why L3 cannot run here, or ``None`` when the toolchain is complete."""
+    missing = missing_tools(("pulumi", "language-python", "kubernetes-provider"))
+    if missing:
+        return f"toolchain incomplete ({', '.join(missing)}): run scripts/toolchain.sh ensure"
+    return None
 
 
 def write_projects(workdir: Path, services: int) -> dict[str, Path]:
-    """Both projects for ``services`` services; returns each project's directory."""
+    """Every project for ``services`` services; returns each project's directory."""
     from meshstack.render import render
     from meshstack.synthetic import synthetic_mesh
 
     objects = workdir / "objects.yaml"
     objects.write_text(yaml.dump_all(render(synthetic_mesh(services)), Dumper=yaml.CSafeDumper))
+    templates = {
+        "meshstack": _MESHSTACK_PROGRAM,
+        "configgroup": _CONFIGGROUP_PROGRAM,
+        "floor": _FLOOR_PROGRAM,
+        "typed": _TYPED_PROGRAM,
+    }
     programs = {
-        "meshstack": _MESHSTACK_PROGRAM.format(
-            render_dir=str(workdir / "rendered-meshstack"), services=services
-        ),
-        "configgroup": _CONFIGGROUP_PROGRAM.format(
-            render_dir=str(workdir / "rendered-configgroup"), objects=str(objects)
-        ),
+        name: template.format(
+            render_dir=str(workdir / f"rendered-{name}"), services=services, objects=str(objects)
+        )
+        for name, template in templates.items()
     }
     dirs = {}
     for name, program in programs.items():
@@ -95,48 +142,38 @@ def write_projects(workdir: Path, services: int) -> dict[str, Path]:
     return dirs
 
 
-def offline_env(workdir: Path) -> dict[str, str]:
-    """The CLI's environment: local state, no network, no prompts."""
+def bench_env(workdir: Path) -> dict[str, str]:
+    """The CLI's environment: state in ``workdir``, no network, no prompts."""
     state = workdir / "state"
     state.mkdir(exist_ok=True)
-    return {
-        **os.environ,
-        "PULUMI_BACKEND_URL": state.as_uri(),
-        "PULUMI_CONFIG_PASSPHRASE": "meshstack-bench",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
+    return offline_env(state.as_uri(), "meshstack-bench")
 
 
-def run_cli(cli: str, args: list[str], project: Path, env: dict[str, str]) -> None:
-    """Run the CLI in ``project``; a failure raises with the CLI's own last words."""
-    done = subprocess.run([cli, *args], cwd=project, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-20:]
-        raise RuntimeError(f"pulumi {' '.join(args)} in {project} failed:\n" + "\n".join(tail))
-
-
-def _preview_seconds(cli: str, project: Path, env: dict[str, str]) -> float:
+def _preview_seconds(project: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    run_cli(cli, ["preview", "--non-interactive", "--stack", STACK], project, env)
+    run(["pulumi", "preview", "--non-interactive", "--stack", STACK], project, env)
     return time.perf_counter() - start
 
 
-def measure_l3(cli: str, services: int, runs: int) -> dict[str, Any]:
-    """Median ``pulumi preview`` seconds of both projects (alternating) and their ratio."""
+def measure_l3(services: int, runs: int) -> dict[str, Any]:
+    """Median ``pulumi preview`` seconds of every project (alternating) and their ratios."""
     with tempfile.TemporaryDirectory(prefix="meshstack-l3-") as scratch:
         workdir = Path(scratch)
         projects = write_projects(workdir, services)
-        env = offline_env(workdir)
+        env = bench_env(workdir)
         for project in projects.values():
-            run_cli(cli, ["stack", "init", STACK, "--non-interactive"], project, env)
+            run(["pulumi", "stack", "init", STACK, "--non-interactive"], project, env)
         seconds: dict[str, list[float]] = {name: [] for name in PROJECTS}
         for _ in range(runs):
             for name in PROJECTS:
-                seconds[name].append(_preview_seconds(cli, projects[name], env))
+                seconds[name].append(_preview_seconds(projects[name], env))
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     return {
         "preview_s": medians,
         "runs_s": seconds,
         "meshstack_over_configgroup": round(medians["meshstack"] / medians["configgroup"], 2),
+        "meshstack_over_floor": round(medians["meshstack"] / medians["floor"], 2),
+        "typed_classes_share_of_meshstack": round(
+            (medians["typed"] - medians["floor"]) / medians["meshstack"], 3
+        ),
     }

@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS_FILE = ROOT / "scripts" / "toolchain.env"
 TOOLS = {
     "pulumi": ("pulumi",),
-    "language-python": ("pulumi-language-python", "pulumi-language-python-exec"),
+    "language-python": (
+        "pulumi-language-python",
+        "pulumi-language-python-exec",
+        "pulumi-analyzer-policy-meshstack-python",
+    ),
     "etcd": ("etcd",),
     "kube-apiserver": ("kube-apiserver",),
     "istioctl": ("istioctl",),
@@ -217,4 +221,22 @@ def stage_project(
             if isinstance(value, dict) and "secure" in value:
                 document["config"].setdefault(key, value)
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    return dest
+
+
+POLICY_SHIM_RUNTIME = "meshstack-python"
+"""The runtime a staged policy pack names so that the CLI starts it through the
+toolchain's ``pulumi-analyzer-policy-meshstack-python`` shim (see toolchain.sh)."""
+
+
+def stage_policy_pack(dest: Path, source: Path = ROOT / "policy") -> Path:
+    """A copy of the policy pack that meshstack's toolchain can start: the v3.79 language
+    host cannot run a ``runtime: python`` pack, so the copy names the shim's runtime."""
+    import yaml
+
+    shutil.copytree(source, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest_path = dest / "PulumiPolicy.yaml"
+    manifest = yaml.safe_load(manifest_path.read_text())
+    manifest["runtime"] = POLICY_SHIM_RUNTIME
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     return dest

@@ -9,20 +9,30 @@ beside the components (where typed validation never sees it).
 
 from pathlib import Path
 
+import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import apply_overrides
+from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, apply_overrides
 from meshstack.spec import AuthorizationPolicy, AuthorizationRule, MtlsMode
 from meshstack.stacks import load_spec
 from meshstack.validation import SpecInvalid
 
-PROJECT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+# Run from tests/programs (mock engine) or as the __main__.py of a staged project (real CLI).
+PROJECT = HERE if (HERE / "stacks").is_dir() else HERE.parents[1]
 RATINGS = "ratings.bookinfo.svc.cluster.local"
 
+# The stack's config as __main__.py reads it (offline chart sources, render mode), plus
+# the floating tag.
+config = pulumi.Config(CONFIG_NAMESPACE)
+overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
+overrides["imageTags"] = {**(overrides.get("imageTags") or {}), "productpage": "latest"}
 prod = load_spec("prod", PROJECT / "stacks")
-prod, problems = apply_overrides(prod, {"imageTags": {"productpage": "latest"}})
+prod, problems = apply_overrides(prod, overrides)
 if problems:
     raise SpecInvalid("prod", problems)
+render_dir = config.get("renderDir") or ""
+provider = k8s.Provider("render", render_yaml_to_directory=render_dir) if render_dir else None
 policy = prod.policy
 mesh_wide, *scoped = policy.peer_authentications
 loosened = prod.model_copy(
@@ -48,7 +58,16 @@ loosened = prod.model_copy(
     }
 )
 
-MeshStack("mesh", MeshStackArgs(spec=loosened, protect_namespaces=True))
+MeshStack(
+    "mesh",
+    MeshStackArgs(
+        spec=loosened,
+        protect_namespaces=True,
+        provider=provider,
+        base_dir=PROJECT,
+        grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+    ),
+)
 k8s.apiextensions.CustomResource(
     "hand-written-ratings-split",
     api_version="networking.istio.io/v1",
@@ -66,4 +85,5 @@ k8s.apiextensions.CustomResource(
             }
         ],
     },
+    opts=pulumi.ResourceOptions(provider=provider),
 )

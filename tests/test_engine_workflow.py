@@ -1,0 +1,88 @@
+"""The pull-request workflow under the real CLI: a preview of one change shows exactly
+that change, the policy pack judges the real preview, and a broken stack is stopped by
+meshstack's validation before the engine registers anything."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT
+from engine import stage_policy_pack
+from engine_stack import new_stack
+
+pytestmark = pytest.mark.engine
+
+GUARDRAILS = (
+    "strict-mtls-in-production",
+    "mesh-wide-strict-mtls-in-production",
+    "no-floating-images",
+    "route-weights-sum-to-100",
+    "no-allow-all-authorization",
+    "protected-istio-crds",
+)
+
+
+def changed_steps(preview: dict[str, object]) -> list[dict[str, object]]:
+    steps = preview.get("steps") or []
+    assert isinstance(steps, list)
+    return [s for s in steps if s.get("op") not in ("same", "read")]
+
+
+def test_preview_of_a_canary_weight_change_shows_exactly_that_change(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path, "staging")
+    stack.up()  # the base branch's state
+    stack.set_config("meshstack:canaryWeights.reviews", "40", path=True)  # the head
+
+    steps = changed_steps(stack.preview_json())
+
+    assert [(s["op"], str(s["urn"]).rsplit("::", 1)[1]) for s in steps] == [
+        ("update", "mesh-policy-virtualservice-bookinfo-reviews")
+    ]
+    diff = steps[0]["detailedDiff"]
+    assert isinstance(diff, dict)
+    assert sorted(diff) == ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"]
+    new_spec = steps[0]["newState"]["inputs"]["spec"]  # type: ignore[index]
+    assert [r["weight"] for r in new_spec["http"][0]["route"]] == [60, 40]
+
+
+def test_a_broken_stack_is_stopped_before_anything_is_registered(tmp_path: Path) -> None:
+    stack = new_stack(tmp_path, "dev", config={"meshstack:canaryWeights": {"nosuch": 150}})
+
+    failed = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "meshstack:canaryWeights.nosuch: no canary for 'nosuch'" in output
+    assert "nothing was registered" in output
+    assert "Traceback" not in output
+    assert [t for t in stack.resource_types() if t != "pulumi:pulumi:Stack"] == []
+
+
+@pytest.mark.parametrize("name", ("dev", "staging", "prod"))
+def test_every_stack_passes_the_policy_pack_under_the_real_cli(name: str, tmp_path: Path) -> None:
+    stack = new_stack(tmp_path, name)
+    pack = stage_policy_pack(tmp_path / "policy")
+
+    preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
+
+    output = preview.stdout + preview.stderr
+    assert preview.returncode == 0, output
+    assert "meshstack-guardrails" in output or "Policies:" in output, output
+
+
+def test_the_loosened_prod_program_fails_every_guardrail_under_the_real_cli(
+    tmp_path: Path,
+) -> None:
+    stack = new_stack(tmp_path, "prod")
+    shutil.copy2(PROJECT / "tests" / "programs" / "loosened_prod.py", stack.project / "__main__.py")
+    pack = stage_policy_pack(tmp_path / "policy")
+
+    preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
+
+    output = preview.stdout + preview.stderr
+    assert preview.returncode != 0, output
+    missing = [g for g in GUARDRAILS if g not in output]
+    assert missing == [], f"guardrails that did not fire: {missing}\n{output}"
+    assert "mandatory" in output
