@@ -39,9 +39,11 @@ def rendered_objects(directory: Path) -> dict[tuple[str, str, str, str], dict[st
 
 
 def without_provider_labels(obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` without the managed-by label the provider adds to everything it writes."""
+    """``obj`` without the managed-by label the provider adds where none is set."""
     meta = dict(obj.get("metadata") or {})
-    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != MANAGED_BY}
+    labels = {
+        k: v for k, v in (meta.get("labels") or {}).items() if (k, v) != (MANAGED_BY, "pulumi")
+    }
     if labels:
         meta["labels"] = labels
     else:

@@ -48,5 +48,13 @@ def register_release(
             depends_on=list(depends_on),
             protect=release.protect,
             providers=[provider] if provider is not None else None,
+            transforms=None if release.keep_on_destroy else [delete_with_stack],
         ),
     )
+
+
+def delete_with_stack(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+    """Undo ``retainOnDelete``, which the provider sets for every chart object marked
+    ``helm.sh/resource-policy: keep``: the object is deleted with the stack."""
+    opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=False))
+    return pulumi.ResourceTransformResult(props=args.props, opts=opts)

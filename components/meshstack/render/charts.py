@@ -31,6 +31,10 @@ class HelmRelease:
     role: str = ""
     """``base``, ``istiod``, ``gateway``, ``cni`` or an add-on name."""
     protect: bool = False
+    keep_on_destroy: bool = True
+    """Honour the chart's ``helm.sh/resource-policy: keep`` (the objects outlive a
+    ``pulumi destroy``, as they outlive ``helm uninstall``). ``False``: the stack deletes
+    everything it created."""
 
 
 def deep_merge(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:

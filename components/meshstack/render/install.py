@@ -177,6 +177,7 @@ def istio_releases(install: IstioInstall) -> list[HelmRelease]:
         values=base_values(install),
         role="base",
         protect=install.protect,
+        keep_on_destroy=install.keep_crds_on_destroy,
     )
     releases = [base]
     before_istiod = [base.name]

@@ -242,6 +242,11 @@ class IstioInstall(Spec):
     protect: bool = False
     """Protect the CRDs and the install namespace from deletion: deleting a CRD deletes
     every resource of its kind in the cluster. Prod turns this on."""
+    keep_crds_on_destroy: bool = False
+    """Leave Istio's CRDs in the cluster on ``pulumi destroy``, as ``helm uninstall`` does
+    (the base chart marks them ``helm.sh/resource-policy: keep``). Off: a stack deletes
+    what it created, and a later ``up`` does not trip over CRDs it no longer owns. Where
+    the CRDs must survive, ``protect`` is the stronger guard."""
 
     def version_of(self, chart_version: str | None) -> str:
         return chart_version or self.version
