@@ -6,11 +6,13 @@ directory, all rendering to a directory through the Kubernetes provider
 
 * ``meshstack``   — the program: ``MeshStack`` over the typed spec;
 * ``configgroup`` — what a team would write instead: the very same rendered objects
-  as one YAML file, registered by ``kubernetes.yaml.v2.ConfigGroup``;
+  as one YAML file, registered by ``kubernetes.yaml.v2.ConfigGroup`` together with
+  Istio's CRDs (without them the provider cannot tell, offline, that a VirtualService
+  is namespaced);
 * ``floor``       — the engine's floor: the same objects registered flat, each one
   plain ``pulumi.CustomResource`` (what meshstack's registry sends), nothing else;
 * ``typed``       — the same flat registration through pulumi-kubernetes' generated
-  classes (``apps.v1.Deployment`` ...): ``typed`` − ``floor`` is what those classes cost.
+  classes (``apps.v1.Deployment`` ...): ``typed`` minus ``floor`` is what those classes cost.
 
 It then times ``pulumi preview`` of each, alternating the projects so that a slower
 minute on the machine hits all alike, and reports the medians and their ratios. It
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from engine import missing_tools, offline_env, run
+from engine import istio_module_dir, missing_tools, offline_env, run
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "bench"
@@ -51,7 +53,7 @@ import pulumi_kubernetes as k8s
 
 provider = k8s.Provider("render", render_yaml_to_directory={render_dir!r})
 k8s.yaml.v2.ConfigGroup(
-    "objects", files=[{objects!r}], opts=pulumi.ResourceOptions(provider=provider)
+    "objects", files=[{crds!r}, {objects!r}], opts=pulumi.ResourceOptions(provider=provider)
 )
 """
 
@@ -91,16 +93,20 @@ with open({objects!r}) as stream:
     for obj in yaml.load_all(stream, Loader=yaml.CSafeLoader):
         meta = obj["metadata"]
         name = f"{{obj['kind']}}-{{meta.get('namespace', '')}}-{{meta['name']}}"
+        body = {{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
         cls = CLASSES.get((obj["apiVersion"], obj["kind"]))
         if cls is not None:
-            cls(name, metadata=meta, spec=obj.get("spec"), opts=opts)
+            cls(name, opts=opts, **body)
         else:
-            body = {{k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}}
             k8s.apiextensions.CustomResource(
-                name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta,
-                opts=opts, **body,
+                name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **body
             )
 """
+
+
+def istio_crds() -> Path:
+    """Istio's CRDs, as its base chart ships them in the pinned module."""
+    return istio_module_dir() / "manifests" / "charts" / "base" / "files" / "crd-all.gen.yaml"
 
 
 def engine_missing() -> str | None:
@@ -126,7 +132,10 @@ def write_projects(workdir: Path, services: int) -> dict[str, Path]:
     }
     programs = {
         name: template.format(
-            render_dir=str(workdir / f"rendered-{name}"), services=services, objects=str(objects)
+            render_dir=str(workdir / f"rendered-{name}"),
+            services=services,
+            objects=str(objects),
+            crds=str(istio_crds()),
         )
         for name, template in templates.items()
     }

@@ -6,7 +6,6 @@ keeps the harness from rotting between the occasions someone runs it.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import subprocess
 import sys
@@ -20,15 +19,22 @@ from meshstack.render import render
 from meshstack.synthetic import synthetic_mesh
 
 sys.path.insert(0, str(PROJECT / "scripts"))
-from bench_engine import offline_env, pulumi_cli, run_cli, write_projects
+from bench_engine import bench_env, engine_missing, istio_crds, write_projects
+from engine import CliFailed, run
+from engine_stack import require_toolchain
 
 COMPONENTS = 4  # MeshStack and its namespaces, workloads and policy components
 
 
+@pytest.mark.engine
 def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path) -> None:
+    require_toolchain("pulumi", "language-python", "kubernetes-provider")
     out = tmp_path / "bench.json"
     printed = subprocess.run(
-        [sys.executable, "scripts/bench.py", "--sizes", "5,10", "--runs", "1", "--out", str(out)],
+        [
+            *(sys.executable, "scripts/bench.py", "--sizes", "5,10", "--runs", "1"),
+            *("--l3-sizes", "5", "--out", str(out)),
+        ],
         cwd=PROJECT,
         check=True,
         capture_output=True,
@@ -45,7 +51,9 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
         assert all(tier["median_s"] > 0 and tier["peak_mib"] > 0 for tier in row.values())
         assert set(report["ratios"][str(size)]) == {"L2/L0", "L2f/L0", "L2/L2f"}
     assert all(set(factors) == {"5->10"} for factors in report["growth"].values())
-    assert "skipped" in report["L3"] or "cli" in report["L3"]
+    l3 = report["L3"]["5"]  # the real engine: make test builds the toolchain
+    assert set(l3["preview_s"]) == {"meshstack", "configgroup", "floor", "typed"}
+    assert all(seconds > 0 for seconds in l3["preview_s"].values())
     assert f"wrote {out}" in printed
 
 
@@ -62,7 +70,9 @@ def _recorded(program: Path) -> list[dict[str, Any]]:
     return registered
 
 
-def test_l3_compares_the_program_with_a_configgroup_of_the_same_objects(tmp_path: Path) -> None:
+def test_l3_compares_the_program_with_the_same_objects_registered_other_ways(
+    tmp_path: Path,
+) -> None:
     projects = write_projects(tmp_path, 5)
     objects = render(synthetic_mesh(5))
     assert list(yaml.safe_load_all((tmp_path / "objects.yaml").read_text())) == objects
@@ -80,36 +90,42 @@ def test_l3_compares_the_program_with_a_configgroup_of_the_same_objects(tmp_path
     assert len(kubernetes_objects) == len(objects)
     assert {r["provider"] for r in kubernetes_objects} == {renderers["meshstack"]}
     (group,) = [r for r in theirs if r["type"] == "kubernetes:yaml/v2:ConfigGroup"]
-    assert group["properties"]["files"] == [str(tmp_path / "objects.yaml")]
+    assert group["properties"]["files"] == [str(istio_crds()), str(tmp_path / "objects.yaml")]
     assert group["provider"] == renderers["configgroup"]
+    # The floor sends what meshstack's registry sends, flat; typed goes through the
+    # generated classes: both register every object once, with the same types and inputs.
+    floor = _recorded(projects["floor"] / "__main__.py")
+    typed = _recorded(projects["typed"] / "__main__.py")
+    for registered in (floor, typed):
+        flat = [r for r in registered if r["type"].startswith("kubernetes:")]
+        assert sorted(r["type"] for r in flat) == sorted(r["type"] for r in kubernetes_objects)
+        assert sorted(json.dumps(r["properties"], sort_keys=True) for r in flat) == sorted(
+            json.dumps(r["properties"], sort_keys=True) for r in kubernetes_objects
+        )
     for project in projects.values():
         manifest = yaml.safe_load((project / "Pulumi.yaml").read_text())
         assert manifest["runtime"]["name"] == "python"
 
 
-def test_l3_runs_offline_and_only_with_the_sdks_own_cli_version(
+def test_l3_runs_offline_with_meshstacks_own_toolchain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = offline_env(tmp_path)
+    env = bench_env(tmp_path)
     assert env["PULUMI_BACKEND_URL"] == (tmp_path / "state").as_uri()
     assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
     assert env["PULUMI_SKIP_UPDATE_CHECK"] == "true"
+    assert env["PATH"].split(":")[0].endswith("toolchain/bin")
 
-    other = tmp_path / "bin" / "pulumi"
-    other.parent.mkdir()
-    other.write_text("#!/bin/sh\necho v3.0.0\n")
-    other.chmod(0o755)
-    monkeypatch.setenv("PATH", str(other.parent))
-    cli, why = pulumi_cli()
-    assert cli is None
-    assert why == f"pulumi at {other} is v3.0.0, the SDK is {importlib.metadata.version('pulumi')}"
-    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
-    assert pulumi_cli() == (None, "no pulumi CLI on PATH (see the real-engine issue)")
+    monkeypatch.setenv("MESHSTACK_CACHE", str(tmp_path / "empty-cache"))
+    why = engine_missing()
+    assert why is not None
+    assert why.startswith("toolchain incomplete (pulumi, language-python, kubernetes-provider)")
 
 
 def test_a_failing_cli_call_reports_what_the_cli_said(tmp_path: Path) -> None:
     failing = tmp_path / "pulumi"
     failing.write_text("#!/bin/sh\necho 'error: no stack named bench' >&2\nexit 255\n")
     failing.chmod(0o755)
-    with pytest.raises(RuntimeError, match=r"pulumi preview in .* failed:\nerror: no stack named"):
-        run_cli(str(failing), ["preview"], tmp_path, offline_env(tmp_path))
+    env = {**bench_env(tmp_path), "PATH": str(tmp_path)}
+    with pytest.raises(CliFailed, match=r"pulumi preview in .* exited 255:\nerror: no stack named"):
+        run(["pulumi", "preview"], tmp_path, env)
