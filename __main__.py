@@ -4,6 +4,7 @@ Everything interesting lives in the ``meshstack`` package; this file only
 connects Pulumi's stack and config to it.
 """
 
+import json
 from pathlib import Path
 
 import pulumi
@@ -17,7 +18,18 @@ from meshstack.validation import SpecInvalid
 tune_garbage_collector()
 stack = pulumi.get_stack()
 config = pulumi.Config(CONFIG_NAMESPACE)
-overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
+
+
+def config_value(key: str) -> object:
+    """A ``meshstack:`` value as written: a structured value (JSON) or a plain string."""
+    raw = config.get(key)
+    try:
+        return json.loads(raw) if raw is not None else None
+    except ValueError:
+        return raw
+
+
+overrides = {key: value for key in OVERRIDE_KEYS if (value := config_value(key)) is not None}
 project_dir = Path(__file__).parent
 # pulumi.RunError: the engine shows the message alone, without a Python traceback.
 try:
@@ -38,6 +50,7 @@ mesh = MeshStack(
         base_dir=project_dir,
         # A `pulumi config set --secret` value, or None: then pulumi_random generates it.
         grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+        skip_await=config.get_bool("skipAwait") or False,
     ),
 )
 pulumi.export("namespaces", sorted(mesh.namespaces.by_name))

@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PINS_FILE = ROOT / "scripts" / "toolchain.env"
 TOOLS = {
     "pulumi": ("pulumi",),
-    "language-python": (
-        "pulumi-language-python",
-        "pulumi-language-python-exec",
-        "pulumi-analyzer-policy-meshstack-python",
-    ),
+    "language-python": ("pulumi-language-python", "pulumi-language-python-exec"),
     "etcd": ("etcd",),
     "kube-apiserver": ("kube-apiserver",),
     "istioctl": ("istioctl",),
@@ -168,14 +164,40 @@ def istio_module_dir() -> Path:
     return go_module_dir(f"istio.io/istio@{pins()['ISTIO_MODULE_VERSION']}")
 
 
-def offline_sources_config() -> dict[str, object]:
+def istio_versions(project: Path = ROOT) -> set[str]:
+    """Every Istio release the project's stacks install (a canary revision may differ)."""
+    from meshstack.stacks import available_stacks, load_spec
+
+    versions = set()
+    for name in available_stacks(project / "stacks"):
+        install = load_spec(name, project / "stacks").install
+        if install is not None:
+            versions.add(install.version)
+            versions.update(cp.version for cp in install.control_planes if cp.version)
+            versions.update(gw.version for gw in install.gateways if gw.version)
+    return versions
+
+
+def offline_sources_config(project: Path = ROOT) -> dict[str, object]:
     """``meshstack:*`` config that installs Istio and the add-ons from the pinned module
-    instead of the remote chart repositories."""
+    instead of the remote chart repositories.
+
+    The module carries one chart tree (``ISTIO_MODULE_LABEL``); offline it stands in for
+    every release the stacks name, through a ``{version}`` directory per release linked
+    to it. meshstack pins each release's images (``global.hub``/``global.tag``), so what
+    differs from the real release's charts is only the templates' own evolution.
+    """
     istio = istio_module_dir()
+    mirror = cache_dir() / "offline-istio-charts"
+    mirror.mkdir(parents=True, exist_ok=True)
+    for version in istio_versions(project):
+        link = mirror / version
+        if not link.exists():
+            link.symlink_to(istio / "manifests" / "charts")
     return {
         "meshstack:istioCharts": {
             "kind": "local",
-            "path": str(istio / "manifests" / "charts"),
+            "path": str(mirror / "{version}"),
             "layout": "istio-source",
         },
         "meshstack:addonsSource": {
@@ -221,22 +243,4 @@ def stage_project(
             if isinstance(value, dict) and "secure" in value:
                 document["config"].setdefault(key, value)
     stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
-    return dest
-
-
-POLICY_SHIM_RUNTIME = "meshstack-python"
-"""The runtime a staged policy pack names so that the CLI starts it through the
-toolchain's ``pulumi-analyzer-policy-meshstack-python`` shim (see toolchain.sh)."""
-
-
-def stage_policy_pack(dest: Path, source: Path = ROOT / "policy") -> Path:
-    """A copy of the policy pack that meshstack's toolchain can start: the v3.79 language
-    host cannot run a ``runtime: python`` pack, so the copy names the shim's runtime."""
-    import yaml
-
-    shutil.copytree(source, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    manifest_path = dest / "PulumiPolicy.yaml"
-    manifest = yaml.safe_load(manifest_path.read_text())
-    manifest["runtime"] = POLICY_SHIM_RUNTIME
-    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     return dest

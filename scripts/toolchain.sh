@@ -104,7 +104,6 @@ EOF
 }
 
 build_language_python() {
-  write_policy_shim
   [ -x "$BIN/pulumi-language-python" ] && [ -x "$BIN/pulumi-language-python-exec" ] && return 0
   local dir sdk
   # The last sdk/v3 that still carries the Python host in it; the host module itself is
@@ -129,17 +128,6 @@ EOF
   # The host runs the program through this small script, taken from the CLI's own sdk.
   sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
-}
-
-# The v3.79 host cannot start a policy pack (the CLI asks it to for runtime `python`).
-# For a pack whose runtime names this shim instead, the CLI falls back to running
-# `pulumi-analyzer-policy-<runtime> ENGINE_ADDRESS .` in the pack's directory: start the
-# pack through pulumi-policy's own launcher, as the CLI's Python shim used to.
-POLICY_RUNTIME=meshstack-python
-write_policy_shim() {
-  printf '#!/usr/bin/env bash\nexec python -m pulumi.policy "$1" "$2"\n' \
-    >"$BIN/pulumi-analyzer-policy-$POLICY_RUNTIME"
-  chmod 0755 "$BIN/pulumi-analyzer-policy-$POLICY_RUNTIME"
 }
 
 provider_binary() { printf '%s\n' "$BIN/pulumi-resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"; }

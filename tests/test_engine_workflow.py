@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT
-from engine import stage_policy_pack
 from engine_stack import new_stack
 
 pytestmark = pytest.mark.engine
@@ -63,7 +62,7 @@ def test_a_broken_stack_is_stopped_before_anything_is_registered(tmp_path: Path)
 @pytest.mark.parametrize("name", ("dev", "staging", "prod"))
 def test_every_stack_passes_the_policy_pack_under_the_real_cli(name: str, tmp_path: Path) -> None:
     stack = new_stack(tmp_path, name)
-    pack = stage_policy_pack(tmp_path / "policy")
+    pack = PROJECT / "policy" / "analyzer"
 
     preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
 
@@ -77,7 +76,7 @@ def test_the_loosened_prod_program_fails_every_guardrail_under_the_real_cli(
 ) -> None:
     stack = new_stack(tmp_path, "prod")
     shutil.copy2(PROJECT / "tests" / "programs" / "loosened_prod.py", stack.project / "__main__.py")
-    pack = stage_policy_pack(tmp_path / "policy")
+    pack = PROJECT / "policy" / "analyzer"
 
     preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from meshstack.render.install import istio_releases
 from meshstack.spec.addons import Addons, IstioSampleManifests
-from meshstack.spec.install import IstioInstall, LocalCharts
+from meshstack.spec.install import VERSION_PLACEHOLDER, IstioInstall, LocalCharts
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 
@@ -51,7 +51,7 @@ def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) ->
     if not isinstance(source, LocalCharts):
         return []
     root = on_disk(source.path, base_dir)
-    if not root.is_dir():
+    if VERSION_PLACEHOLDER not in source.path and not root.is_dir():
         return [Problem("install.chart_source.path", f"{str(root)!r} is not a directory")]
     problems = []
     for release in istio_releases(install):

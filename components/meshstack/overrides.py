@@ -9,6 +9,9 @@ keys (namespace ``meshstack``):
 * ``replicas``: ``{workload: count}``
 * ``istioCharts``: where the Istio charts come from, e.g. ``{kind: local, path: ...,
   layout: istio-source}`` or ``{kind: oci, url: oci://...}`` (air-gapped mirrors)
+* ``validationFailurePolicy``: ``Fail`` or ``Ignore``, the install's webhook failure
+  policy for this environment (``Ignore`` for an API server where istiod never runs,
+  such as the end-to-end tests')
 * ``addonsSource``: where the add-ons come from: ``{kind: charts}`` (their charts, the
   default) or ``{kind: istio-samples, path: .../samples/addons}`` (offline machines)
 
@@ -25,14 +28,21 @@ from pydantic import ValidationError
 
 from meshstack.spec.addons import AddonSource
 from meshstack.spec.base import Spec
-from meshstack.spec.install import ChartSource
+from meshstack.spec.install import ChartSource, ValidationFailurePolicy
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.workloads import App, Version, Workload
 from meshstack.validation.problems import Problem
 
 CONFIG_NAMESPACE = "meshstack"
-OVERRIDE_KEYS = ("canaryWeights", "imageTags", "replicas", "istioCharts", "addonsSource")
-SETTING_KEYS = ("renderDir", "grafanaAdminPassword")
+OVERRIDE_KEYS = (
+    "canaryWeights",
+    "imageTags",
+    "replicas",
+    "istioCharts",
+    "addonsSource",
+    "validationFailurePolicy",
+)
+SETTING_KEYS = ("renderDir", "grafanaAdminPassword", "skipAwait")
 """Config keys read by ``__main__.py`` itself, not overrides of the spec."""
 KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
 
@@ -113,6 +123,17 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             )
             if chart_source is not None:
                 install = install.model_copy(update={"chart_source": chart_source.source})
+    if "validationFailurePolicy" in config:
+        path = f"{CONFIG_NAMESPACE}:validationFailurePolicy"
+        allowed = [p.value for p in ValidationFailurePolicy]
+        policy = config["validationFailurePolicy"]
+        if install is None:
+            problems.append(Problem(path, "this stack's spec installs no Istio"))
+        elif policy not in allowed:
+            problems.append(Problem(path, f"{policy!r} is not a failure policy; one of {allowed}"))
+        else:
+            policy_value = ValidationFailurePolicy(policy)
+            install = install.model_copy(update={"validation_failure_policy": policy_value})
     addons = spec.addons
     if "addonsSource" in config:
         addon_source = _source_config(

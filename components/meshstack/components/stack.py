@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -31,6 +32,12 @@ class MeshStackArgs:
     grafana_admin_password: pulumi.Input[str] | None = None
     """Grafana's admin password from a secret the caller holds (a ``pulumi config set
     --secret`` value); without it one is generated with ``pulumi_random``."""
+    skip_await: bool = False
+    """Do not wait on the cluster's controllers: every Kubernetes object below the stack,
+    charts' included, gets ``pulumi.com/skipAwait`` (no wait for readiness) and
+    ``pulumi.com/deletionPropagationPolicy: background`` (a delete does not wait for the
+    garbage collector to remove dependents first). For an API server without nodes or
+    controllers (the end-to-end tests), or when another tool watches rollouts."""
 
 
 class MeshStack(pulumi.ComponentResource):
@@ -52,6 +59,10 @@ class MeshStack(pulumi.ComponentResource):
         problems = source_file_problems(spec, args.base_dir)
         if problems:
             raise SpecInvalid(spec.stack, problems)
+        if args.skip_await:
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(transforms=[skip_await])
+            )
         super().__init__("meshstack:index:MeshStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespaces = MeshNamespaces(
@@ -113,3 +124,26 @@ class MeshStack(pulumi.ComponentResource):
                 "addons": list(spec.addons.enabled),
             }
         )
+
+
+NO_WAIT_ANNOTATIONS = {
+    "pulumi.com/skipAwait": "true",
+    "pulumi.com/deletionPropagationPolicy": "background",
+}
+
+
+def skip_await(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Annotate every Kubernetes object below the stack so the provider waits on no
+    controller; components and other packages' resources pass unchanged."""
+    if not (args.custom and args.type_.startswith("kubernetes:")):
+        return None
+    props = dict(args.props)
+    props["metadata"] = pulumi.Output.from_input(props.get("metadata") or {}).apply(
+        _with_skip_await
+    )
+    return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+
+
+def _with_skip_await(metadata: dict[str, Any]) -> dict[str, Any]:
+    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
+    return {**metadata, "annotations": annotations}

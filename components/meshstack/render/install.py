@@ -9,6 +9,7 @@ from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
 from meshstack.render.objects import drop_none
 from meshstack.render.workloads import resources_values
 from meshstack.spec.install import (
+    VERSION_PLACEHOLDER,
     Autoscaling,
     ChartLayout,
     ChartRepository,
@@ -36,7 +37,8 @@ def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
     source = install.chart_source
     if isinstance(source, LocalCharts):
         sub = SOURCE_TREE_PATHS[chart] if source.layout is ChartLayout.ISTIO_SOURCE else chart
-        return ChartRef(chart=posixpath.join(source.path, sub), version=None)
+        root = source.path.replace(VERSION_PLACEHOLDER, version)
+        return ChartRef(chart=posixpath.join(root, sub), version=None)
     if isinstance(source, OciRegistry):
         return ChartRef(chart=f"{source.url.rstrip('/')}/{chart}", version=version)
     repository = source.url if isinstance(source, ChartRepository) else None

@@ -79,9 +79,13 @@ class ChartLayout(StrEnum):
     for istiod, ``istio-cni`` for cni): what the ``istio.io/istio`` Go module carries."""
 
 
+VERSION_PLACEHOLDER = "{version}"
+
+
 class LocalCharts(Spec):
-    """Charts already on disk: air-gapped clusters mirror them. One directory holds
-    one Istio version, so every chart of the install comes from it."""
+    """Charts already on disk: air-gapped clusters mirror them. One directory holds one
+    Istio version; a ``path`` containing ``{version}`` (``/mirror/istio/{version}``) names
+    one directory per version, so a control-plane canary can run another release."""
 
     kind: Literal["local"] = "local"
     path: NonEmptyStr

@@ -7,6 +7,7 @@ from typing import Any
 
 from meshstack.spec.addons import SAMPLE_MANIFESTS_NAMESPACE, IstioSampleManifests
 from meshstack.spec.install import (
+    VERSION_PLACEHOLDER,
     ChartRepository,
     IstioInstall,
     LocalCharts,
@@ -76,11 +77,13 @@ def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
                     f"{version!r} is newer than install.version {install.version!r}, whose base "
                     "chart installs the CRDs: raise install.version first, then add the canary",
                 )
-            if isinstance(install.chart_source, LocalCharts):
+            source = install.chart_source
+            if isinstance(source, LocalCharts) and VERSION_PLACEHOLDER not in source.path:
                 yield Problem(
                     f"{path}.version",
                     "a local chart directory holds one Istio version; a control plane at "
-                    f"{version!r} needs a chart repository or OCI registry",
+                    f"{version!r} needs a chart repository, an OCI registry or a local path "
+                    f"with {VERSION_PLACEHOLDER} (one directory per version)",
                 )
         if "pilot" in cp.values:
             yield Problem(
