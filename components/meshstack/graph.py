@@ -80,7 +80,12 @@ def _declared(spec: MeshSpec) -> set[tuple[ServiceKey, ServiceKey]]:
     for app in spec.apps:
         for w in app.workloads:
             for ref in w.calls:
-                pairs.add((ServiceKey(app.namespace, w.name), service_key(ref, app.namespace)))
+                pairs.add(
+                    (
+                        ServiceKey(app.namespace, w.name),
+                        service_key(ref, app.namespace, spec.cluster_domain),
+                    )
+                )
     return pairs
 
 

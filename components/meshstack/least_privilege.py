@@ -23,12 +23,13 @@ from meshstack.spec.workloads import App
 def least_privilege_policies(
     apps: Iterable[App],
     extra_callers: Mapping[str, Iterable[str]] | None = None,
-    trust_domain: str = "cluster.local",
+    cluster_domain: str = "cluster.local",
 ) -> tuple[AuthorizationPolicy, ...]:
     """One ALLOW policy per called workload.
 
     ``extra_callers`` maps ``workload.namespace`` to service accounts
     (``namespace/name``) that may also call it, e.g. the ingress gateway.
+    ``cluster_domain``: the DNS suffix of full service names in ``calls``.
     """
     apps = tuple(apps)
     callers: dict[ServiceKey, set[str]] = defaultdict(set)
@@ -36,9 +37,9 @@ def least_privilege_policies(
         for workload in app.workloads:
             caller = f"{app.namespace}/{workload.identity}"
             for callee in workload.calls:
-                callers[service_key(callee, app.namespace, trust_domain)].add(caller)
+                callers[service_key(callee, app.namespace, cluster_domain)].add(caller)
     for target, accounts in (extra_callers or {}).items():
-        callers[service_key(target, "", trust_domain)].update(accounts)
+        callers[service_key(target, "", cluster_domain)].update(accounts)
     policies = []
     for app in apps:
         for workload in app.workloads:

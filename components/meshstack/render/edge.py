@@ -8,6 +8,7 @@ from typing import Any
 from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object
 from meshstack.spec.edge import ExternalService, Gateway, GatewayServer, ServerProtocol
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey
 from meshstack.spec.workloads import Protocol, ServicePort
 
 _PORT_PROTOCOL = {
@@ -78,7 +79,7 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
     egress gateway on SNI, HTTP ports are proxied as HTTP.
     """
     workload = next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
-    gateway_host = f"{workload.name}.{workload.namespace}.svc.{spec.trust_domain}"
+    gateway_host = ServiceKey(workload.namespace, workload.name).fqdn(spec.cluster_domain)
     name = f"{ext.name}-egress"
     servers = []
     mesh_rules: list[dict[str, Any]] = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshstack.hosts import HostResolver
 from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object, whole
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey, service_key
+from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
     Canary,
     ConnectionPool,
@@ -31,12 +32,11 @@ class TrafficRenderer:
 
     def __init__(self, spec: MeshSpec) -> None:
         self.spec = spec
-        self.external_hosts = {h for e in spec.policy.external_services for h in e.hosts}
+        self.hosts = HostResolver(spec)
+        self.external_hosts = self.hosts.external
 
     def host(self, ref: str, namespace: str) -> str:
-        if ref in self.external_hosts or "*" in ref:
-            return ref
-        return service_key(ref, namespace, self.spec.trust_domain).fqdn(self.spec.trust_domain)
+        return self.hosts.host_or_written(ref, namespace)
 
     def _destination(
         self, service: str, subset: str | None, port: int | None, namespace: str
@@ -90,8 +90,8 @@ class TrafficRenderer:
         return k8s_object(NETWORKING, "VirtualService", vs.name, vs.namespace, spec=spec)
 
     def canary_virtual_service(self, canary: Canary) -> K8sObject:
-        key = service_key(canary.service, canary.namespace, self.spec.trust_domain)
-        host = key.fqdn(self.spec.trust_domain)
+        key = self.hosts.key(canary.service, canary.namespace)
+        host = self.hosts.fqdn(key)
         extras = drop_none(
             {
                 "timeout": canary.timeout,
@@ -148,16 +148,15 @@ class TrafficRenderer:
         policies: dict[ServiceKey, DestinationPolicy] = {}
         subsets: dict[ServiceKey, dict[str, str]] = {}
         order: list[ServiceKey] = []
-        td = self.spec.trust_domain
         for dp in self.spec.policy.destination_policies:
-            key = service_key(dp.service, dp.namespace, td)
+            key = self.hosts.key(dp.service, dp.namespace)
             if key not in subsets:
                 order.append(key)
                 subsets[key] = {}
             policies[key] = dp
             subsets[key].update({s.name: s.version for s in dp.subsets})
         for canary in self.spec.policy.canaries:
-            key = service_key(canary.service, canary.namespace, td)
+            key = self.hosts.key(canary.service, canary.namespace)
             if key not in subsets:
                 order.append(key)
                 subsets[key] = {}
@@ -165,7 +164,8 @@ class TrafficRenderer:
             subsets[key].setdefault(canary.candidate, canary.candidate)
         for key in order:
             found = policies.get(key)
-            host = found.service if found and found.service in self.external_hosts else key.fqdn(td)
+            external = found is not None and found.service in self.external_hosts
+            host = found.service if found and external else self.hosts.fqdn(key)
             spec = drop_none(
                 {
                     "host": host,

@@ -89,7 +89,7 @@ def canary_versions(spec: MeshSpec) -> dict[ServiceKey, Version]:
     added: dict[ServiceKey, Version] = {}
     declared = {ServiceKey(app.namespace, w.name): w for app in spec.apps for w in app.workloads}
     for canary in spec.policy.canaries:
-        key = service_key(canary.service, canary.namespace, spec.trust_domain)
+        key = service_key(canary.service, canary.namespace, spec.cluster_domain)
         workload = declared.get(key)
         if workload is None or any(v.name == canary.candidate for v in workload.versions):
             continue

@@ -39,6 +39,10 @@ class MeshSpec(Spec):
     root_namespace: DnsLabel = "istio-system"
     """Istio's root namespace: mesh-wide policies live here."""
     trust_domain: NonEmptyStr = "cluster.local"
+    """The SPIFFE identity root of workload principals (``<trust_domain>/ns/../sa/..``)."""
+    cluster_domain: NonEmptyStr = "cluster.local"
+    """The cluster's DNS suffix: services are ``<name>.<namespace>.svc.<cluster_domain>``.
+    Not the trust domain: the two merely share a default."""
     namespaces: tuple[Namespace, ...]
     apps: tuple[App, ...] = ()
     gateway_workloads: tuple[GatewayWorkload, ...] = (GatewayWorkload(),)

@@ -11,15 +11,16 @@ class ServiceKey(NamedTuple):
     namespace: str
     name: str
 
-    def fqdn(self, trust_domain: str = "cluster.local") -> str:
-        return f"{self.name}.{self.namespace}.svc.{trust_domain}"
+    def fqdn(self, cluster_domain: str = "cluster.local") -> str:
+        """The service's DNS name in a cluster whose DNS suffix is ``cluster_domain``."""
+        return f"{self.name}.{self.namespace}.svc.{cluster_domain}"
 
 
 def service_key(
-    ref: str, default_namespace: str, trust_domain: str = "cluster.local"
+    ref: str, default_namespace: str, cluster_domain: str = "cluster.local"
 ) -> ServiceKey:
-    """Resolve ``name``, ``name.namespace`` or a full ``name.namespace.svc.<domain>``."""
-    suffix = f".svc.{trust_domain}"
+    """Resolve ``name``, ``name.namespace`` or a full ``name.namespace.svc.<cluster_domain>``."""
+    suffix = f".svc.{cluster_domain}"
     if ref.endswith(suffix):
         ref = ref[: -len(suffix)]
     name, _, namespace = ref.partition(".")

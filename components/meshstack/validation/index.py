@@ -45,11 +45,11 @@ def build_index(spec: MeshSpec) -> MeshIndex:
         index.service_accounts.add(ServiceKey(gw.namespace, gw.service_account))
     policy = spec.policy
     for canary in policy.canaries:
-        key = service_key(canary.service, canary.namespace, spec.trust_domain)
+        key = service_key(canary.service, canary.namespace, spec.cluster_domain)
         index.versions[key].add(canary.candidate)
         index.subsets[key].update((canary.stable, canary.candidate))
     for dp in policy.destination_policies:
-        key = service_key(dp.service, dp.namespace, spec.trust_domain)
+        key = service_key(dp.service, dp.namespace, spec.cluster_domain)
         index.subsets[key].update(s.name for s in dp.subsets)
     index.gateways = {ServiceKey(g.namespace, g.name) for g in policy.gateways}
     for ext in policy.external_services:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.hosts import HostResolver, served_by
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey, service_key
+from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
     RETRY_CONDITIONS,
     ConsistentHash,
@@ -16,6 +17,7 @@ from meshstack.spec.traffic import (
     Mirror,
     RetryPolicy,
     StringMatch,
+    VirtualService,
 )
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem
@@ -58,9 +60,14 @@ class TrafficRules:
     def __init__(self, spec: MeshSpec, index: MeshIndex) -> None:
         self.spec = spec
         self.index = index
+        self.hosts = HostResolver(spec)
+        self.gateway_hosts = {
+            ServiceKey(g.namespace, g.name): [h for s in g.servers for h in s.hosts]
+            for g in spec.policy.gateways
+        }
 
     def _key(self, ref: str, namespace: str) -> ServiceKey:
-        return service_key(ref, namespace, self.spec.trust_domain)
+        return self.hosts.key(ref, namespace)
 
     def _service_exists(self, ref: str, namespace: str, path: str) -> Iterator[Problem]:
         key = self._key(ref, namespace)
@@ -131,8 +138,9 @@ class TrafficRules:
                         f"no Gateway {gateway!r} is declared in policy.gateways "
                         "(use 'name', 'namespace/name' or 'mesh')",
                     )
+            yield from self._host_problems(vs)
             for host in vs.hosts:
-                host_id = host if "*" in host else self._host_id(host, vs.namespace)
+                host_id = self._host_id(host, vs.namespace)
                 for gateway in gateways:
                     owner = bound.setdefault((host_id, gateway), vs.name)
                     if owner != vs.name:
@@ -154,6 +162,12 @@ class TrafficRules:
                         f"no Gateway {canary.gateway!r} is declared in policy.gateways",
                     )
                 bindings += [(host, canary.gateway) for host in canary.gateway_hosts]
+                yield from self._served_problems(
+                    f"{path}.gateway_hosts",
+                    list(canary.gateway_hosts),
+                    canary.gateway,
+                    canary.namespace,
+                )
             elif canary.gateway_hosts:
                 yield Problem(f"{path}.gateway_hosts", "gateway_hosts need a gateway")
             for host_id, gateway in bindings:
@@ -171,12 +185,45 @@ class TrafficRules:
         return ServiceKey(gw_namespace or namespace, gw_name) in self.index.gateways
 
     def _host_id(self, host: str, namespace: str) -> str:
-        if host in self.index.external_hosts:
-            return host
-        key = self._key(host, namespace)
-        if key in self.index.workloads:
-            return key.fqdn(self.spec.trust_domain)
-        return host
+        return self.hosts.host_or_written(host, namespace)
+
+    def _host_problems(self, vs: VirtualService) -> Iterator[Problem]:
+        """Hosts that resolve to nothing, and Gateways a route binds to that serve none of
+        its hosts: Istio binds gateway routes by host, so such a route binds to nothing
+        and the gateway answers 404 (istioctl: IST0132)."""
+        path = f"policy.virtual_services[{vs.name}]"
+        resolved = []
+        for i, host in enumerate(vs.hosts):
+            found = self.hosts.host(host, vs.namespace)
+            if found is None:
+                yield Problem(
+                    f"{path}.hosts[{i}]",
+                    f"{host!r} is neither a declared service (name or name.namespace), an "
+                    "external service's host, nor a hostname a Gateway in policy.gateways serves",
+                )
+            else:
+                resolved.append(found)
+        if not resolved:
+            return
+        where = f"{path}.hosts[0]" if len(vs.hosts) == 1 else f"{path}.hosts"
+        for gateway in vs.gateways:
+            yield from self._served_problems(where, resolved, gateway, vs.namespace)
+
+    def _served_problems(
+        self, path: str, hosts: list[str], gateway: str, namespace: str
+    ) -> Iterator[Problem]:
+        if gateway == MESH_GATEWAY:
+            return
+        gw_namespace, _, gw_name = gateway.rpartition("/")
+        served = self.gateway_hosts.get(ServiceKey(gw_namespace or namespace, gw_name))
+        if served is not None and not any(served_by(served, host) for host in hosts):
+            shown = ", ".join(repr(h) for h in hosts)
+            yield Problem(
+                path,
+                f"{shown} not served by Gateway {gateway!r} (its servers' hosts: "
+                f"{sorted(set(served))}): the route would bind to nothing and the gateway "
+                "answer 404; use one of those hosts or add it to a server",
+            )
 
     def _route(self, route: HttpRoute, namespace: str, path: str) -> Iterator[Problem]:
         for m, match in enumerate(route.match):

@@ -69,7 +69,7 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                     )
                 port_numbers.add(port.number)
             for i, callee in enumerate(workload.calls):
-                callee_key = service_key(callee, app.namespace, spec.trust_domain)
+                callee_key = service_key(callee, app.namespace, spec.cluster_domain)
                 target = index.workloads.get(callee_key)
                 if target is None:
                     yield Problem(
