@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from engine_stack import EngineStack, new_stack
+from istioctl import analyze, unjustified
 from meshstack.render import render
 from meshstack.stacks import resolve_stack
 
@@ -84,6 +85,8 @@ def test_up_renders_everything_then_changes_nothing_then_destroys_cleanly(
         for c in obj["spec"]["template"]["spec"]["containers"]
     ]
     assert not [i for i in images if i.endswith(":latest")], images
+    # Istio's analyzer over everything the engine rendered, Istio's charts included.
+    assert unjustified(analyze(stack.render_dir)) == []
 
     second = stack.up("--expect-no-changes")
     assert "unchanged" in second.stdout

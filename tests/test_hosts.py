@@ -3,7 +3,10 @@ serves (istioctl's IST0132), and a hostname exposed at the edge is never rewritt
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from conftest import PROJECT
 from meshstack.render import render
 from meshstack.spec import (
@@ -103,3 +106,20 @@ def test_service_hosts_use_the_cluster_domain_not_the_trust_domain() -> None:
     )
     (route,) = [o for o in render(spec) if o["metadata"]["name"] == "web-edge"]
     assert route["spec"]["hosts"] == ["web.shop.svc.cluster.internal"]
+
+
+@pytest.mark.cluster
+def test_istioctl_agrees_that_an_unserved_gateway_route_is_wrong(tmp_path: Path) -> None:
+    """Our IST0132 rule and Istio's analyzer judge the same broken spec alike."""
+    from istioctl import analyze
+
+    spec = _spec_with(("web",), ("shop.example.test",))
+    assert any("not served by Gateway" in p.message for p in validate(spec))
+    (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(render(spec)))
+    codes = {(m["code"], m["origin"]) for m in analyze(tmp_path)}
+    assert ("IST0132", "VirtualService shop/web-edge") in codes
+
+    fixed = _spec_with(("shop.example.test",), ("shop.example.test",))
+    assert [p for p in validate(fixed) if "web-edge" in p.path] == []
+    (tmp_path / "objects.yaml").write_text(yaml.safe_dump_all(render(fixed)))
+    assert not [m for m in analyze(tmp_path) if m["code"] == "IST0132"]

@@ -89,7 +89,7 @@ def local_rate_limit(limit: LocalRateLimit) -> K8sObject:
             },
         },
         "patch": {
-            "operation": "INSERT_BEFORE",
+            "operation": "INSERT_FIRST",
             "value": {"name": "envoy.filters.http.local_ratelimit", "typed_config": filter_config},
         },
     }
