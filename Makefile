@@ -18,6 +18,7 @@ lint: setup
 	$(BIN)/ruff check components stacks tests scripts policy __main__.py
 	$(BIN)/ruff format --check components stacks tests scripts policy __main__.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint-workflows.sh
+	$(BIN)/shellcheck -x scripts/*.sh policy/analyzer .ci/run
 
 typecheck: setup
 	$(BIN)/mypy

@@ -145,7 +145,7 @@ build_kubernetes_provider() {
     chmod -R u+w "$copy"
     # The module's sdk replace points into upstream's repository; use the published sdk.
     (cd "$copy" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
-      -require=github.com/pulumi/pulumi-kubernetes/sdk/v4@v$KUBERNETES_PROVIDER_VERSION)
+      "-require=github.com/pulumi/pulumi-kubernetes/sdk/v4@v$KUBERNETES_PROVIDER_VERSION")
     # The command embeds two generated JSON files the module zip lacks: upstream's generator.
     step "generate the Kubernetes provider schema (about 1 min cold)" \
       bash -c "cd '$copy/cmd/pulumi-resource-kubernetes' && VERSION=$KUBERNETES_PROVIDER_VERSION go run generate.go"

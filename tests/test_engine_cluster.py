@@ -169,23 +169,34 @@ def _without_last_virtual_service(stack: EngineStack) -> str:
     return spec.policy.virtual_services[-1].name
 
 
+def changes(stack: EngineStack) -> list[tuple[str, str]]:
+    """What a preview would do, as (operation, resource name), unchanged ones left out."""
+    steps = stack.preview_json().get("steps") or []
+    return [
+        (s["op"], s["urn"].rsplit("::", 1)[1]) for s in steps if s["op"] not in ("same", "read")
+    ]
+
+
 def test_changes_touch_exactly_their_objects(tmp_path: Path, apiserver: ApiServer) -> None:
     stack = cluster_stack(tmp_path, "staging", apiserver)
     stack.up()
 
     stack.set_config("meshstack:canaryWeights.reviews", "40", path=True)
-    updated = stack.up("--json")
-    summary = json.loads(updated.stdout)["changeSummary"]
-    assert summary.get("update") == 1 and set(summary) <= {"update", "same"}, summary
+    assert changes(stack) == [("update", "mesh-policy-virtualservice-bookinfo-reviews")]
+    stack.up()
     stored = json.loads(
         apiserver.kubectl("get", "virtualservice", "reviews", "-n", "bookinfo", "-o", "json").stdout
     )
     assert [r["weight"] for r in stored["spec"]["http"][0]["route"]] == [60, 40]
 
     removed = _without_last_virtual_service(stack)
-    deleted = stack.up("--json")
-    summary = json.loads(deleted.stdout)["changeSummary"]
-    assert summary.get("delete") == 1 and set(summary) <= {"delete", "same"}, summary
+    namespace = next(
+        v.namespace
+        for v in resolve_stack("_staging_base", stack.project)[0].policy.virtual_services
+        if v.name == removed
+    )
+    assert changes(stack) == [("delete", f"mesh-policy-virtualservice-{namespace}-{removed}")]
+    stack.up()
     names = apiserver.kubectl("get", "virtualservice", "-A", "-o", "name").stdout
     assert f"virtualservice.networking.istio.io/{removed}\n" not in names
 

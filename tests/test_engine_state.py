@@ -143,9 +143,7 @@ def test_two_concurrent_ups_never_both_proceed(tmp_path: Path, s3: S3Server) -> 
     assert s3.keys(".pulumi/locks/") == []
 
 
-def test_an_up_killed_midway_is_recovered_by_cancel_and_up(
-    tmp_path: Path, s3: S3Server
-) -> None:
+def test_an_up_killed_midway_is_recovered_by_cancel_and_up(tmp_path: Path, s3: S3Server) -> None:
     stack = s3_stack(tmp_path, s3, "prod")
     assert stack.render_dir is not None
     running = _start_up(stack)
