@@ -4,13 +4,12 @@ Everything interesting lives in the ``meshstack`` package; this file only
 connects Pulumi's stack and config to it.
 """
 
-import json
 from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS
+from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, config_value
 from meshstack.runtime import tune_garbage_collector
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.validation import SpecInvalid
@@ -18,18 +17,9 @@ from meshstack.validation import SpecInvalid
 tune_garbage_collector()
 stack = pulumi.get_stack()
 config = pulumi.Config(CONFIG_NAMESPACE)
-
-
-def config_value(key: str) -> object:
-    """A ``meshstack:`` value as written: a structured value (JSON) or a plain string."""
-    raw = config.get(key)
-    try:
-        return json.loads(raw) if raw is not None else None
-    except ValueError:
-        return raw
-
-
-overrides = {key: value for key in OVERRIDE_KEYS if (value := config_value(key)) is not None}
+overrides = {
+    key: value for key in OVERRIDE_KEYS if (value := config_value(config.get(key))) is not None
+}
 project_dir = Path(__file__).parent
 # pulumi.RunError: the engine shows the message alone, without a Python traceback.
 try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,16 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import missing_tools, toolchain_bin
+from engine import free_port, missing_tools, toolchain_bin
 
 ADMIN_TOKEN = "meshstack-test-admin-token"
 """A static token for the cluster-admin user: a throw-away cluster on a loopback port."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -144,7 +137,7 @@ def start(workdir: Path, timeout: float = 90) -> ApiServer:
     pki = workdir / "pki"
     _certificates(pki)
     (workdir / "tokens.csv").write_text(f'{ADMIN_TOKEN},admin,admin,"system:masters"\n')
-    etcd_port, peer_port, api_port = _free_port(), _free_port(), _free_port()
+    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     bin_dir = toolchain_bin()
     server = ApiServer(workdir, api_port, workdir / "kubeconfig")
     etcd_url = f"http://127.0.0.1:{etcd_port}"

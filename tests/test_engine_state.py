@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from engine import free_port
 from engine_stack import GRAFANA_TEST_PASSWORD, EngineStack, new_stack
 
 pytestmark = pytest.mark.engine
@@ -56,16 +57,10 @@ class S3Server:
         return str(body.decode())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
     """moto's S3 server on a free loopback port, with an empty state bucket."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -21,6 +21,7 @@ key as path, before anything is registered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -63,6 +64,17 @@ def with_tag(image: str, tag: str) -> str:
     if colon and "/" not in old:
         return f"{base}:{tag}"
     return f"{image}:{tag}"
+
+
+def config_value(raw: str | None) -> object:
+    """A config value as Pulumi hands it to a program (a string) read back as written: a
+    structured value (``--path`` or YAML objects arrive as JSON) or a plain string."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec, list[Problem]]:

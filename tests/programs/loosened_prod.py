@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, apply_overrides
+from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, apply_overrides, config_value
 from meshstack.spec import AuthorizationPolicy, AuthorizationRule, MtlsMode
 from meshstack.stacks import load_spec
 from meshstack.validation import SpecInvalid
@@ -25,7 +25,9 @@ RATINGS = "ratings.bookinfo.svc.cluster.local"
 # The stack's config as __main__.py reads it (offline chart sources, render mode), plus
 # the floating tag.
 config = pulumi.Config(CONFIG_NAMESPACE)
-overrides = {key: value for key in OVERRIDE_KEYS if (value := config.get_object(key)) is not None}
+overrides = {
+    key: value for key in OVERRIDE_KEYS if (value := config_value(config.get(key))) is not None
+}
 overrides["imageTags"] = {**(overrides.get("imageTags") or {}), "productpage": "latest"}
 prod = load_spec("prod", PROJECT / "stacks")
 prod, problems = apply_overrides(prod, overrides)
