@@ -78,7 +78,10 @@ def test_the_escape_hatch_reaches_the_chart_merged_over_typed_values() -> None:
         control_planes=(ControlPlane(values={"env": {"PILOT_TRACE_SAMPLING": "5"}}),)
     )
     values = by_name(install)["istiod"].values
-    assert values["env"] == {"PILOT_TRACE_SAMPLING": "5"}
+    assert values["env"] == {
+        "BLOCKED_CIDRS_IN_JWKS_URIS": "127.0.0.0/8,169.254.0.0/16,::1/128,fe80::/10",
+        "PILOT_TRACE_SAMPLING": "5",
+    }
     assert values["meshConfig"]["accessLogFile"] == "/dev/stdout"
 
 

@@ -113,6 +113,7 @@ def istiod_values(install: IstioInstall, cp: ControlPlane) -> dict[str, Any]:
         **_autoscaling_values(cp.autoscaling, cp.replicas),
         "meshConfig": mesh_config_values(install),
         "global": _global_values(install, install.version_of(cp.version)),
+        "env": {"BLOCKED_CIDRS_IN_JWKS_URIS": ",".join(install.jwks_blocked_cidrs)},
         "base": {"validationFailurePolicy": install.validation_failure_policy.value},
     }
     resources = resources_values(cp.resources)

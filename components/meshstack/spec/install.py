@@ -21,6 +21,8 @@ from meshstack.spec.workloads import Resources
 
 ISTIO_VERSION = "1.30.4"
 ISTIO_IMAGE_HUB = "docker.io/istio"
+JWKS_BLOCKED_CIDRS = ("127.0.0.0/8", "169.254.0.0/16", "::1/128", "fe80::/10")
+"""Loopback and link-local (where cloud metadata services answer)."""
 """Where Istio's release images are published."""
 """The pinned Istio release: the newest stable one at the date of the newest
 ``istio.io/istio`` snapshot the Go module proxy serves (2026-08-27)."""
@@ -227,6 +229,10 @@ class IstioInstall(Spec):
     version: IstioVersion = ISTIO_VERSION
     namespace: DnsLabel = "istio-system"
     chart_source: ChartSource | None = Field(default_factory=ChartRepository)
+    jwks_blocked_cidrs: tuple[NonEmptyStr, ...] = JWKS_BLOCKED_CIDRS
+    """Networks istiod never fetches a RequestAuthentication's ``jwksUri`` from
+    (``BLOCKED_CIDRS_IN_JWKS_URIS``): a JWT rule pointing at the cloud metadata service or
+    at istiod's own host would otherwise make istiod fetch it (istioctl: IST0175)."""
     image_hub: NonEmptyStr = ISTIO_IMAGE_HUB
     """Where istiod's and istio-cni's images come from (``global.hub``; the tag is always
     the chart's version). Pinned in every chart: charts from Istio's source tree default
