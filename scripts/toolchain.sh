@@ -34,7 +34,7 @@ die() { say "error: $*"; exit 1; }
 step() {
   local what=$1 log
   shift
-  log="$WORK/logs/$(tr ' /' '__' <<<"$what").log"
+  log="$WORK/logs/$(tr -cs 'a-zA-Z0-9.' '_' <<<"${what%% (*}").log"
   mkdir -p "$WORK/logs"
   say "$what ..."
   local start=$SECONDS
@@ -49,12 +49,17 @@ need_go() {
   command -v go >/dev/null || die "Go is needed to build the toolchain (none on PATH)"
 }
 
-# A fresh wrapper module directory named $1 with go.mod written from stdin.
+# A fresh wrapper module directory named $1: its go.mod is the module line, the Go
+# directive and whatever stdin adds (requires, replaces). Prints the directory.
+WRAPPER_GO=1.26.6
 wrapper() {
   local dir="$WORK/$1"
   rm -rf "$dir"
   mkdir -p "$dir"
-  cat >"$dir/go.mod"
+  {
+    printf 'module meshstack.invalid/toolchain/%s\n\ngo %s\n\n' "$1" "$WRAPPER_GO"
+    cat
+  } >"$dir/go.mod"
   printf '%s\n' "$dir"
 }
 
@@ -82,10 +87,6 @@ build_pulumi() {
   fi
   local dir
   dir=$(wrapper pulumi <<EOF
-module meshstack.invalid/toolchain/pulumi
-
-go 1.26.6
-
 require (
 	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
 	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
@@ -109,10 +110,6 @@ build_language_python() {
   # The last sdk/v3 that still carries the Python host in it; the host module itself is
   # not served at any version.
   dir=$(wrapper language-python <<EOF
-module meshstack.invalid/toolchain/language-python
-
-go 1.21
-
 require github.com/pulumi/pulumi/sdk/v3 v$PULUMI_LANGUAGE_PYTHON_SDK
 
 replace golang.org/x/text => golang.org/x/text v0.3.6
@@ -150,10 +147,6 @@ build_kubernetes_provider() {
     step "generate the Kubernetes provider schema (about 1 min cold)" \
       bash -c "cd '$copy/cmd/pulumi-resource-kubernetes' && VERSION=$KUBERNETES_PROVIDER_VERSION go run generate.go"
     dir=$(wrapper kubernetes-provider <<EOF
-module meshstack.invalid/toolchain/kubernetes-provider
-
-go 1.26.6
-
 require (
 	github.com/pulumi/pulumi-kubernetes/provider/v4 $KUBERNETES_PROVIDER_MODULE
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v$KUBERNETES_PROVIDER_VERSION
@@ -198,12 +191,7 @@ install_provider_plugin() {
 build_etcd() {
   [ -x "$BIN/etcd" ] && return 0
   local dir
-  dir=$(wrapper etcd <<EOF
-module meshstack.invalid/toolchain/etcd
-
-go 1.26.6
-EOF
-)
+  dir=$(wrapper etcd </dev/null)
   cat >"$dir/main.go" <<'EOF'
 // Command etcd is etcd's own server entry point, built from its published module.
 package main
@@ -227,10 +215,6 @@ build_kube_apiserver() {
   [ -x "$BIN/kube-apiserver" ] && return 0
   local dir gomod staging
   dir=$(wrapper kube-apiserver <<EOF
-module meshstack.invalid/toolchain/kube-apiserver
-
-go 1.26.6
-
 require k8s.io/kubernetes v$KUBE_APISERVER_VERSION
 EOF
 )
@@ -265,10 +249,6 @@ build_istioctl() {
   [ -x "$BIN/istioctl" ] && return 0
   local dir
   dir=$(wrapper istioctl <<EOF
-module meshstack.invalid/toolchain/istioctl
-
-go 1.26.6
-
 require istio.io/istio $ISTIO_MODULE_VERSION
 EOF
 )
