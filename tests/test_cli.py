@@ -75,7 +75,7 @@ def test_a_stack_file_that_raises_is_reported_without_a_traceback(
     )
     assert main(["--project", str(project), "validate", "typo"]) == 1
     err = capsys.readouterr().err
-    assert "failed to build its spec" in err and "sources_accounts" in err
+    assert "could not build its spec" in err and "did you mean 'service_accounts'?" in err
     assert "Traceback" not in err
 
 

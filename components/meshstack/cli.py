@@ -3,23 +3,25 @@
 ``review-comment`` assembles the preview workflow's results into one pull-request comment.
 
 Exit status: 0 when the stack is valid (and rendered), 1 for an unknown stack,
-a broken stack file or an invalid spec: one problem per line, never a traceback.
+a broken stack file or an invalid spec: one problem per line, never a traceback;
+``diff`` adds 2 (changed) and 3 (risky); a usage error is 64 (BSD's EX_USAGE), so a
+script reading ``diff``'s outcome never mistakes a typo for "changed".
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import yaml
-
+from meshstack import yaml_text
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
@@ -33,9 +35,25 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.validation import Problem
 
+EXIT_USAGE = 64
+RENDERED_LIST = ".meshstack-rendered"
+"""In a ``render --out`` directory: the files the last render wrote, one name a line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, which is ``diff``'s "changed": use 64 instead."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class RenderTargetError(Exception):
+    """``render --out`` names something meshstack cannot, or must not, write into."""
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="meshstack", description=__doc__)
+    parser = _Parser(prog="meshstack", description=__doc__)
     parser.add_argument(
         "--project",
         type=Path,
@@ -139,15 +157,36 @@ def object_file_name(position: int, obj: K8sObject) -> str:
 
 
 def write_objects(objects: Sequence[K8sObject], out: Path) -> list[Path]:
-    """One file per object, numbered in apply order; stale files from earlier runs are removed."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("[0-9][0-9][0-9]-*.yaml"):
-        old.unlink()
-    written = []
-    for position, obj in enumerate(objects, start=1):
-        path = out / object_file_name(position, obj)
-        path.write_text(yaml.safe_dump(obj, sort_keys=False))
-        written.append(path)
+    """One file per object, numbered in apply order, into ``out``.
+
+    The names written are listed in ``out/.meshstack-rendered``; the next render removes
+    those of them it does not write again (stale objects) and never touches any other
+    file. A file in the way that meshstack did not write, or an ``out`` that is a file or
+    cannot be created, is a :class:`RenderTargetError` before anything is written.
+    """
+    if out.exists() and not out.is_dir():
+        raise RenderTargetError(f"cannot write to {out}: it is a file, not a directory")
+    named = [(object_file_name(i, obj), obj) for i, obj in enumerate(objects, start=1)]
+    listing = out / RENDERED_LIST
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        ours = set(listing.read_text().split()) if listing.is_file() else set()
+        theirs = [n for n, _ in named if (out / n).exists() and n not in ours]
+        if theirs:
+            raise RenderTargetError(
+                f"cannot write to {out}: it holds {theirs[0]}"
+                + (f" and {len(theirs) - 1} more" if len(theirs) > 1 else "")
+                + ", which meshstack did not write; render into another directory or move them"
+            )
+        written = []
+        for name, obj in named:
+            (out / name).write_text(yaml_text.dump(obj))
+            written.append(out / name)
+        listing.write_text("".join(f"{name}\n" for name, _ in named))
+        for stale in sorted(ours - {name for name, _ in named}):
+            (out / stale).unlink(missing_ok=True)
+    except OSError as error:
+        raise RenderTargetError(f"cannot write to {out}: {error.strerror or error}") from None
     return written
 
 
@@ -159,8 +198,22 @@ def _report(stack: str, problems: list[Problem]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        status = _run(_parser().parse_args(argv))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader (`| head`) left early: stop writing, say so once, and fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("meshstack: output closed before the end (broken pipe)", file=sys.stderr)
+        return 1
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "review-comment":
+        if not args.results.is_dir():
+            print(f"meshstack: no directory {args.results}", file=sys.stderr)
+            return 1
         print(build_comment(load_reviews(args.results), title=args.title), end="")
         return 0
     try:
@@ -185,10 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(to_markdown(spec, calls), end="")
         return 0
     if args.command == "charts":
-        print(yaml.safe_dump(chart_plan(spec), sort_keys=False), end="")
+        print(yaml_text.dump(chart_plan(spec)), end="")
         return 0
     objects = render(spec)
-    written = write_objects(objects, args.out)
+    try:
+        written = write_objects(objects, args.out)
+    except RenderTargetError as error:
+        print(f"meshstack: {error}", file=sys.stderr)
+        return 1
     print(f"stack {args.stack!r}: wrote {len(written)} objects to {args.out}")
     return 0
 

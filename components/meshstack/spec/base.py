@@ -15,13 +15,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from meshstack.spec import build_mistakes
 
 
 class Spec(BaseModel):
-    """Immutable model with unknown fields forbidden."""
+    """Immutable model with unknown fields forbidden.
+
+    While a stack file runs (:func:`meshstack.spec.build_mistakes.collecting`), a
+    constructor given wrong arguments records the mistake and becomes a stand-in built
+    from the arguments that were right, so the file runs on and every mistake is
+    reported at once; otherwise it raises pydantic's ``ValidationError``.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            if not build_mistakes.record(type(self), error):
+                raise
+            stand_in = type(self).model_construct(**build_mistakes.stand_in_values(data, error))
+            for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__"):
+                object.__setattr__(self, slot, getattr(stand_in, slot))
+            object.__setattr__(self, "__pydantic_private__", None)
 
 
 @dataclass(frozen=True)
