@@ -27,9 +27,8 @@ from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
-from meshstack.render import K8sObject, render
-from meshstack.render.addons import addon_releases
-from meshstack.render.install import istio_releases
+from meshstack.guardrails.planned import guardrail_problems
+from meshstack.render import K8sObject, render, stack_releases
 from meshstack.review import build_comment, load_reviews
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
@@ -129,9 +128,6 @@ def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[P
 
 def chart_plan(spec: MeshSpec) -> list[dict[str, Any]]:
     """The releases of the install and the add-ons, as plain data in install order."""
-    releases = istio_releases(spec.install) if spec.install else []
-    istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
-    releases += addon_releases(spec.addons, istio_namespace)
     return [
         {
             "release": r.name,
@@ -143,7 +139,7 @@ def chart_plan(spec: MeshSpec) -> list[dict[str, Any]]:
             "protect": r.protect,
             "values": r.values,
         }
-        for r in releases
+        for r in stack_releases(spec)
     ]
 
 
@@ -224,6 +220,10 @@ def _run(args: argparse.Namespace) -> int:
     if problems:
         return _report(args.stack, problems)
     if args.command == "validate":
+        # Production stacks also face the policy pack's guardrails, before any preview.
+        violations = guardrail_problems(spec, args.stack)
+        if violations:
+            return _report(args.stack, violations)
         print(f"stack {args.stack!r} is valid")
         return 0
     if args.command == "diff":

@@ -22,6 +22,7 @@ key as path, before anything is registered.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from meshstack.spec.workloads import App, Version, Workload
 from meshstack.validation.problems import Problem
 
 CONFIG_NAMESPACE = "meshstack"
+_IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 OVERRIDE_KEYS = (
     "canaryWeights",
     "imageTags",
@@ -110,13 +112,29 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             i = by_service[service]
             canaries[i] = canaries[i].model_copy(update={"weight": int(weight)})
 
-    workload_names = {w.name for app in spec.apps for w in app.workloads}
+    versions = {w.name: [v.name for v in w.versions] for app in spec.apps for w in app.workloads}
+    workload_names = set(versions)
     for target, tag in tags.items():
         path = f"{CONFIG_NAMESPACE}:imageTags.{target}"
-        if target.partition("/")[0] not in workload_names:
-            problems.append(Problem(path, f"no workload {target.partition('/')[0]!r}"))
-        elif not isinstance(tag, str) or not tag or ":" in tag or "/" in tag:
-            problems.append(Problem(path, f"{tag!r} is not an image tag (e.g. 'v1.2.3')"))
+        workload, slash, version = target.partition("/")
+        if workload not in workload_names:
+            problems.append(Problem(path, f"no workload {workload!r}"))
+        elif slash and version not in versions[workload]:
+            problems.append(
+                Problem(
+                    path,
+                    f"{workload!r} has no version {version!r}; versions: "
+                    + ", ".join(versions[workload]),
+                )
+            )
+        elif not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
+            problems.append(
+                Problem(
+                    path,
+                    f"{tag!r} is not an image tag: up to 128 letters, digits, '_', '.' and '-', "
+                    "not starting with '.' or '-' (e.g. 'v1.2.3')",
+                )
+            )
     for target, count in replicas.items():
         path = f"{CONFIG_NAMESPACE}:replicas.{target}"
         if target not in workload_names:

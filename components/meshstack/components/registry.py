@@ -25,18 +25,11 @@ from collections.abc import Mapping, Sequence
 import pulumi
 from pulumi_kubernetes import _utilities as kubernetes_sdk
 
-from meshstack.render.objects import K8sObject
+from meshstack.render.objects import K8sObject, type_token
 
 KUBERNETES_PLUGIN_VERSION: str = kubernetes_sdk.get_version()  # type: ignore[no-untyped-call]
 """The provider plugin version the installed pulumi-kubernetes SDK asks the engine for
 (its own semver spelling of the package version), as its generated classes send it."""
-
-
-def type_token(obj: K8sObject) -> str:
-    """``kubernetes:apps/v1:Deployment``; the core group's ``v1`` is spelt ``core/v1``."""
-    api_version = obj["apiVersion"]
-    group_version = f"core/{api_version}" if "/" not in api_version else api_version
-    return f"kubernetes:{group_version}:{obj['kind']}"
 
 
 def child_name(component: str, obj: K8sObject) -> str:

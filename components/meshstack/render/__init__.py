@@ -6,7 +6,10 @@ order: policy custom resources must wait for Istio's CRDs.
 
 from __future__ import annotations
 
+from meshstack.render.addons import addon_releases
+from meshstack.render.charts import HelmRelease
 from meshstack.render.edge import render_edge
+from meshstack.render.install import istio_releases
 from meshstack.render.objects import K8sObject
 from meshstack.render.proxy import render_proxy
 from meshstack.render.security import render_security
@@ -15,7 +18,7 @@ from meshstack.render.workloads import render_workloads
 from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 
-__all__ = ["K8sObject", "render", "render_policy", "render_workloads_list"]
+__all__ = ["K8sObject", "render", "render_policy", "render_workloads_list", "stack_releases"]
 
 
 def render_workloads_list(spec: MeshSpec) -> list[K8sObject]:
@@ -38,3 +41,10 @@ def render_policy(spec: MeshSpec) -> list[K8sObject]:
 def render(spec: MeshSpec) -> list[K8sObject]:
     """All objects the project defines for the stack, workloads first."""
     return [*render_workloads_list(spec), *render_policy(spec)]
+
+
+def stack_releases(spec: MeshSpec) -> list[HelmRelease]:
+    """The Helm releases the stack installs: Istio's (if it installs Istio), then add-ons."""
+    releases = istio_releases(spec.install) if spec.install else []
+    istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
+    return releases + addon_releases(spec.addons, istio_namespace)

@@ -38,3 +38,11 @@ def drop_none(values: dict[str, Any]) -> dict[str, Any]:
 def whole(number: float) -> int | float:
     """Percentages arrive as floats; Istio and Kubernetes prefer ``10`` to ``10.0``."""
     return int(number) if float(number).is_integer() else number
+
+
+def type_token(obj: K8sObject) -> str:
+    """The Pulumi type of ``obj``: ``kubernetes:apps/v1:Deployment``; the core group's ``v1``
+    is spelt ``core/v1``, as pulumi-kubernetes' classes register it."""
+    api_version = obj["apiVersion"]
+    group_version = f"core/{api_version}" if "/" not in api_version else api_version
+    return f"kubernetes:{group_version}:{obj['kind']}"

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from meshstack.spec.base import DnsLabel, NonEmptyStr, PortNumber, Spec
+from meshstack.spec.base import DnsLabel, PortNumber, Spec
+from meshstack.spec.formats import GatewayHost, Hostname
 from meshstack.spec.workloads import ServicePort
 
 
@@ -33,7 +34,7 @@ class GatewayServer(Spec):
 
     port: PortNumber
     protocol: ServerProtocol = ServerProtocol.HTTP
-    hosts: tuple[NonEmptyStr, ...] = ("*",)
+    hosts: tuple[GatewayHost, ...] = ("*",)
     tls_mode: TlsMode = TlsMode.SIMPLE
     tls_secret: str | None = None
     """Kubernetes secret (in the gateway's namespace) holding the certificate."""
@@ -75,7 +76,7 @@ class ExternalService(Spec):
 
     name: DnsLabel
     namespace: DnsLabel
-    hosts: tuple[NonEmptyStr, ...]
+    hosts: tuple[Hostname, ...]
     ports: tuple[ServicePort, ...]
     resolution: Resolution = Resolution.DNS
     via_egress_gateway: bool = False

@@ -23,6 +23,7 @@ from meshstack.spec.base import (
     Spec,
     Weight,
 )
+from meshstack.spec.formats import Hostname
 
 
 class StringMatch(Spec):
@@ -219,7 +220,7 @@ class Canary(Spec):
     gateway: str | None = None
     """Also route ingress traffic: bind the canary's VirtualService to this Gateway
     (``name`` or ``namespace/name``), since sidecar-only routes never see it."""
-    gateway_hosts: tuple[NonEmptyStr, ...] = ()
+    gateway_hosts: tuple[Hostname, ...] = ()
     """External hostnames served through ``gateway``."""
     timeout: Duration | None = None
     retries: RetryPolicy | None = None

@@ -11,7 +11,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from meshstack.spec.base import DnsLabel, NonEmptyStr, NonNegativeInt, PortNumber, Spec
+from meshstack.spec.base import DnsLabel, NonNegativeInt, PortNumber, Spec
+from meshstack.spec.formats import ImageReference, Quantity
 
 
 class SidecarInjection(StrEnum):
@@ -70,17 +71,17 @@ class ServicePort(Spec):
 class Resources(Spec):
     """Container requests and limits in Kubernetes quantity syntax (``100m``, ``64Mi``)."""
 
-    cpu_request: str | None = None
-    memory_request: str | None = None
-    cpu_limit: str | None = None
-    memory_limit: str | None = None
+    cpu_request: Quantity | None = None
+    memory_request: Quantity | None = None
+    cpu_limit: Quantity | None = None
+    memory_limit: Quantity | None = None
 
 
 class Version(Spec):
     """One Deployment of a workload, labelled ``version: <name>``."""
 
     name: DnsLabel = "v1"
-    image: NonEmptyStr
+    image: ImageReference
     replicas: NonNegativeInt | None = None
     """Overrides the workload's replica count for this version."""
     env: dict[str, str] = Field(default_factory=dict)

@@ -15,6 +15,7 @@ from meshstack.validation.install_rules import addon_problems, install_problems
 from meshstack.validation.problems import Problem, SpecInvalid
 from meshstack.validation.security_rules import SecurityRules
 from meshstack.validation.traffic_rules import TrafficRules
+from meshstack.validation.uniqueness import duplicate_name_problems
 from meshstack.validation.workload_rules import app_problems, namespace_problems
 
 __all__ = ["Problem", "SpecInvalid", "check", "validate"]
@@ -28,6 +29,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
     found = [
         *field_problems(spec),
         *namespace_problems(spec),
+        *duplicate_name_problems(spec),
         *app_problems(spec, index),
         *traffic.virtual_services(),
         *traffic.destination_policies(),

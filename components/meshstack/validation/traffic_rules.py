@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+import re2
 
 from meshstack.hosts import HostResolver, served_by
 from meshstack.spec.mesh import MeshSpec
@@ -17,6 +19,7 @@ from meshstack.spec.traffic import (
     Mirror,
     RetryPolicy,
     StringMatch,
+    Subset,
     VirtualService,
 )
 from meshstack.validation.index import MeshIndex
@@ -29,6 +32,58 @@ def _string_match(match: StringMatch, path: str) -> Iterator[Problem]:
     given = [k for k in ("exact", "prefix", "regex") if getattr(match, k) is not None]
     if len(given) != 1:
         yield Problem(path, f"set exactly one of exact, prefix or regex (got {given or 'none'})")
+    if match.regex is not None:
+        # Envoy matches with RE2 and Istio's webhook compiles with Go's RE2 syntax: no
+        # look-around, no back-references. RE2 itself judges, not Python's re.
+        try:
+            re2.compile(match.regex)
+        except re2.error as error:
+            yield Problem(
+                f"{path}.regex",
+                f"{match.regex!r} is not a valid RE2 regular expression (the syntax Envoy and "
+                f"Istio use: no look-around, no back-references): {error}",
+            )
+
+
+def _takes_every_request(route: HttpRoute) -> bool:
+    """No match, an empty match or ``prefix: /`` alone: the route takes every request."""
+    return not route.match or any(
+        m == HttpMatch() or m == HttpMatch(uri=StringMatch(prefix="/")) for m in route.match
+    )
+
+
+def _route_order_problems(routes: Sequence[HttpRoute], path: str) -> Iterator[Problem]:
+    """Routes Istio would never reach (it takes the first that matches), and reused names."""
+    named: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    catch_all: int | None = None
+    for r, route in enumerate(routes):
+        if route.name is not None:
+            first = named.setdefault(route.name, r)
+            if first != r:
+                yield Problem(
+                    f"{path}[{r}].name",
+                    f"route name {route.name!r} is already used by http[{first}]; names "
+                    "identify routes in Envoy's stats and must be unique in a VirtualService",
+                )
+        if catch_all is not None:
+            yield Problem(
+                f"{path}[{r}]",
+                f"can never match: http[{catch_all}] above it takes every request; move this "
+                f"route above it or give http[{catch_all}] a match",
+            )
+            continue
+        keys = [m.model_dump_json() for m in route.match]
+        if keys and all(k in seen for k in keys):
+            yield Problem(
+                f"{path}[{r}]",
+                f"can never match: http[{seen[keys[0]]}] above it has the same match; "
+                "merge the two routes or make this one's match narrower",
+            )
+        for key in keys:
+            seen.setdefault(key, r)
+        if _takes_every_request(route):
+            catch_all = r
 
 
 def _http_match(match: HttpMatch, path: str) -> Iterator[Problem]:
@@ -139,6 +194,12 @@ class TrafficRules:
                         "(use 'name', 'namespace/name' or 'mesh')",
                     )
             yield from self._host_problems(vs)
+            if not vs.http:
+                yield Problem(
+                    f"{path}.http",
+                    "a VirtualService needs at least one route; without one its hosts answer 404",
+                )
+            yield from _route_order_problems(vs.http, f"{path}.http")
             for host in vs.hosts:
                 host_id = self._host_id(host, vs.namespace)
                 for gateway in gateways:
@@ -265,6 +326,7 @@ class TrafficRules:
                     "Istio applies only one DestinationRule per host",
                 )
             deployed = self.index.versions.get(key, set())
+            yield from _subset_problems(dp.subsets, f"{path}.subsets")
             for subset in dp.subsets:
                 if key in self.index.workloads and subset.version not in deployed:
                     yield Problem(
@@ -329,6 +391,23 @@ class TrafficRules:
                 yield from _retries(canary.retries, f"{path}.retries")
             if canary.fault is not None:
                 yield from _fault(canary.fault, f"{path}.fault")
+
+
+def _subset_problems(subsets: Sequence[Subset], path: str) -> Iterator[Problem]:
+    """A subset name used twice, or two subsets selecting the same pods (the same version)."""
+    names: set[str] = set()
+    versions: dict[str, str] = {}
+    for i, subset in enumerate(subsets):
+        if subset.name in names:
+            yield Problem(f"{path}[{i}].name", f"subset {subset.name!r} is declared twice")
+        names.add(subset.name)
+        first = versions.setdefault(subset.version, subset.name)
+        if first != subset.name:
+            yield Problem(
+                f"{path}[{i}].version",
+                f"version {subset.version!r} selects the same pods as subset {first!r}; "
+                "route to that subset instead",
+            )
 
 
 def _consistent_hash(ch: ConsistentHash, path: str) -> Iterator[Problem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.spec.formats import label_key_problem, label_value_problem
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import service_key
 from meshstack.spec.workloads import SidecarInjection
@@ -24,6 +25,10 @@ def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
                 "injection=REVISION needs the istiod revision or revision tag to use, "
                 "e.g. revision='stable'",
             )
+        for key, value in ns.labels.items():
+            wrong = label_key_problem(key) or label_value_problem(value)
+            if wrong:
+                yield Problem(f"{path}.labels[{key}]", wrong)
         if ns.revision and ns.injection is not SidecarInjection.REVISION:
             yield Problem(
                 f"{path}.injection",
