@@ -160,7 +160,7 @@ JWT = JwtRule(
             ),
             [
                 'JWT shop/jwt audiences: added: ["shop"]',
-                "JWT shop/jwt require_token: added: false",
+                "JWT shop/jwt require_token: added: false  ⚠ token no longer required",
                 # without a required token, web's in-mesh callers (which carry none) get in
                 "shop/api → shop/web: added: allowed  ⚠ access widened",
             ],

@@ -1,29 +1,28 @@
 """The semantic mesh diff: what a change does to the mesh, in mesh terms.
 
-Both sides are reduced to *facts* — one line per route, canary, destination policy,
-mTLS scope, authorization policy, effective caller → callee permission, JWT rule,
-egress entry, image, Istio version and add-on set — and the facts are compared.
-Each change names the object and its before → after value; risky ones are flagged.
+Both sides are reduced to objects, details and facts (:mod:`meshstack.diff_subjects`,
+derived from the models so that no modelled field is missed) and compared. Each change
+names the thing and its before → after value; weakening changes are flagged by
+:mod:`meshstack.diff_risk` and lead the output, most severe first. Many per-pair
+permission lines fold into one summary line per callee.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from pydantic import BaseModel
-
-from meshstack.graph import Verdict, who_can_call_whom
+from meshstack.diff_risk import CANARY_STEP, Line, is_permission_line, judge
+from meshstack.diff_subjects import subjects
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.security import MtlsMode
 
-CANARY_STEP = 25
-"""By default a canary moving more traffic than this many points in one change is flagged."""
+__all__ = ["CANARY_STEP", "Change", "Outcome", "diff", "outcome", "to_markdown"]
 
-_MTLS_STRENGTH = {MtlsMode.STRICT.value: 2, MtlsMode.PERMISSIVE.value: 1, MtlsMode.DISABLE.value: 0}
-_VERDICT_REACH = {Verdict.DENIED.value: 0, Verdict.PARTIAL.value: 1, Verdict.ALLOWED.value: 2}
+PAIRS_SHOWN = 12
+"""More caller → callee lines than this in a section fold into one line per callee."""
 
 
 class Outcome(IntEnum):
@@ -40,6 +39,8 @@ class Change:
     before: str | None
     after: str | None
     risk: str | None = None
+    rank: int = 0
+    """Severity of ``risk``: 0 is the most severe (see ``diff_risk.RULES``)."""
 
     def line(self) -> str:
         if self.before is None:
@@ -60,136 +61,42 @@ def _brief_or_none(value: Any) -> str | None:
     return None if value is None else _brief(value)
 
 
-def _fields(model: BaseModel, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A model's set fields as JSON data: the unit a changed object is compared in."""
-    data: dict[str, Any] = model.model_dump(mode="json", exclude_defaults=True, exclude=set(drop))
-    return data
-
-
-Objects = dict[str, dict[str, Any]]
-"""``{object: {field: value}}``: a changed object reports only the fields that changed."""
-
-
-def objects(spec: MeshSpec) -> Objects:
-    """Routes, canaries, destination and authorization policies, JWT and egress rules."""
-    out: Objects = {}
-    policy = spec.policy
-    for vs in policy.virtual_services:
-        for i, route in enumerate(vs.http):
-            out[f"route {vs.namespace}/{vs.name}#{route.name or i}"] = _fields(
-                route, drop=("name",)
-            )
-    for canary in policy.canaries:
-        # the weight has its own fact, the split, so a weight change reads as one line
-        out[f"canary {canary.namespace}/{canary.service}"] = _fields(canary, drop=("weight",))
-    for dp in policy.destination_policies:
-        out[f"destination policy {dp.namespace}/{dp.service}"] = _fields(dp)
-    for ap in policy.authorization_policies:
-        out[f"authorization {ap.namespace}/{ap.name}"] = _fields(ap)
-    for jwt in policy.jwt_rules:
-        out[f"JWT {jwt.namespace}/{jwt.name}"] = _fields(jwt)
-    for ext in policy.external_services:
-        out[f"egress {ext.namespace}/{ext.name}"] = _fields(ext)
-    return out
-
-
-def facts(spec: MeshSpec) -> dict[str, str]:
-    """Everything else as ``{what: value}`` lines a reviewer reads."""
-    out: dict[str, str] = {}
-    policy = spec.policy
-    for canary in policy.canaries:
-        out[f"canary {canary.namespace}/{canary.service} split"] = (
-            f"{canary.stable} {100 - canary.weight}% / {canary.candidate} {canary.weight}%"
-        )
-    for pa in policy.peer_authentications:
-        scope = (
-            "mesh"
-            if pa.namespace is None
-            else pa.namespace + (f"/{pa.workload}" if pa.workload else "")
-        )
-        out[f"mTLS {scope}"] = pa.mode.value
-        for port, mode in sorted(pa.port_modes.items()):
-            out[f"mTLS {scope}:{port}"] = mode.value
-    for ns in policy.default_deny_namespaces:
-        out[f"default-deny {ns}"] = "on"
-    for app in spec.apps:
-        for w in app.workloads:
-            for v in w.versions:
-                out[f"image {app.namespace}/{w.name}/{v.name}"] = v.image
-    for call in who_can_call_whom(spec):
-        if call.verdict is not Verdict.DENIED:
-            out[f"{call.caller} → {call.callee}"] = call.verdict.value
-    if spec.install is not None:
-        out["istio version"] = spec.install.version
-        out["istiod revisions"] = ", ".join(
-            f"{cp.name}@{spec.install.version_of(cp.version)}" for cp in spec.install.control_planes
-        )
-        for tag in spec.install.revision_tags:
-            out[f"revision tag {tag.name}"] = tag.revision
-    out["add-ons"] = ", ".join(spec.addons.enabled) or "none"
-    return out
-
-
-def _risk(
-    key: str, before: str | None, after: str | None, head: MeshSpec, canary_step: int
-) -> str | None:
-    weakened = after is None or _MTLS_STRENGTH.get(after, 0) < _MTLS_STRENGTH.get(before or "", 0)
-    if key.startswith("mTLS ") and before is not None and weakened:
-        return "mTLS weakened"
-    if " → " in key and not key.startswith(("route", "canary")):
-        reach_before = _VERDICT_REACH[before or Verdict.DENIED.value]
-        if _VERDICT_REACH[after or Verdict.DENIED.value] > reach_before:
-            return "access widened"
-    if key.startswith("default-deny ") and after is None:
-        return "default-deny removed"
-    if key.endswith(" split") and before is not None and after is not None:
-        jump = abs(_candidate_percent(after) - _candidate_percent(before))
-        if jump > canary_step:
-            return f"canary moves {jump} points at once (step {canary_step})"
-    new_fault = after is not None and (
-        (key.endswith(" fault") and before is None)
-        or ('"fault"' in after and (before is None or '"fault"' not in before))
-    )
-    if key.startswith(("route ", "canary ")) and new_fault and head.stack == "prod":
-        return "fault injection reaches prod"
-    return None
-
-
-def _candidate_percent(split: str) -> int:
-    """``'v1 90% / v3 10%'`` → 10."""
-    return int(split.rsplit(" ", 1)[1].rstrip("%"))
+def _field_pairs(
+    key: str, old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (f"{key} {field}", _brief_or_none(old.get(field)), _brief_or_none(new.get(field)))
+        for field in sorted(old.keys() | new.keys())
+    ]
 
 
 def diff(base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP) -> list[Change]:
-    """Every fact that differs, sorted by what it is about.
+    """Every difference, sorted by what it is about.
 
     An object present on both sides reports each changed field (``route
     bookinfo/reviews#0 timeout: "5s" → "10s"``); an added or removed object is
     one line with all of it.
     """
-    old_objects, new_objects = objects(base), objects(head)
-    old_facts, new_facts = facts(base), facts(head)
-    keys = old_objects.keys() | new_objects.keys() | old_facts.keys() | new_facts.keys()
-    changes = []
+    old, new = subjects(base), subjects(head)
+    keys = old.objects.keys() | new.objects.keys() | old.facts.keys() | new.facts.keys()
+    keys |= old.details.keys() & new.details.keys()
+    pairs: list[tuple[str, str | None, str | None]] = []
     for key in sorted(keys):
-        if key in old_objects and key in new_objects:
-            pairs = [
-                (
-                    f"{key} {field}",
-                    _brief_or_none(old_objects[key].get(field)),
-                    _brief_or_none(new_objects[key].get(field)),
-                )
-                for field in sorted(old_objects[key].keys() | new_objects[key].keys())
-            ]
+        if key in old.objects and key in new.objects:
+            pairs += _field_pairs(key, old.objects[key], new.objects[key])
+        elif key in old.details and key in new.details:
+            pairs += _field_pairs(key, old.details[key], new.details[key])
         else:
-            before = _brief(old_objects[key]) if key in old_objects else old_facts.get(key)
-            after = _brief(new_objects[key]) if key in new_objects else new_facts.get(key)
-            pairs = [(key, before, after)]
-        changes += [
-            Change(line_key, before, after, _risk(line_key, before, after, head, canary_step))
-            for line_key, before, after in pairs
-            if before != after
-        ]
+            before = _brief(old.objects[key]) if key in old.objects else old.facts.get(key)
+            after = _brief(new.objects[key]) if key in new.objects else new.facts.get(key)
+            pairs.append((key, before, after))
+    changes = []
+    for key, before, after in pairs:
+        if before == after:
+            continue
+        judged = judge(Line(key, before, after, head, canary_step))
+        risk, rank = judged if judged else (None, 0)
+        changes.append(Change(key, before, after, risk, rank))
     return changes
 
 
@@ -199,13 +106,37 @@ def outcome(changes: list[Change]) -> Outcome:
     return Outcome.CHANGED if changes else Outcome.UNCHANGED
 
 
+def _items(changes: list[Change]) -> list[str]:
+    """One ``- `` line per change; past :data:`PAIRS_SHOWN` permission changes, one line
+    per callee instead (``meshstack graph`` has the whole matrix)."""
+    pairs = [c for c in changes if is_permission_line(c.key)]
+    if len(pairs) <= PAIRS_SHOWN:
+        return [f"- {c.line()}" for c in changes]
+    lines = [f"- {c.line()}" for c in changes if not is_permission_line(c.key)]
+    by_callee: dict[str, list[Change]] = defaultdict(list)
+    for change in pairs:
+        by_callee[change.key.split(" → ", 1)[1]].append(change)
+    lines.append(
+        f"- {len(pairs)} caller → callee permissions changed across {len(by_callee)} callees "
+        "(`meshstack graph` shows the whole matrix):"
+    )
+    for callee, changed in sorted(by_callee.items()):
+        callers = ", ".join(
+            f"{c.key.split(' → ', 1)[0]} ({c.before or 'denied'} → {c.after or 'denied'})"
+            for c in changed
+        )
+        widened = any(c.risk for c in changed)
+        lines.append(f"  - {callee} ← {callers}" + ("  ⚠ access widened" if widened else ""))
+    return lines
+
+
 def to_markdown(title: str, changes: list[Change]) -> str:
-    risky = [c for c in changes if c.risk]
+    risky = sorted((c for c in changes if c.risk), key=lambda c: (c.rank, c.key))
     lines = [f"# Mesh diff — {title}", ""]
     if not changes:
         return "\n".join([*lines, "No change to the mesh.", ""])
     lines.append(f"{len(changes)} change(s), {len(risky)} risky.")
     if risky:
-        lines += ["", "## Risky", "", *(f"- {c.line()}" for c in risky)]
-    lines += ["", "## All changes", "", *(f"- {c.line()}" for c in changes), ""]
+        lines += ["", "## Risky", "", *_items(risky)]
+    lines += ["", "## All changes", "", *_items(changes), ""]
     return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Which diff lines weaken the mesh, and how badly: the rules behind ``⚠`` and their order.
+
+A rule sees one line — its key (``telemetry access_logging``), the value before and after
+as the JSON text the line shows (``None`` when absent) — and the head spec. Rules are
+listed from most to least severe; the first that fires names the risk, and its rank orders
+the risky lines so that a mesh-wide mTLS downgrade leads the review, not the 200th line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from meshstack.graph import Verdict
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.security import MtlsMode
+
+CANARY_STEP = 25
+"""By default a canary moving more traffic than this many points in one change is flagged."""
+
+_MTLS_STRENGTH = {MtlsMode.STRICT.value: 2, MtlsMode.PERMISSIVE.value: 1, MtlsMode.DISABLE.value: 0}
+_VERDICT_REACH = {Verdict.DENIED.value: 0, Verdict.PARTIAL.value: 1, Verdict.ALLOWED.value: 2}
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    before: str | None
+    after: str | None
+    head: MeshSpec
+    canary_step: int
+
+    def value(self, which: str) -> Any:
+        text = self.before if which == "before" else self.after
+        return None if text is None else json.loads(text)
+
+
+def is_permission_line(key: str) -> bool:
+    """``caller → callee``: an effective permission fact (not a route or a canary)."""
+    return " → " in key and not key.startswith(("route ", "canary "))
+
+
+def _mtls(line: Line) -> str | None:
+    if not line.key.startswith("mTLS ") or line.key.startswith("mTLS policy ") or not line.before:
+        return None
+    weaker = line.after is None or _MTLS_STRENGTH.get(line.after, 0) < _MTLS_STRENGTH.get(
+        line.before, 0
+    )
+    return "mTLS weakened" if weaker else None
+
+
+def _https(line: Line) -> str | None:
+    """A gateway server that stops being HTTPS, or loses its redirect to HTTPS."""
+    if not line.key.startswith("gateway ") or " server :" not in line.key:
+        return None
+    server, _, field = line.key.partition(" server :")[2].partition(" ")
+    before, after = line.value("before"), line.value("after")
+    if not field:  # the whole server added or removed
+        was = before.get("protocol") if isinstance(before, dict) else None
+        now = after.get("protocol") if isinstance(after, dict) else None
+    elif field == "protocol":
+        was, now = before, after
+    elif field == "https_redirect" and before is True and after is not True:
+        return "HTTPS redirect removed: plain-HTTP requests are served instead of redirected"
+    else:
+        return None
+    if was == "HTTPS" and now != "HTTPS":
+        return f"HTTPS removed from port {server}: its hosts are served in plain text or not at all"
+    return None
+
+
+def _outbound(line: Line) -> str | None:
+    opens = line.key.endswith((" outbound_policy", " outbound_traffic_policy"))
+    if opens and line.value("before") == "REGISTRY_ONLY" and line.value("after") != "REGISTRY_ONLY":
+        return "outbound traffic to any host allowed (was REGISTRY_ONLY)"
+    return None
+
+
+def _tokens(line: Line) -> str | None:
+    if line.key.startswith("JWT ") and " " not in line.key[4:] and line.after is None:
+        return "JWT rule removed: its tokens are no longer checked"
+    if (
+        line.key.startswith("JWT ")
+        and line.key.endswith(" require_token")
+        and line.value("after") is False
+    ):
+        return "token no longer required"
+    return None
+
+
+def _isolation(line: Line) -> str | None:
+    if line.key.startswith("default-deny ") and line.after is None:
+        return "default-deny removed"
+    if (
+        line.key.startswith("namespace ")
+        and line.key.endswith(" injection")
+        and line.value("after") == "disabled"
+    ):
+        return "sidecars removed: the namespace's workloads leave the mesh (no mTLS, no policy)"
+    return None
+
+
+def _egress_scope(line: Line) -> str | None:
+    if line.key.startswith("sidecar ") and line.key.endswith(" egress_hosts"):
+        added = sorted(set(line.value("after") or ()) - set(line.value("before") or ()))
+        if added:
+            return f"egress scope widened: {', '.join(added)}"
+    return None
+
+
+def _observability(line: Line) -> str | None:
+    if line.key == "telemetry" and line.after is None:
+        return "telemetry removed: access logging and tracing settings gone"
+    if line.key in ("telemetry access_logging",) and line.value("after") is False:
+        return "access logging turned off"
+    if line.key == "mesh config access_log_file" and line.value("after") in (None, ""):
+        return "access logging turned off"
+    if line.key == "telemetry tracing_sampling":
+        before, after = line.value("before") or 0, line.value("after") or 0
+        if before > 0 and after == 0:
+            return "tracing turned off"
+    return None
+
+
+def _fault_in_prod(line: Line) -> str | None:
+    new_fault = line.after is not None and (
+        (line.key.endswith(" fault") and line.before is None)
+        or ('"fault"' in line.after and (line.before is None or '"fault"' not in line.before))
+    )
+    if line.key.startswith(("route ", "canary ")) and new_fault and line.head.stack == "prod":
+        return "fault injection reaches prod"
+    return None
+
+
+def _canary_jump(line: Line) -> str | None:
+    if line.key.endswith(" split") and line.before is not None and line.after is not None:
+        jump = abs(_candidate_percent(line.after) - _candidate_percent(line.before))
+        if jump > line.canary_step:
+            return f"canary moves {jump} points at once (step {line.canary_step})"
+    return None
+
+
+def _access(line: Line) -> str | None:
+    if is_permission_line(line.key):
+        before = _VERDICT_REACH[line.before or Verdict.DENIED.value]
+        if _VERDICT_REACH[line.after or Verdict.DENIED.value] > before:
+            return "access widened"
+    return None
+
+
+def _candidate_percent(split: str) -> int:
+    """``'v1 90% / v3 10%'`` → 10."""
+    return int(split.rsplit(" ", 1)[1].rstrip("%"))
+
+
+RULES: tuple[Callable[[Line], str | None], ...] = (
+    _mtls,
+    _https,
+    _outbound,
+    _tokens,
+    _isolation,
+    _egress_scope,
+    _observability,
+    _fault_in_prod,
+    _canary_jump,
+    _access,
+)
+"""Most severe first: a line's rank is the index of the rule that flags it."""
+
+
+def judge(line: Line) -> tuple[str, int] | None:
+    """The risk of ``line`` and its rank (0 = most severe), or None when it is harmless."""
+    for rank, rule in enumerate(RULES):
+        risk = rule(line)
+        if risk:
+            return risk, rank
+    return None

@@ -1,0 +1,191 @@
+"""What the semantic diff compares: a spec reduced to named objects, details and facts.
+
+Every field the spec models reaches the diff through one of these, derived from the models
+themselves (``model_dump``), so a field added to a model later is compared without a new
+rule; ``tests/test_diff_coverage.py`` changes every field of every model and fails on one
+that shows no line.
+
+* **objects** — one per thing a reviewer names (a route, a gateway server, a sidecar scope,
+  the install): compared field by field when on both sides, one line with all of it when
+  added or removed;
+* **details** — compared field by field only when on both sides: their coming and going is
+  already a fact's line (a version's image, an add-on in the add-on list);
+* **facts** — single values a reviewer reads as one line (a canary's split, an mTLS mode, an
+  effective caller → callee permission, the Istio version).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from meshstack.graph import Verdict, who_can_call_whom
+from meshstack.spec.mesh import MeshSpec
+
+Objects = dict[str, dict[str, Any]]
+"""``{object: {field: value}}``: a changed object reports only the fields that changed."""
+
+_ADDONS = ("prometheus", "grafana", "kiali", "jaeger")
+
+
+def fields_of(
+    model: BaseModel, *, drop: tuple[str, ...] = (), defaults: bool = False, flat: bool = False
+) -> dict[str, Any]:
+    """A model's fields as JSON data; with ``flat``, nested mappings become ``a.b`` keys.
+
+    Defaults are left out unless ``defaults``: most objects read better with only what was
+    set, while objects whose risk rules compare values (a sidecar's egress hosts, telemetry)
+    keep them so that "the default" never hides what changed. Routes and policies keep a
+    nested setting (``retries``) as one value; the install's deep settings read better flat.
+    """
+    data = model.model_dump(mode="json", exclude_defaults=not defaults, exclude=set(drop))
+    return _flatten(data) if flat else data
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@dataclass
+class Subjects:
+    objects: Objects = field(default_factory=dict)
+    details: Objects = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def subjects(spec: MeshSpec) -> Subjects:
+    found = Subjects()
+    _mesh(spec, found)
+    _workloads(spec, found)
+    _traffic(spec, found)
+    _security(spec, found)
+    _edge_and_proxies(spec, found)
+    _install(spec, found)
+    _addons(spec, found)
+    return found
+
+
+def _mesh(spec: MeshSpec, found: Subjects) -> None:
+    found.objects["mesh"] = fields_of(
+        spec, drop=("namespaces", "apps", "gateway_workloads", "policy", "install", "addons")
+    )
+    for ns in spec.namespaces:
+        found.objects[f"namespace {ns.name}"] = fields_of(ns, drop=("name",))
+
+
+def _workloads(spec: MeshSpec, found: Subjects) -> None:
+    for app in spec.apps:
+        found.objects[f"app {app.name}"] = fields_of(app, drop=("name", "workloads"))
+        for w in app.workloads:
+            key = f"{app.namespace}/{w.name}"
+            found.objects[f"workload {key}"] = fields_of(w, drop=("name", "versions"))
+            for v in w.versions:
+                found.facts[f"image {key}/{v.name}"] = v.image
+                found.details[f"version {key}/{v.name}"] = fields_of(v, drop=("name", "image"))
+    for gw in spec.gateway_workloads:
+        found.objects[f"gateway workload {gw.namespace}/{gw.name}"] = fields_of(gw)
+
+
+def _traffic(spec: MeshSpec, found: Subjects) -> None:
+    policy = spec.policy
+    for vs in policy.virtual_services:
+        key = f"{vs.namespace}/{vs.name}"
+        found.objects[f"virtual service {key}"] = fields_of(vs, drop=("name", "namespace", "http"))
+        for i, route in enumerate(vs.http):
+            found.objects[f"route {key}#{route.name or i}"] = fields_of(route, drop=("name",))
+    for canary in policy.canaries:
+        # the weight has its own fact, the split, so a weight change reads as one line
+        key = f"canary {canary.namespace}/{canary.service}"
+        found.objects[key] = fields_of(canary, drop=("weight",))
+        found.facts[f"{key} split"] = (
+            f"{canary.stable} {100 - canary.weight}% / {canary.candidate} {canary.weight}%"
+        )
+    for dp in policy.destination_policies:
+        found.objects[f"destination policy {dp.namespace}/{dp.service}"] = fields_of(dp)
+
+
+def _security(spec: MeshSpec, found: Subjects) -> None:
+    policy = spec.policy
+    for pa in policy.peer_authentications:
+        scope = (
+            "mesh"
+            if pa.namespace is None
+            else pa.namespace + (f"/{pa.workload}" if pa.workload else "")
+        )
+        found.facts[f"mTLS {scope}"] = pa.mode.value
+        for port, mode in sorted(pa.port_modes.items()):
+            found.facts[f"mTLS {scope}:{port}"] = mode.value
+        found.details[f"mTLS policy {scope}"] = fields_of(pa, drop=("mode", "port_modes"))
+    for ns in policy.default_deny_namespaces:
+        found.facts[f"default-deny {ns}"] = "on"
+    for ap in policy.authorization_policies:
+        found.objects[f"authorization {ap.namespace}/{ap.name}"] = fields_of(ap)
+    for jwt in policy.jwt_rules:
+        found.objects[f"JWT {jwt.namespace}/{jwt.name}"] = fields_of(jwt)
+    for call in who_can_call_whom(spec):
+        if call.verdict is not Verdict.DENIED:
+            found.facts[f"{call.caller} → {call.callee}"] = call.verdict.value
+
+
+def _edge_and_proxies(spec: MeshSpec, found: Subjects) -> None:
+    policy = spec.policy
+    for gw in policy.gateways:
+        key = f"gateway {gw.namespace}/{gw.name}"
+        found.objects[key] = fields_of(gw, drop=("name", "namespace", "servers"))
+        for i, server in enumerate(gw.servers):
+            twice = sum(s.port == server.port for s in gw.servers) > 1
+            found.objects[f"{key} server :{server.port}" + (f"#{i}" if twice else "")] = fields_of(
+                server, drop=("port",)
+            )
+    for ext in policy.external_services:
+        found.objects[f"egress {ext.namespace}/{ext.name}"] = fields_of(ext)
+    for sidecar in policy.sidecars:
+        found.objects[f"sidecar {sidecar.namespace}/{sidecar.name}"] = fields_of(
+            sidecar, drop=("name", "namespace"), defaults=True
+        )
+    if policy.telemetry is not None:
+        found.objects["telemetry"] = fields_of(policy.telemetry, defaults=True)
+    for limit in policy.rate_limits:
+        found.objects[f"rate limit {limit.namespace}/{limit.name}"] = fields_of(limit)
+
+
+def _install(spec: MeshSpec, found: Subjects) -> None:
+    install = spec.install
+    if install is None:
+        return
+    found.facts["istio version"] = install.version
+    found.facts["istiod revisions"] = ", ".join(
+        f"{cp.name}@{install.version_of(cp.version)}" for cp in install.control_planes
+    )
+    for tag in install.revision_tags:
+        found.facts[f"revision tag {tag.name}"] = tag.revision
+    found.objects["install"] = fields_of(
+        install,
+        drop=("version", "control_planes", "revision_tags", "mesh_config", "gateways"),
+        flat=True,
+    )
+    found.objects["mesh config"] = fields_of(install.mesh_config, defaults=True, flat=True)
+    for cp in install.control_planes:
+        found.details[f"istiod {cp.name}"] = fields_of(cp, flat=True)
+    for gateway in install.gateways:
+        found.objects[f"gateway install {gateway.namespace}/{gateway.name}"] = fields_of(
+            gateway, flat=True
+        )
+
+
+def _addons(spec: MeshSpec, found: Subjects) -> None:
+    addons = spec.addons
+    found.facts["add-ons"] = ", ".join(addons.enabled) or "none"
+    found.objects["add-ons settings"] = fields_of(addons, drop=_ADDONS, flat=True)
+    for name in _ADDONS:
+        addon = getattr(addons, name)
+        if addon is not None:
+            found.details[f"add-on {name}"] = fields_of(addon, flat=True)
