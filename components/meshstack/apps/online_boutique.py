@@ -1,17 +1,55 @@
 """Google's Online Boutique ("hipster-shop"): eleven services talking gRPC, plus Redis.
 
-Ports, environment and the call graph follow the upstream Kubernetes
+Ports, environment, probes and the call graph follow the upstream Kubernetes
 manifests: services find each other through ``*_SERVICE_ADDR`` variables,
-which is also where the call graph below comes from.
+which is also where the call graph below comes from; the gRPC services answer
+the gRPC health protocol on their port, the frontend ``/_healthz`` (with a session
+cookie so that probes do not create sessions) and Redis a TCP connect. Like upstream,
+everything runs as user 1000 on a read-only root filesystem; Redis keeps its data
+in an ``emptyDir`` at ``/data`` and runs a pinned Alpine image, not ``redis:alpine``.
 """
 
 from __future__ import annotations
 
-from meshstack.spec.workloads import App, Protocol, Resources, ServicePort, Version, Workload
+from meshstack.spec.workloads import (
+    App,
+    ContainerSecurity,
+    Probe,
+    ProbeKind,
+    Protocol,
+    Resources,
+    ServicePort,
+    Version,
+    Workload,
+)
 
 BOUTIQUE_IMAGE_TAG = "v0.10.3"
 BOUTIQUE_REPOSITORY = "us-central1-docker.pkg.dev/google-samples/microservices-demo"
-REDIS_IMAGE = "redis:alpine"
+REDIS_IMAGE = "docker.io/library/redis:7.4.1-alpine"
+_PROBE_TIMING = {
+    # (initial delay, period) in seconds: upstream's, where they differ from (0, 10)
+    "cartservice": (15, 10),
+    "adservice": (20, 15),
+    "emailservice": (0, 5),
+    "recommendationservice": (0, 5),
+    "shippingservice": (0, 5),
+}
+
+
+def _grpc_probe(name: str, port: int) -> Probe:
+    delay, period = _PROBE_TIMING.get(name, (0, 10))
+    return Probe(kind=ProbeKind.GRPC, port=port, initial_delay_seconds=delay, period_seconds=period)
+
+
+def _frontend_probe(purpose: str) -> Probe:
+    return Probe(
+        kind=ProbeKind.HTTP,
+        port=8080,
+        path="/_healthz",
+        http_headers={"Cookie": f"shop_session-id=x-{purpose}-probe"},
+        initial_delay_seconds=10,
+    )
+
 
 _ADDRESSES = {
     "productcatalogservice": ("PRODUCT_CATALOG_SERVICE_ADDR", 3550),
@@ -63,6 +101,8 @@ def online_boutique(
         return Workload(
             name=name,
             ports=(ServicePort(number=port, protocol=Protocol.GRPC, target_port=target),),
+            readiness=_grpc_probe(name, container_port),
+            liveness=_grpc_probe(name, container_port),
             calls=calls,
             env={"PORT": str(container_port), **_addresses(calls), **(env or {})},
             replicas=replicas,
@@ -100,6 +140,8 @@ def online_boutique(
             },
             replicas=replicas,
             resources=small,
+            readiness=_frontend_probe("readiness"),
+            liveness=_frontend_probe("liveness"),
             versions=(Version(image=boutique_image("frontend", tag=tag, repository=repository)),),
         ),
         grpc("cartservice", 7070, calls=("redis-cart",), env={"REDIS_ADDR": "redis-cart:6379"}),
@@ -120,7 +162,9 @@ def online_boutique(
             name="redis-cart",
             ports=(ServicePort(number=6379, protocol=Protocol.REDIS),),
             resources=small,
-            run_as_non_root=False,
+            readiness=Probe(kind=ProbeKind.TCP, port=6379, period_seconds=5),
+            liveness=Probe(kind=ProbeKind.TCP, port=6379, period_seconds=5),
+            security=ContainerSecurity(writable_paths=("/data",)),
             versions=(Version(image=REDIS_IMAGE),),
         ),
     ]

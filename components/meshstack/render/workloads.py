@@ -8,7 +8,16 @@ from typing import Any
 from meshstack.render.objects import K8sObject, drop_none, k8s_object
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_key
-from meshstack.spec.workloads import Namespace, Resources, SidecarInjection, Version, Workload
+from meshstack.spec.workloads import (
+    ContainerSecurity,
+    Namespace,
+    Probe,
+    ProbeKind,
+    Resources,
+    SidecarInjection,
+    Version,
+    Workload,
+)
 
 
 def namespace_object(ns: Namespace) -> K8sObject:
@@ -26,6 +35,41 @@ def resources_values(res: Resources | None) -> dict[str, Any] | None:
     requests = drop_none({"cpu": res.cpu_request, "memory": res.memory_request})
     limits = drop_none({"cpu": res.cpu_limit, "memory": res.memory_limit})
     return drop_none({"requests": requests or None, "limits": limits or None}) or None
+
+
+def probe_values(probe: Probe | None) -> dict[str, Any] | None:
+    if probe is None:
+        return None
+    if probe.kind is ProbeKind.HTTP:
+        action: dict[str, Any] = {"path": probe.path, "port": probe.port}
+        if probe.http_headers:
+            action["httpHeaders"] = [{"name": k, "value": v} for k, v in probe.http_headers.items()]
+        check = {"httpGet": action}
+    elif probe.kind is ProbeKind.GRPC:
+        check = {"grpc": {"port": probe.port}}
+    else:
+        check = {"tcpSocket": {"port": probe.port}}
+    timing = {"initialDelaySeconds": probe.initial_delay_seconds or None}
+    return {**check, **drop_none(timing), "periodSeconds": probe.period_seconds}
+
+
+def container_security(security: ContainerSecurity) -> dict[str, Any]:
+    return drop_none(
+        {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": security.read_only_root_filesystem,
+            "runAsNonRoot": security.run_as_non_root,
+            "runAsUser": security.run_as_user,
+            "capabilities": {"drop": list(security.drop_capabilities)}
+            if security.drop_capabilities
+            else None,
+        }
+    )
+
+
+def scratch_volume_name(index: int) -> str:
+    return f"scratch-{index}"
 
 
 def service_object(workload: Workload, namespace: str) -> K8sObject:
@@ -53,6 +97,8 @@ def service_object(workload: Workload, namespace: str) -> K8sObject:
 def deployment_object(workload: Workload, version: Version, namespace: str) -> K8sObject:
     labels = {"app": workload.name, "version": version.name}
     env = {**workload.env, **version.env}
+    security = workload.security
+    writable = list(enumerate(security.writable_paths))
     container = drop_none(
         {
             "name": workload.name,
@@ -60,10 +106,30 @@ def deployment_object(workload: Workload, version: Version, namespace: str) -> K
             "ports": [{"containerPort": p.container_port} for p in workload.ports] or None,
             "env": [{"name": k, "value": v} for k, v in env.items()] or None,
             "resources": resources_values(workload.resources),
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "runAsNonRoot": workload.run_as_non_root,
-            },
+            "readinessProbe": probe_values(workload.readiness),
+            "livenessProbe": probe_values(workload.liveness),
+            "securityContext": container_security(security),
+            "volumeMounts": [
+                {"name": scratch_volume_name(i), "mountPath": path} for i, path in writable
+            ]
+            or None,
+        }
+    )
+    pod_security = drop_none(
+        {
+            "fsGroup": security.run_as_user,
+            "seccompProfile": {"type": security.seccomp_profile.value}
+            if security.seccomp_profile
+            else None,
+        }
+    )
+    pod = drop_none(
+        {
+            "serviceAccountName": workload.identity,
+            "securityContext": pod_security or None,
+            "containers": [container],
+            "volumes": [{"name": scratch_volume_name(i), "emptyDir": {}} for i, _ in writable]
+            or None,
         }
     )
     replicas = version.replicas if version.replicas is not None else workload.replicas
@@ -76,10 +142,27 @@ def deployment_object(workload: Workload, version: Version, namespace: str) -> K
         spec={
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"serviceAccountName": workload.identity, "containers": [container]},
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    )
+
+
+def total_replicas(workload: Workload, extra: Version | None = None) -> int:
+    versions = [*workload.versions, *([extra] if extra else [])]
+    return sum(v.replicas if v.replicas is not None else workload.replicas for v in versions)
+
+
+def disruption_budget(workload: Workload, namespace: str) -> K8sObject:
+    """At most ``disruption_budget`` of the workload's pods (all versions) down in a drain."""
+    return k8s_object(
+        "policy/v1",
+        "PodDisruptionBudget",
+        workload.name,
+        namespace,
+        labels={"app": workload.name},
+        spec={
+            "maxUnavailable": workload.disruption_budget,
+            "selector": {"matchLabels": {"app": workload.name}},
         },
     )
 
@@ -121,3 +204,5 @@ def render_workloads(spec: MeshSpec) -> Iterator[K8sObject]:
             candidate = candidates.get(ServiceKey(app.namespace, workload.name))
             if candidate is not None:
                 yield deployment_object(workload, candidate, app.namespace)
+            if workload.disruption_budget and total_replicas(workload, candidate) > 1:
+                yield disruption_budget(workload, app.namespace)

@@ -11,7 +11,14 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from meshstack.spec.base import DnsLabel, NonNegativeInt, PortNumber, Spec
+from meshstack.spec.base import (
+    DnsLabel,
+    NonEmptyStr,
+    NonNegativeInt,
+    PortNumber,
+    PositiveInt,
+    Spec,
+)
 from meshstack.spec.formats import ImageReference, Quantity
 
 
@@ -68,6 +75,11 @@ class ServicePort(Spec):
         return self.target_port if self.target_port is not None else self.number
 
 
+class SeccompProfile(StrEnum):
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    UNCONFINED = "Unconfined"
+
+
 class Resources(Spec):
     """Container requests and limits in Kubernetes quantity syntax (``100m``, ``64Mi``)."""
 
@@ -75,6 +87,45 @@ class Resources(Spec):
     memory_request: Quantity | None = None
     cpu_limit: Quantity | None = None
     memory_limit: Quantity | None = None
+
+
+class ProbeKind(StrEnum):
+    HTTP = "http"
+    """An HTTP GET of ``path``; 2xx and 3xx answers are healthy."""
+    GRPC = "grpc"
+    """The gRPC health-checking protocol on ``port``."""
+    TCP = "tcp"
+    """A TCP connect to ``port`` (servers without a health endpoint, such as Redis)."""
+
+
+class Probe(Spec):
+    """How the kubelet checks a container: readiness gates traffic, liveness restarts it."""
+
+    kind: ProbeKind
+    port: PortNumber
+    """A container port of the workload."""
+    path: str | None = None
+    """The HTTP path (``kind=http`` only)."""
+    http_headers: dict[str, str] = Field(default_factory=dict)
+    initial_delay_seconds: NonNegativeInt = 0
+    period_seconds: PositiveInt = 10
+
+
+class ContainerSecurity(Spec):
+    """The container's privileges; the defaults are the restricted Pod Security Standard.
+
+    A read-only root filesystem needs ``writable_paths`` where the app writes (each gets an
+    ``emptyDir``); ``run_as_user`` pins a numeric user so that ``run_as_non_root`` holds
+    even for images that do not declare one.
+    """
+
+    run_as_non_root: bool = True
+    run_as_user: NonNegativeInt | None = 1000
+    read_only_root_filesystem: bool = True
+    writable_paths: tuple[NonEmptyStr, ...] = ()
+    drop_capabilities: tuple[NonEmptyStr, ...] = ("ALL",)
+    seccomp_profile: SeccompProfile | None = SeccompProfile.RUNTIME_DEFAULT
+    """``None`` leaves the node's default (often unconfined)."""
 
 
 class Version(Spec):
@@ -102,7 +153,12 @@ class Workload(Spec):
     env: dict[str, str] = Field(default_factory=dict)
     replicas: NonNegativeInt = 1
     resources: Resources | None = None
-    run_as_non_root: bool = True
+    readiness: Probe | None = None
+    liveness: Probe | None = None
+    security: ContainerSecurity = Field(default_factory=ContainerSecurity)
+    disruption_budget: PositiveInt | None = 1
+    """``maxUnavailable`` of the PodDisruptionBudget rendered when the workload runs more
+    than one replica (drains then keep the rest serving); ``None`` renders none."""
 
     @property
     def identity(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from meshstack.spec.formats import label_key_problem, label_value_problem
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import service_key
-from meshstack.spec.workloads import SidecarInjection
+from meshstack.spec.workloads import Probe, ProbeKind, SidecarInjection, Workload
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem
 
@@ -34,6 +34,27 @@ def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
                 f"{path}.injection",
                 f"revision {ns.revision!r} is only used with injection=REVISION "
                 f"(got {ns.injection.name})",
+            )
+
+
+def _probe_problems(workload: Workload, path: str) -> Iterator[Problem]:
+    """Probes the kubelet could never pass: a port the container does not open, an HTTP
+    probe without a path, a path on a probe that sends none."""
+    ports = sorted({p.container_port for p in workload.ports})
+    for which in ("readiness", "liveness"):
+        probe: Probe | None = getattr(workload, which)
+        if probe is None:
+            continue
+        if probe.port not in ports:
+            yield Problem(
+                f"{path}.{which}.port",
+                f"{probe.port} is not a container port of {workload.name!r}; its ports: {ports}",
+            )
+        if probe.kind is ProbeKind.HTTP and not (probe.path or "").startswith("/"):
+            yield Problem(f"{path}.{which}.path", "an HTTP probe needs a path such as '/health'")
+        if probe.kind is not ProbeKind.HTTP and (probe.path or probe.http_headers):
+            yield Problem(
+                f"{path}.{which}.path", "only HTTP probes send a path and headers; remove them"
             )
 
 
@@ -73,6 +94,13 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                         f"{path}.ports[{port.number}]", f"port {port.number} is declared twice"
                     )
                 port_numbers.add(port.number)
+            yield from _probe_problems(workload, path)
+            for i, writable in enumerate(workload.security.writable_paths):
+                if not writable.startswith("/"):
+                    yield Problem(
+                        f"{path}.security.writable_paths[{i}]",
+                        f"{writable!r} is not an absolute path such as '/tmp'",
+                    )
             for i, callee in enumerate(workload.calls):
                 callee_key = service_key(callee, app.namespace, spec.cluster_domain)
                 target = index.workloads.get(callee_key)
