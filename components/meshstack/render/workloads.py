@@ -132,7 +132,6 @@ def deployment_object(workload: Workload, version: Version, namespace: str) -> K
             or None,
         }
     )
-    replicas = version.replicas if version.replicas is not None else workload.replicas
     return k8s_object(
         "apps/v1",
         "Deployment",
@@ -140,16 +139,21 @@ def deployment_object(workload: Workload, version: Version, namespace: str) -> K
         namespace,
         labels=labels,
         spec={
-            "replicas": replicas,
+            "replicas": replicas_of(workload, version),
             "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     )
 
 
+def replicas_of(workload: Workload, version: Version) -> int:
+    """The version's own replica count, else the workload's."""
+    return version.replicas if version.replicas is not None else workload.replicas
+
+
 def total_replicas(workload: Workload, extra: Version | None = None) -> int:
     versions = [*workload.versions, *([extra] if extra else [])]
-    return sum(v.replicas if v.replicas is not None else workload.replicas for v in versions)
+    return sum(replicas_of(workload, v) for v in versions)
 
 
 def disruption_budget(workload: Workload, namespace: str) -> K8sObject:
