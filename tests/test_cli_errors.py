@@ -37,7 +37,7 @@ def spec():
 
 
 def _project(tmp_path: Path, stack: str, source: str) -> Path:
-    (tmp_path / "stacks").mkdir(exist_ok=True)
+    (tmp_path / "stacks").mkdir(parents=True, exist_ok=True)
     (tmp_path / "stacks" / f"{stack.replace('-', '_')}.py").write_text(source)
     return tmp_path
 
@@ -211,3 +211,13 @@ def test_yaml_output_has_no_anchors_or_aliases(tmp_path: Path) -> None:
     text = "".join(p.read_text() for p in sorted(tmp_path.glob("*.yaml")))
     assert "&id" not in text and "*id" not in text
     assert yaml.safe_load_all(text) is not None
+
+
+def test_mistakes_name_their_line_when_the_project_is_reached_through_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path / "real", "mistakes", STACK_WITH_THREE_MISTAKES)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--project", "link", "validate", "mistakes"]) == 1
+    assert ".py:8: HttpRoute.mirorr" in capsys.readouterr().err

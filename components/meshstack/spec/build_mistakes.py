@@ -48,9 +48,8 @@ class _Collector:
     def call_site(self) -> str:
         """The innermost frame in the stack file: the line that called the constructor."""
         frame = sys._getframe(1)
-        target = str(self.stack_file)
         while frame is not None:
-            if frame.f_code.co_filename == target:
+            if Path(frame.f_code.co_filename).resolve() == self.stack_file:
                 return f"{self.shown_as}:{frame.f_lineno}"
             frame = frame.f_back  # type: ignore[assignment]
         return self.shown_as
