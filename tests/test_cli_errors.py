@@ -221,3 +221,10 @@ def test_mistakes_name_their_line_when_the_project_is_reached_through_a_link(
     monkeypatch.chdir(tmp_path)
     assert main(["--project", "link", "validate", "mistakes"]) == 1
     assert ".py:8: HttpRoute.mirorr" in capsys.readouterr().err
+
+
+def test_a_project_without_stacks_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(tmp_path / "nowhere"), "validate", "dev"]) == 1
+    assert f"no stacks/ folder in {tmp_path / 'nowhere'}" in capsys.readouterr().err

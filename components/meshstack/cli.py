@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("stack")
     render_cmd = commands.add_parser("render", help="write a stack's Kubernetes objects as YAML")
     render_cmd.add_argument("stack")
-    render_cmd.add_argument("--out", type=Path, required=True, help="directory for the YAML files")
+    render_cmd.add_argument(
+        "--out", type=_directory, required=True, help="directory for the YAML files"
+    )
     charts = commands.add_parser(
         "charts", help="print the Helm releases (Istio and add-ons) a stack installs"
     )
@@ -95,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("results", type=Path, help="folder with one sub-folder per stack")
     review.add_argument("--title", default="mesh changes", help="heading of the comment")
     return parser
+
+
+def _directory(text: str) -> Path:
+    """``--out``: a non-empty path (an empty one would silently mean the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("name a directory, e.g. --out build/manifests")
+    return Path(text)
 
 
 def _percentage_points(text: str) -> int:

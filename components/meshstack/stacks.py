@@ -51,11 +51,11 @@ def available_stacks(stacks_dir: Path) -> list[str]:
 
 def _shown(path: Path) -> str:
     """``path`` as a person would type it: relative to the working directory when below it,
-    else from the project's ``stacks/`` folder on."""
+    else in full."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(Path(path.parent.name) / path.name)
+        return str(path.resolve())
 
 
 def _failure_line(error: BaseException, path: Path) -> str:
@@ -80,6 +80,8 @@ def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
             f"stack files: {', '.join(available_stacks(stacks_dir)) or 'none'}"
         )
     path = stacks_dir / f"{module_name(name)}.py"
+    if not stacks_dir.is_dir():
+        raise StackNotFound(f"no stacks/ folder in {stacks_dir.parent.resolve()} (see --project)")
     if not path.is_file():
         raise StackNotFound(
             f"no stack {name!r} (looked for {_shown(path)}); "
