@@ -179,6 +179,11 @@ def start(workdir: Path, timeout: float = 90) -> ApiServer:
                 "--disable-admission-plugins=ServiceAccount",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
+                # Without the watch cache every read goes to etcd. With it, deleting a CRD
+                # shortly after creating it can leave the CRD finalizer failing with
+                # "storage is (re)initializing" and backing off for minutes: a destroy that
+                # waits on the CRD hangs. A real cluster keeps the cache (and a CRD's life).
+                "--watch-cache=false",
             ],
             stdout=_log(workdir, "kube-apiserver"),
             stderr=subprocess.STDOUT,

@@ -12,6 +12,7 @@ available without nodes).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import textwrap
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 from cluster import ApiServer, start
 from engine_stack import EngineStack, new_stack, require_toolchain
 from meshstack.render import render
+from meshstack.spec import MeshSpec
 from meshstack.stacks import resolve_stack
 
 pytestmark = [pytest.mark.engine, pytest.mark.cluster]
@@ -165,8 +167,18 @@ def _without_last_virtual_service(stack: EngineStack) -> str:
             """
         )
     )
-    spec, _ = resolve_stack(f"_{stack.name}_base", stack.project)
-    return spec.policy.virtual_services[-1].name
+    return _base_spec(stack).policy.virtual_services[-1].name
+
+
+def _base_spec(stack: EngineStack) -> MeshSpec:
+    """The stack file as it was before :func:`_without_last_virtual_service` wrapped it."""
+    path = stack.project / "stacks" / f"_{stack.name}_base.py"
+    module_spec = importlib.util.spec_from_file_location("_base", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    built: MeshSpec = module.spec()
+    return built
 
 
 def changes(stack: EngineStack) -> list[tuple[str, str]]:
@@ -191,9 +203,7 @@ def test_changes_touch_exactly_their_objects(tmp_path: Path, apiserver: ApiServe
 
     removed = _without_last_virtual_service(stack)
     namespace = next(
-        v.namespace
-        for v in resolve_stack("_staging_base", stack.project)[0].policy.virtual_services
-        if v.name == removed
+        v.namespace for v in _base_spec(stack).policy.virtual_services if v.name == removed
     )
     assert changes(stack) == [("delete", f"mesh-policy-virtualservice-{namespace}-{removed}")]
     stack.up()
