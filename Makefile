@@ -29,9 +29,10 @@ typecheck: setup
 toolchain:
 	bash scripts/toolchain.sh ensure
 
-# Every test; the end-to-end ones fail (never skip) when a tool of the toolchain is missing.
+# Every test, two at a time (the engine tests wait on processes and the API server more
+# than they compute); the end-to-end ones fail (never skip) when a tool is missing.
 unit: setup toolchain
-	MESHSTACK_REQUIRE_ENGINE=1 $(BIN)/pytest
+	MESHSTACK_REQUIRE_ENGINE=1 $(BIN)/pytest -n 2 --dist worksteal --durations=12
 
 # Without the real engine, the API server and istioctl: seconds, for the edit-test loop.
 test-fast: setup

@@ -11,6 +11,7 @@ first on ``PATH`` (the v3.79 language host ignores ``runtime.options.virtualenv`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -201,7 +202,9 @@ def offline_sources_config(project: Path = ROOT) -> dict[str, object]:
     for version in istio_versions(project):
         link = mirror / version
         if not link.exists():
-            link.symlink_to(istio / "manifests" / "charts")
+            # Another test process may make it first: the suite runs two at a time.
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(istio / "manifests" / "charts")
     return {
         "meshstack:istioCharts": {
             "kind": "local",
