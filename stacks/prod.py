@@ -49,6 +49,7 @@ from meshstack.spec import (
     ServicePort,
     SidecarScope,
     TelemetrySpec,
+    TlsOrigination,
     TracingProvider,
     VirtualService,
 )
@@ -161,12 +162,17 @@ def spec() -> MeshSpec:
                 ),
             ),
             external_services=(
+                # Controlled egress to a SaaS API: paymentservice speaks HTTP, its sidecar
+                # reaches the egress gateway over mTLS, the gateway checks the caller and
+                # opens TLS to the API. Nothing else in the mesh can reach it.
                 ExternalService(
                     name="payments-api",
                     namespace="hipster-shop",
                     hosts=("payments.meshstack.test",),
-                    ports=(ServicePort(number=443, protocol=Protocol.TLS),),
+                    ports=(ServicePort(number=80, protocol=Protocol.HTTP),),
                     via_egress_gateway=True,
+                    tls_origination=TlsOrigination(port=443),
+                    allowed_callers=("hipster-shop/paymentservice",),
                 ),
             ),
             sidecars=tuple(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from builders import shop
+from conftest import PROJECT
 from meshstack.diff import diff, to_markdown
 from meshstack.spec import (
     AbortFault,
@@ -42,6 +43,7 @@ from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import CniInstall, GatewayInstall, LocalCharts, OciRegistry
 from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.workloads import Resources
+from meshstack.stacks import load_spec
 from pydantic import BaseModel
 
 Rebuild = Callable[[BaseModel], MeshSpec]
@@ -250,6 +252,10 @@ def _edge(*servers: GatewayServer) -> MeshSpec:
     return shop(gateways=(Gateway(name="edge", namespace="shop", servers=servers),))
 
 
+_PROD = load_spec("prod", PROJECT / "stacks")
+_PAYMENTS = next(e for e in _PROD.policy.external_services if e.allowed_callers)
+
+
 RISKY: dict[str, tuple[MeshSpec, MeshSpec, str]] = {
     "HTTPS listener removed": (
         _edge(HTTP_REDIRECT, HTTPS),
@@ -333,6 +339,41 @@ RISKY: dict[str, tuple[MeshSpec, MeshSpec, str]] = {
             }
         ),
         "sidecars removed",
+    ),
+    "egress caller restriction removed": (
+        _with(_PROD, external_services=(_PAYMENTS,)),
+        _with(_PROD, external_services=(_PAYMENTS.model_copy(update={"allowed_callers": ()}),)),
+        "egress open to every caller",
+    ),
+    "egress caller added": (
+        _with(_PROD, external_services=(_PAYMENTS,)),
+        _with(
+            _PROD,
+            external_services=(
+                _PAYMENTS.model_copy(
+                    update={
+                        "allowed_callers": (*_PAYMENTS.allowed_callers, "hipster-shop/frontend")
+                    }
+                ),
+            ),
+        ),
+        "egress opened to hipster-shop/frontend",
+    ),
+    "egress bypasses the gateway": (
+        _with(_PROD, external_services=(_PAYMENTS,)),
+        _with(
+            _PROD,
+            external_services=(
+                _PAYMENTS.model_copy(
+                    update={
+                        "via_egress_gateway": False,
+                        "tls_origination": None,
+                        "allowed_callers": (),
+                    }
+                ),
+            ),
+        ),
+        "egress no longer through the egress gateway",
     ),
 }
 

@@ -110,6 +110,26 @@ def _egress_scope(line: Line) -> str | None:
     return None
 
 
+def _egress_control(line: Line) -> str | None:
+    """An external service that stops going through the egress gateway, or whose gateway
+    lets more callers through."""
+    if not line.key.startswith("egress "):
+        return None
+    if (
+        line.key.endswith(" via_egress_gateway")
+        and line.value("before")
+        and not line.value("after")
+    ):
+        return "egress no longer through the egress gateway: unaudited, every caller"
+    if line.key.endswith(" allowed_callers"):
+        before, after = set(line.value("before") or ()), set(line.value("after") or ())
+        if before and not after:
+            return "egress open to every caller: the gateway's caller restriction is gone"
+        if before and after - before:
+            return f"egress opened to {', '.join(sorted(after - before))}"
+    return None
+
+
 def _observability(line: Line) -> str | None:
     if line.key == "telemetry" and line.after is None:
         return "telemetry removed: access logging and tracing settings gone"
@@ -162,6 +182,7 @@ RULES: tuple[Callable[[Line], str | None], ...] = (
     _tokens,
     _isolation,
     _egress_scope,
+    _egress_control,
     _observability,
     _fault_in_prod,
     _canary_jump,

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object
-from meshstack.spec.edge import ExternalService, Gateway, GatewayServer, ServerProtocol
+from meshstack.render.objects import NETWORKING, SECURITY, K8sObject, drop_none, k8s_object
+from meshstack.spec.edge import (
+    ExternalService,
+    Gateway,
+    GatewayServer,
+    GatewayWorkload,
+    ServerProtocol,
+    TlsOrigination,
+)
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey
+from meshstack.spec.refs import ServiceKey, principal, service_account_key
 from meshstack.spec.workloads import Protocol, ServicePort
 
 _PORT_PROTOCOL = {
@@ -58,6 +65,12 @@ def _se_port(port: ServicePort) -> dict[str, Any]:
 
 
 def service_entry(ext: ExternalService) -> K8sObject:
+    """The host in the mesh's registry: the ports callers use, plus the TLS port the
+    egress gateway connects to when it originates TLS."""
+    ports = [_se_port(p) for p in ext.ports]
+    if ext.tls_origination is not None:
+        number = ext.tls_origination.port
+        ports.append({"number": number, "name": f"https-{number}", "protocol": "HTTPS"})
     return k8s_object(
         NETWORKING,
         "ServiceEntry",
@@ -65,39 +78,61 @@ def service_entry(ext: ExternalService) -> K8sObject:
         ext.namespace,
         spec={
             "hosts": list(ext.hosts),
-            "ports": [_se_port(p) for p in ext.ports],
+            "ports": ports,
             "location": "MESH_EXTERNAL",
             "resolution": ext.resolution.value,
         },
     )
 
 
+def egress_workload(ext: ExternalService, spec: MeshSpec) -> GatewayWorkload:
+    """The egress gateway deployment ``ext`` is routed through."""
+    return next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
+
+
 def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sObject]:
     """Gateway + DestinationRule + VirtualService: sidecars → egress gateway → external host.
 
-    TLS origination stays with the application: HTTPS ports pass through the
-    egress gateway on SNI, HTTP ports are proxied as HTTP.
+    Without TLS origination, TLS stays with the application: HTTPS ports pass through the
+    egress gateway on SNI, HTTP ports are proxied as HTTP. With it, callers send HTTP on
+    ``ports``; their sidecar reaches the gateway over mTLS (the gateway server and the
+    subset are ``ISTIO_MUTUAL``), and the gateway sends each request on to the host's TLS
+    port, where a DestinationRule for the host originates TLS (see :func:`origination_rule`).
     """
-    workload = next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
+    workload = egress_workload(ext, spec)
     gateway_host = ServiceKey(workload.namespace, workload.name).fqdn(spec.cluster_domain)
+    origination = ext.tls_origination
+    host = ext.hosts[0]  # validation allows one host through a gateway
     name = f"{ext.name}-egress"
     servers = []
     mesh_rules: list[dict[str, Any]] = []
     gateway_rules: list[dict[str, Any]] = []
     tls_routes: list[dict[str, Any]] = []
+    subset_ports: list[dict[str, Any]] = []
     for port in ext.ports:
-        passthrough = port.protocol in (Protocol.HTTPS, Protocol.TLS)
-        server = {
-            "port": {
-                "number": port.number,
-                "name": f"{'tls' if passthrough else 'http'}-{port.number}",
-                "protocol": "TLS" if passthrough else "HTTP",
-            },
-            "hosts": list(ext.hosts),
-        }
-        if passthrough:
-            server["tls"] = {"mode": "PASSTHROUGH"}
-        servers.append(server)
+        passthrough = origination is None and port.protocol in (Protocol.HTTPS, Protocol.TLS)
+        if origination is not None:
+            protocol, tls = "HTTPS", {"mode": "ISTIO_MUTUAL"}
+            subset_ports.append(
+                {"port": {"number": port.number}, "tls": {"mode": "ISTIO_MUTUAL", "sni": host}}
+            )
+        elif passthrough:
+            protocol, tls = "TLS", {"mode": "PASSTHROUGH"}
+        else:
+            protocol, tls = "HTTP", None
+        servers.append(
+            drop_none(
+                {
+                    "port": {
+                        "number": port.number,
+                        "name": f"{protocol.lower()}-{port.number}",
+                        "protocol": protocol,
+                    },
+                    "hosts": list(ext.hosts),
+                    "tls": tls,
+                }
+            )
+        )
         to_gateway = {
             "destination": {
                 "host": gateway_host,
@@ -105,7 +140,8 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
                 "port": {"number": port.number},
             }
         }
-        to_external = {"destination": {"host": ext.hosts[0], "port": {"number": port.number}}}
+        external_port = origination.port if origination is not None else port.number
+        to_external = {"destination": {"host": host, "port": {"number": external_port}}}
         if passthrough:
             sni = list(ext.hosts)
             tls_routes.append(
@@ -127,6 +163,9 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
             gateway_rules.append(
                 {"match": [{"gateways": [name], "port": port.number}], "route": [to_external]}
             )
+    subset: dict[str, Any] = {"name": ext.name}
+    if subset_ports:
+        subset["trafficPolicy"] = {"portLevelSettings": subset_ports}
     yield k8s_object(
         NETWORKING,
         "Gateway",
@@ -139,7 +178,7 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
         "DestinationRule",
         name,
         ext.namespace,
-        spec={"host": gateway_host, "subsets": [{"name": ext.name}]},
+        spec={"host": gateway_host, "subsets": [subset]},
     )
     yield k8s_object(
         NETWORKING,
@@ -154,6 +193,74 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
                 "tls": tls_routes or None,
             }
         ),
+    )
+    if origination is not None:
+        yield origination_rule(ext, origination, workload)
+    if ext.allowed_callers:
+        yield egress_callers_policy(ext, workload, spec.trust_domain)
+
+
+def origination_rule(
+    ext: ExternalService, origination: TlsOrigination, workload: GatewayWorkload
+) -> K8sObject:
+    """The DestinationRule that makes the egress gateway speak TLS to the external host,
+    sending ``sni`` and verifying the host's certificate.
+
+    It lives with the gateway pods and selects them, so only the gateway originates TLS
+    (a sidecar never applies it to a direct call) and a ``credentialName`` CA secret can be
+    read there. Without ``ca_secret`` it names ``system``: Istio's own default, the proxy's
+    system trust store, written out so that a reviewer sees the host is verified.
+    """
+    host = ext.hosts[0]
+    tls = {"mode": "SIMPLE", "sni": origination.sni or host}
+    if origination.ca_secret is None:
+        tls["caCertificates"] = "system"
+    else:
+        tls["credentialName"] = origination.ca_secret
+    return k8s_object(
+        NETWORKING,
+        "DestinationRule",
+        f"{ext.namespace}-{ext.name}-tls-origination",
+        workload.namespace,
+        spec={
+            "host": host,
+            "workloadSelector": {"matchLabels": dict(workload.selector)},
+            "trafficPolicy": {
+                "portLevelSettings": [{"port": {"number": origination.port}, "tls": tls}]
+            },
+        },
+    )
+
+
+def egress_callers_policy(
+    ext: ExternalService, workload: GatewayWorkload, trust_domain: str
+) -> K8sObject:
+    """An ALLOW policy on the egress gateway: only the named identities reach ``ext``'s
+    hosts through it. It lives with the gateway pods, so its name carries the service's
+    namespace to stay unique there."""
+    principals = [
+        principal(service_account_key(account, ext.namespace), trust_domain)
+        for account in ext.allowed_callers
+    ]
+    hosts = [
+        *ext.hosts,
+        *(f"{h}:{p.number}" for h in ext.hosts for p in ext.ports),
+    ]
+    return k8s_object(
+        SECURITY,
+        "AuthorizationPolicy",
+        f"{ext.namespace}-{ext.name}-egress",
+        workload.namespace,
+        spec={
+            "selector": {"matchLabels": dict(workload.selector)},
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": principals}}],
+                    "to": [{"operation": {"hosts": hosts}}],
+                }
+            ],
+        },
     )
 
 

@@ -10,6 +10,7 @@ from meshstack.spec.edge import (
     Resolution,
     ServerProtocol,
     TlsMode,
+    TlsOrigination,
 )
 from meshstack.spec.install import (
     ISTIO_VERSION,
@@ -154,6 +155,7 @@ __all__ = [
     "Subset",
     "TelemetrySpec",
     "TlsMode",
+    "TlsOrigination",
     "TracingProvider",
     "Version",
     "VirtualService",

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from meshstack.spec.base import DnsLabel, PortNumber, Spec
+from meshstack.spec.base import DnsLabel, NonEmptyStr, PortNumber, Spec
 from meshstack.spec.formats import GatewayHost, Hostname
 from meshstack.spec.workloads import ServicePort
 
@@ -66,18 +66,43 @@ class Resolution(StrEnum):
     NONE = "NONE"
 
 
+class TlsOrigination(Spec):
+    """The egress gateway opens the TLS connection to the external host.
+
+    Callers then speak plain HTTP to the host inside the mesh, where their sidecar wraps it
+    in mTLS to the egress gateway; the gateway sees every request (host, path, caller) and
+    can authorize and log it before it leaves over TLS. Without origination the gateway
+    only passes an opaque TLS stream through on its SNI.
+    """
+
+    port: PortNumber = 443
+    """The external host's TLS port: where the gateway connects."""
+    sni: Hostname | None = None
+    """The server name the gateway sends; ``None``: the service's host."""
+    ca_secret: NonEmptyStr | None = None
+    """A secret in the egress gateway's namespace with the CA certificates that verify the
+    external host (``credentialName``); ``None``: the proxy's system CAs."""
+
+
 class ExternalService(Spec):
     """A host outside the mesh (a ServiceEntry), optionally reached through the egress gateway.
 
     With ``via_egress_gateway`` the renderer adds the Gateway, VirtualService
     and DestinationRule that force traffic for the host through the egress
-    gateway workload, where it can be audited and controlled.
+    gateway workload, where it can be audited and controlled. With
+    ``tls_origination`` the gateway also originates TLS, and ``allowed_callers`` restricts
+    which workloads' identities it lets through.
     """
 
     name: DnsLabel
     namespace: DnsLabel
     hosts: tuple[Hostname, ...]
     ports: tuple[ServicePort, ...]
+    """The ports callers use. With ``tls_origination`` they are plain HTTP ports."""
     resolution: Resolution = Resolution.DNS
     via_egress_gateway: bool = False
     egress_gateway: DnsLabel = "istio-egressgateway"
+    tls_origination: TlsOrigination | None = None
+    allowed_callers: tuple[NonEmptyStr, ...] = ()
+    """Service accounts (``namespace/name``, or ``name`` in this namespace) the egress
+    gateway lets through to this host, by their mTLS identity; empty: any caller."""

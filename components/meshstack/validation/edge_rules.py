@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.spec.edge import ServerProtocol, TlsMode
+from meshstack.spec.edge import ExternalService, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey
+from meshstack.spec.refs import ServiceKey, service_account_key
+from meshstack.spec.workloads import Protocol
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem
 
@@ -47,18 +48,125 @@ def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
 
 
 def egress_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
+    restricted: dict[str, str] = {}
+    """Egress gateway → the first external service that restricts its callers."""
+    for ext in spec.policy.external_services:
+        if ext.via_egress_gateway and ext.allowed_callers:
+            restricted.setdefault(ext.egress_gateway, ext.name)
     for ext in spec.policy.external_services:
         path = f"policy.external_services[{ext.name}]"
         if ext.namespace not in index.namespaces:
             yield Problem(f"{path}.namespace", f"namespace {ext.namespace!r} is not declared")
         if not ext.ports:
             yield Problem(f"{path}.ports", "an external service needs at least one port")
-        if ext.via_egress_gateway and ext.egress_gateway not in index.gateway_workloads:
+        if not ext.via_egress_gateway:
+            yield from _direct_egress_problems(ext, path)
+            continue
+        if ext.egress_gateway not in index.gateway_workloads:
             yield Problem(
                 f"{path}.egress_gateway",
                 f"no gateway workload {ext.egress_gateway!r}: add it to gateway_workloads "
                 "(the Istio install must deploy an egress gateway)",
             )
+            continue
+        if len(ext.hosts) > 1:
+            yield Problem(
+                f"{path}.hosts",
+                f"{len(ext.hosts)} hosts through one egress gateway route: the gateway sends "
+                "every request to one host, so declare one external service per host",
+            )
+        yield from _gateway_port_problems(spec, ext, path)
+        yield from _origination_problems(ext, path)
+        yield from _caller_problems(spec, ext, index, path, restricted.get(ext.egress_gateway))
+
+
+def _direct_egress_problems(ext: ExternalService, path: str) -> Iterator[Problem]:
+    if ext.tls_origination is not None:
+        yield Problem(
+            f"{path}.tls_origination",
+            "TLS is originated at the egress gateway: set via_egress_gateway=True",
+        )
+    if ext.allowed_callers:
+        yield Problem(
+            f"{path}.allowed_callers",
+            "callers are checked at the egress gateway: set via_egress_gateway=True "
+            "(a sidecar-only ServiceEntry is open to every workload that can resolve it)",
+        )
+
+
+def _gateway_port_problems(spec: MeshSpec, ext: ExternalService, path: str) -> Iterator[Problem]:
+    """The egress gateway receives on the ports callers use: its Service must have them."""
+    install = spec.install
+    deployed = (
+        None
+        if install is None
+        else next((g for g in install.gateways if g.name == ext.egress_gateway), None)
+    )
+    if deployed is None:
+        return
+    offered = sorted(p.port for p in deployed.ports)
+    for i, port in enumerate(ext.ports):
+        if port.number not in offered:
+            yield Problem(
+                f"{path}.ports[{i}].number",
+                f"the egress gateway {ext.egress_gateway!r} has no Service port {port.number} "
+                f"(it has {offered}): use one of them, or add it to "
+                f"install.gateways[{deployed.name}].ports",
+            )
+
+
+def _origination_problems(ext: ExternalService, path: str) -> Iterator[Problem]:
+    origination = ext.tls_origination
+    if origination is None:
+        return
+    for i, port in enumerate(ext.ports):
+        if port.protocol is not Protocol.HTTP:
+            yield Problem(
+                f"{path}.ports[{i}].protocol",
+                f"{port.protocol.value!r}: with tls_origination callers speak plain HTTP and "
+                f"the gateway opens TLS on port {origination.port}; use Protocol.HTTP",
+            )
+        if port.number == origination.port:
+            yield Problem(
+                f"{path}.tls_origination.port",
+                f"{origination.port} is also a caller port (ports[{i}]): the host's TLS port "
+                "must differ from the plain-HTTP port callers use (e.g. 80 for callers, 443 "
+                "for the host)",
+            )
+
+
+def _caller_problems(
+    spec: MeshSpec, ext: ExternalService, index: MeshIndex, path: str, restricting: str | None
+) -> Iterator[Problem]:
+    if ext.allowed_callers and ext.tls_origination is None:
+        yield Problem(
+            f"{path}.allowed_callers",
+            "the egress gateway can check a caller's identity and host only when it receives "
+            "HTTP over mTLS: set tls_origination (a TLS pass-through stream is opaque to it)",
+        )
+    for i, account in enumerate(ext.allowed_callers):
+        key = service_account_key(account, ext.namespace)
+        if key not in index.service_accounts:
+            yield Problem(
+                f"{path}.allowed_callers[{i}]",
+                f"no service account {key.namespace}/{key.name}: name a workload's identity "
+                "as 'namespace/name'",
+            )
+    if ext.allowed_callers:
+        workload = next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
+        if workload.namespace not in index.namespaces:
+            yield Problem(
+                f"{path}.allowed_callers",
+                f"the gateway's policy goes in namespace {workload.namespace!r}, which is not "
+                "declared",
+            )
+    elif restricting is not None:
+        yield Problem(
+            f"{path}.allowed_callers",
+            f"the egress gateway {ext.egress_gateway!r} lets through only the callers that "
+            f"external_services[{restricting}] names, so traffic to {ext.hosts[0]!r} would be "
+            "denied: list this host's callers too",
+        )
 
 
 def proxy_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
