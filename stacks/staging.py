@@ -3,7 +3,9 @@
 reviews runs a 90/10 canary from v1 to v3; frontend v2 (the next boutique
 release) takes only requests with header ``canary: "true"``, from the ingress
 gateway as well as inside the mesh. cartservice accepts calls only from the
-frontend's service account.
+frontend's service account. Bookinfo's ratings database (MySQL, as in Istio's Bookinfo
+with a virtual machine) runs on two machines outside Kubernetes that join the mesh:
+only ratings' identity may reach it.
 """
 
 from meshstack.apps import bookinfo, online_boutique
@@ -18,6 +20,7 @@ from meshstack.recipes import (
 )
 from meshstack.spec import (
     Addons,
+    App,
     AuthorizationPolicy,
     AuthorizationRule,
     Autoscaling,
@@ -33,8 +36,11 @@ from meshstack.spec import (
     MtlsMode,
     Namespace,
     PeerAuthentication,
+    Probe,
+    ProbeKind,
     Prometheus,
     Protocol,
+    RequestOperation,
     RequestSource,
     RetryPolicy,
     RevisionTag,
@@ -44,6 +50,9 @@ from meshstack.spec import (
     StringMatch,
     TelemetrySpec,
     TracingProvider,
+    Version,
+    VirtualMachines,
+    Workload,
 )
 
 ISTIO_STABLE = "1.30.3"
@@ -51,6 +60,19 @@ ISTIO_STABLE = "1.30.3"
 
 BOUTIQUE_STABLE_TAG = "v0.10.2"
 BOUTIQUE_CANDIDATE_TAG = "v0.10.3"
+
+
+def ratings_database() -> App:
+    """MySQL on two virtual machines (addresses from the documentation range), in the
+    mesh as ``mysqldb.bookinfo``."""
+    mysql = Workload(
+        name="mysqldb",
+        ports=(ServicePort(number=3306, protocol=Protocol.TCP),),
+        versions=(Version(),),
+        readiness=Probe(kind=ProbeKind.TCP, port=3306),
+        virtual_machines=VirtualMachines(addresses=("192.0.2.10", "192.0.2.11")),
+    )
+    return App(name="ratings-database", namespace="bookinfo", workloads=(mysql,))
 
 
 def spec() -> MeshSpec:
@@ -70,6 +92,7 @@ def spec() -> MeshSpec:
         apps=(
             bookinfo(replicas=2),
             online_boutique(loadgenerator=True, tag=BOUTIQUE_STABLE_TAG, replicas=2),
+            ratings_database(),
         ),
         gateway_workloads=(INGRESS_GATEWAY, EGRESS_GATEWAY),
         policy=MeshPolicy(
@@ -104,6 +127,20 @@ def spec() -> MeshSpec:
                     rules=(
                         AuthorizationRule(
                             sources=(RequestSource(service_accounts=("hipster-shop/frontend",)),)
+                        ),
+                    ),
+                ),
+                # The same rule for the machines: their proxies enforce it like a pod's.
+                AuthorizationPolicy(
+                    name="mysqldb-from-ratings",
+                    namespace="bookinfo",
+                    workload="mysqldb",
+                    rules=(
+                        AuthorizationRule(
+                            sources=(
+                                RequestSource(service_accounts=("bookinfo/bookinfo-ratings",)),
+                            ),
+                            operations=(RequestOperation(ports=(3306,)),),
                         ),
                     ),
                 ),

@@ -88,7 +88,7 @@ def _workloads(spec: MeshSpec, found: Subjects) -> None:
             key = f"{app.namespace}/{w.name}"
             found.objects[f"workload {key}"] = fields_of(w, drop=("name", "versions"))
             for v in w.versions:
-                found.facts[f"image {key}/{v.name}"] = v.image
+                found.facts[f"image {key}/{v.name}"] = v.image or "none (virtual machines)"
                 found.details[f"version {key}/{v.name}"] = fields_of(v, drop=("name", "image"))
     for gw in spec.gateway_workloads:
         found.objects[f"gateway workload {gw.namespace}/{gw.name}"] = fields_of(gw)

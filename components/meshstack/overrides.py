@@ -114,11 +114,16 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
 
     versions = {w.name: [v.name for v in w.versions] for app in spec.apps for w in app.workloads}
     workload_names = set(versions)
+    on_machines = {w.name for app in spec.apps for w in app.workloads if w.virtual_machines}
     for target, tag in tags.items():
         path = f"{CONFIG_NAMESPACE}:imageTags.{target}"
         workload, slash, version = target.partition("/")
         if workload not in workload_names:
             problems.append(Problem(path, f"no workload {workload!r}"))
+        elif workload in on_machines:
+            problems.append(
+                Problem(path, f"{workload!r} runs on virtual machines: it has no image to tag")
+            )
         elif slash and version not in versions[workload]:
             problems.append(
                 Problem(
@@ -139,6 +144,10 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
         path = f"{CONFIG_NAMESPACE}:replicas.{target}"
         if target not in workload_names:
             problems.append(Problem(path, f"no workload {target!r}"))
+        elif target in on_machines:
+            problems.append(
+                Problem(path, f"{target!r} runs on virtual machines: they are not replicas")
+            )
         elif not _int_in(count, 0, None):
             problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
     install = spec.install
@@ -224,7 +233,7 @@ def _mapping(config: Mapping[str, Any], key: str, problems: list[Problem]) -> Ma
 def _retune(app: App, tags: Mapping[str, str], replicas: Mapping[str, Any]) -> App:
     def version(workload: Workload, v: Version) -> Version:
         tag = tags.get(f"{workload.name}/{v.name}", tags.get(workload.name))
-        return v.model_copy(update={"image": with_tag(v.image, tag)}) if tag else v
+        return v.model_copy(update={"image": with_tag(v.image, tag)}) if tag and v.image else v
 
     workloads = tuple(
         w.model_copy(

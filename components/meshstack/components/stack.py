@@ -90,6 +90,7 @@ class MeshStack(pulumi.ComponentResource):
                 provider=args.provider,
                 namespaces=self.namespaces.by_name,
                 injectors=injectors,
+                crds=crds,
             ),
             child,
         )

@@ -22,7 +22,9 @@ class MeshWorkloadsArgs:
     ``namespaces`` maps names to resources that already create them; when it is
     ``None`` the component creates its own (protected with ``protect_namespaces``).
     ``injectors`` are the istiod releases: a pod created before the injection webhook
-    exists starts without its sidecar, so Deployments wait for them.
+    exists starts without its sidecar, so Deployments wait for them. ``crds`` install
+    Istio's CRDs: a workload on virtual machines is Istio custom resources (WorkloadGroup,
+    WorkloadEntry), which wait for them.
     """
 
     spec: MeshSpec
@@ -30,6 +32,7 @@ class MeshWorkloadsArgs:
     provider: pulumi.ProviderResource | None = None
     namespaces: Mapping[str, pulumi.Resource] | None = None
     injectors: Sequence[pulumi.Resource] = ()
+    crds: Sequence[pulumi.Resource] = ()
 
 
 class MeshWorkloads(pulumi.ComponentResource):
@@ -56,7 +59,11 @@ class MeshWorkloads(pulumi.ComponentResource):
         for obj in render_workloads_list(args.spec):
             if obj["kind"] == "Namespace":
                 continue
-            extra = list(args.injectors) if obj["kind"] == "Deployment" else []
+            extra: list[pulumi.Resource] = []
+            if obj["kind"] == "Deployment":
+                extra = list(args.injectors)
+            elif obj["apiVersion"].split("/")[0].endswith(".istio.io"):
+                extra = list(args.crds)
             self.resources.append(
                 register_object(
                     name,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshstack.render.machines import machine_objects
 from meshstack.render.objects import K8sObject, drop_none, k8s_object
+from meshstack.render.probes import probe_values
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_key
 from meshstack.spec.workloads import (
     ContainerSecurity,
     Namespace,
-    Probe,
-    ProbeKind,
     Resources,
     SidecarInjection,
     Version,
@@ -35,22 +35,6 @@ def resources_values(res: Resources | None) -> dict[str, Any] | None:
     requests = drop_none({"cpu": res.cpu_request, "memory": res.memory_request})
     limits = drop_none({"cpu": res.cpu_limit, "memory": res.memory_limit})
     return drop_none({"requests": requests or None, "limits": limits or None}) or None
-
-
-def probe_values(probe: Probe | None) -> dict[str, Any] | None:
-    if probe is None:
-        return None
-    if probe.kind is ProbeKind.HTTP:
-        action: dict[str, Any] = {"path": probe.path, "port": probe.port}
-        if probe.http_headers:
-            action["httpHeaders"] = [{"name": k, "value": v} for k, v in probe.http_headers.items()]
-        check = {"httpGet": action}
-    elif probe.kind is ProbeKind.GRPC:
-        check = {"grpc": {"port": probe.port}}
-    else:
-        check = {"tcpSocket": {"port": probe.port}}
-    timing = {"initialDelaySeconds": probe.initial_delay_seconds or None}
-    return {**check, **drop_none(timing), "periodSeconds": probe.period_seconds}
 
 
 def container_security(security: ContainerSecurity) -> dict[str, Any]:
@@ -203,6 +187,9 @@ def render_workloads(spec: MeshSpec) -> Iterator[K8sObject]:
                 )
             if workload.ports:
                 yield service_object(workload, app.namespace)
+            if workload.virtual_machines is not None:
+                yield from machine_objects(workload, app.namespace)
+                continue
             for version in workload.versions:
                 yield deployment_object(workload, version, app.namespace)
             candidate = candidates.get(ServiceKey(app.namespace, workload.name))

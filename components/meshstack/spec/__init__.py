@@ -79,6 +79,7 @@ from meshstack.spec.workloads import (
     ServicePort,
     SidecarInjection,
     Version,
+    VirtualMachines,
     Workload,
 )
 
@@ -158,6 +159,7 @@ __all__ = [
     "TlsOrigination",
     "TracingProvider",
     "Version",
+    "VirtualMachines",
     "VirtualService",
     "Workload",
 ]

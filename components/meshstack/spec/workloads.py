@@ -2,14 +2,16 @@
 
 A *workload* is one Kubernetes Service backed by one Deployment per version.
 Each Deployment carries the labels ``app: <workload>`` and ``version: <vN>``,
-which is what Istio DestinationRule subsets select on.
+which is what Istio DestinationRule subsets select on. A workload that runs on virtual
+machines (``Workload.virtual_machines``) has a WorkloadGroup instead of a Deployment, and
+WorkloadEntries with the same labels: the Service, subsets and policies are the same.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, IPvAnyAddress
 
 from meshstack.spec.base import (
     DnsLabel,
@@ -132,11 +134,30 @@ class Version(Spec):
     """One Deployment of a workload, labelled ``version: <name>``."""
 
     name: DnsLabel = "v1"
-    image: ImageReference
+    image: ImageReference | None = None
+    """Required for a workload in Kubernetes; unset on virtual machines, which run their
+    own software."""
     replicas: NonNegativeInt | None = None
     """Overrides the workload's replica count for this version."""
     env: dict[str, str] = Field(default_factory=dict)
     """Merged over the workload's env; this version's value wins."""
+
+
+class VirtualMachines(Spec):
+    """Machines outside Kubernetes that run a workload with Istio's proxy on them.
+
+    The workload gets a WorkloadGroup (the template each machine's proxy joins with:
+    labels, service account, network, readiness probe) and, for each static address, a
+    WorkloadEntry. Its Service selects them like pods, so callers use the same name and
+    the same mTLS and authorization rules apply.
+    """
+
+    addresses: tuple[IPvAnyAddress, ...] = ()
+    """Machines registered statically, one WorkloadEntry each; empty: machines register
+    themselves from the WorkloadGroup (Istio's auto-registration)."""
+    network: NonEmptyStr | None = None
+    """The Istio network of the machines when it is not the cluster's (reached through an
+    east-west gateway)."""
 
 
 class Workload(Spec):
@@ -159,6 +180,8 @@ class Workload(Spec):
     disruption_budget: PositiveInt | None = 1
     """``maxUnavailable`` of the PodDisruptionBudget rendered when the workload runs more
     than one replica (drains then keep the rest serving); ``None`` renders none."""
+    virtual_machines: VirtualMachines | None = None
+    """Set when the workload runs on virtual machines instead of Kubernetes pods."""
 
     @property
     def identity(self) -> str:

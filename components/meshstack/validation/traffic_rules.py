@@ -357,6 +357,13 @@ class TrafficRules:
                     f"no workload {key.name!r} in namespace {key.namespace!r} to canary",
                 )
                 continue
+            if workload.virtual_machines is not None:
+                yield Problem(
+                    f"{path}.service",
+                    f"{key.name!r} runs on virtual machines, which have one version: a canary "
+                    "needs Deployments (declare the candidate's machines as their own workload)",
+                )
+                continue
             images = {v.name: v.image for v in workload.versions}
             if canary.stable not in images:
                 yield Problem(

@@ -58,6 +58,54 @@ def _probe_problems(workload: Workload, path: str) -> Iterator[Problem]:
             )
 
 
+def _placement_problems(workload: Workload, path: str) -> Iterator[Problem]:
+    """A Deployment needs an image per version; machines run their own software, join as
+    one WorkloadGroup, and are counted by their addresses rather than replicas."""
+    machines = workload.virtual_machines
+    if machines is None:
+        for version in workload.versions:
+            if version.image is None:
+                yield Problem(
+                    f"{path}.versions[{version.name}].image",
+                    "a workload in Kubernetes needs an image for each version (or set "
+                    "virtual_machines if it runs outside Kubernetes)",
+                )
+        return
+    for version in workload.versions:
+        if version.image is not None:
+            yield Problem(
+                f"{path}.versions[{version.name}].image",
+                "a workload on virtual machines runs the machines' own software: leave image unset",
+            )
+        if version.replicas is not None:
+            yield Problem(
+                f"{path}.versions[{version.name}].replicas",
+                "machines are counted by virtual_machines.addresses, not replicas",
+            )
+    if len(workload.versions) > 1:
+        yield Problem(
+            f"{path}.versions",
+            f"{len(workload.versions)} versions on virtual machines: a workload on machines "
+            "has one version (one WorkloadGroup); declare another workload for other machines",
+        )
+    if workload.replicas != 1:
+        yield Problem(
+            f"{path}.replicas",
+            "machines are counted by virtual_machines.addresses, not replicas",
+        )
+    if workload.liveness is not None:
+        yield Problem(
+            f"{path}.liveness",
+            "no kubelet restarts a machine's process: a WorkloadGroup takes a readiness probe "
+            "only; move it to readiness",
+        )
+    seen: set[str] = set()
+    for i, address in enumerate(machines.addresses):
+        if str(address) in seen:
+            yield Problem(f"{path}.virtual_machines.addresses[{i}]", f"{address} is listed twice")
+        seen.add(str(address))
+
+
 def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     seen_workloads: set[tuple[str, str]] = set()
     for app in spec.apps:
@@ -95,6 +143,7 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                     )
                 port_numbers.add(port.number)
             yield from _probe_problems(workload, path)
+            yield from _placement_problems(workload, path)
             for i, writable in enumerate(workload.security.writable_paths):
                 if not writable.startswith("/"):
                     yield Problem(
