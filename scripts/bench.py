@@ -235,7 +235,7 @@ def run_l3(sizes: list[int], runs: int) -> dict[str, Any]:
         medians = row["preview_s"]
         print(
             f"{n:>5} "
-            + " ".join(f"{medians[p]:11.2f}" for p in PROJECTS)
+            + " ".join(f"{medians[p]:11.2f}" if p in medians else f"{'-':>11}" for p in PROJECTS)
             + f"  {row['meshstack_over_configgroup']:5.2f}  {row['meshstack_over_floor']:8.2f}"
             + f"  {row['typed_classes_share_of_meshstack']:5.1%}"
         )

@@ -12,7 +12,10 @@ directory, all rendering to a directory through the Kubernetes provider
 * ``floor``       — the engine's floor: the same objects registered flat, each one
   plain ``pulumi.CustomResource`` (what meshstack's registry sends), nothing else;
 * ``typed``       — the same flat registration through pulumi-kubernetes' generated
-  classes (``apps.v1.Deployment`` ...): ``typed`` minus ``floor`` is what those classes cost.
+  classes (``apps.v1.Deployment`` ...): ``typed`` minus ``floor`` is what those classes cost;
+* ``checkpoints`` — meshstack's program again, previewed with the CLI's default of a
+  snapshot checkpoint after every step (all the others run with ``PREVIEW_ENV``, as
+  meshstack's own previews do): what a plain ``pulumi preview`` costs.
 
 It then times ``pulumi preview`` of each, alternating the projects so that a slower
 minute on the machine hits all alike, and reports the medians and their ratios. It
@@ -30,11 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from engine import istio_module_dir, missing_tools, offline_env, run
+from engine import istio_module_dir, missing_tools, offline_env, preview_env, run
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "bench"
-PROJECTS = ("meshstack", "configgroup", "floor", "typed")
+PROJECTS = ("meshstack", "configgroup", "floor", "typed", "checkpoints")
+"""Each name is a project directory, except ``checkpoints``: meshstack's, default env."""
+
+CHECKPOINTS_UP_TO = 500
+"""``checkpoints`` grows with the square of the objects (N = 500 takes minutes, 1000 half
+an hour): it is measured up to this many services."""
 
 _MESHSTACK_PROGRAM = """\
 import pulumi_kubernetes as k8s
@@ -161,7 +169,7 @@ def bench_env(workdir: Path) -> dict[str, str]:
 
 def _preview_seconds(project: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    run(["pulumi", "preview", "--non-interactive", "--stack", STACK], project, env)
+    run(["pulumi", "preview", "--non-interactive", "--stack", STACK], project, env, timeout=3600)
     return time.perf_counter() - start
 
 
@@ -173,10 +181,14 @@ def measure_l3(services: int, runs: int) -> dict[str, Any]:
         env = bench_env(workdir)
         for project in projects.values():
             run(["pulumi", "stack", "init", STACK, "--non-interactive"], project, env)
-        seconds: dict[str, list[float]] = {name: [] for name in PROJECTS}
+        names = [p for p in PROJECTS if p != "checkpoints" or services <= CHECKPOINTS_UP_TO]
+        seconds: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(runs):
-            for name in PROJECTS:
-                seconds[name].append(_preview_seconds(projects[name], env))
+            for name in names:
+                if name == "checkpoints":
+                    seconds[name].append(_preview_seconds(projects["meshstack"], env))
+                else:
+                    seconds[name].append(_preview_seconds(projects[name], preview_env(env)))
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     return {
         "preview_s": medians,
@@ -186,4 +198,7 @@ def measure_l3(services: int, runs: int) -> dict[str, Any]:
         "typed_classes_share_of_meshstack": round(
             (medians["typed"] - medians["floor"]) / medians["meshstack"], 3
         ),
+        "checkpoints_over_meshstack": round(medians["checkpoints"] / medians["meshstack"], 2)
+        if "checkpoints" in medians
+        else None,
     }

@@ -114,6 +114,19 @@ def offline_env(
     return env
 
 
+PREVIEW_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+"""For ``pulumi preview``, which persists nothing. Left at its default, the engine still
+serialises the whole snapshot (and checks its integrity) after every step it plans, so a
+preview grows with the square of the resources: 808 objects (N = 100) 21.2 s → 4.9 s,
+1608 objects 75 s → 7.7 s. An ``up`` keeps its checkpoints: they are what lets it
+recover from a crash mid-way."""
+
+
+def preview_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for a preview: the same, without per-step checkpoints."""
+    return {**env, **PREVIEW_ENV}
+
+
 class CliFailed(RuntimeError):
     """A CLI call that exited non-zero; the message carries the CLI's own last words."""
 

@@ -20,6 +20,7 @@ from engine import (
     missing_tools,
     offline_env,
     offline_sources_config,
+    preview_env,
     run,
     stage_project,
 )
@@ -57,7 +58,7 @@ class EngineStack:
         done = run(
             ["pulumi", *args, "--stack", self.name, "--non-interactive"],
             self.project,
-            self.env,
+            preview_env(self.env) if args[0] == "preview" else self.env,
             check=check,
             timeout=timeout,
         )

@@ -52,8 +52,9 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
         assert set(report["ratios"][str(size)]) == {"L2/L0", "L2f/L0", "L2/L2f"}
     assert all(set(factors) == {"5->10"} for factors in report["growth"].values())
     l3 = report["L3"]["5"]  # the real engine: make test builds the toolchain
-    assert set(l3["preview_s"]) == {"meshstack", "configgroup", "floor", "typed"}
+    assert set(l3["preview_s"]) == {"meshstack", "configgroup", "floor", "typed", "checkpoints"}
     assert all(seconds > 0 for seconds in l3["preview_s"].values())
+    assert l3["checkpoints_over_meshstack"] > 0
     assert f"wrote {out}" in printed
 
 

@@ -4,11 +4,13 @@ meshstack's validation before the engine registers anything."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT
+from engine import run
 from engine_stack import new_stack
 
 pytestmark = pytest.mark.engine
@@ -44,6 +46,17 @@ def test_preview_of_a_canary_weight_change_shows_exactly_that_change(tmp_path: P
     assert sorted(diff) == ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"]
     new_spec = steps[0]["newState"]["inputs"]["spec"]  # type: ignore[index]
     assert [r["weight"] for r in new_spec["http"][0]["route"]] == [60, 40]
+
+    # Previews skip the engine's per-step checkpoints (PREVIEW_ENV): the plan must be the
+    # one a default preview makes, and neither may touch the stack's state.
+    state = stack.export()
+    default = run(
+        ["pulumi", "preview", "--json", "--diff", "--stack", stack.name, "--non-interactive"],
+        stack.project,
+        stack.env,
+    )
+    assert changed_steps(json.loads(default.stdout)) == steps
+    assert stack.export() == state
 
 
 def test_a_broken_stack_is_stopped_before_anything_is_registered(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import PROJECT
+from engine import PREVIEW_ENV
 from meshstack.review import MARKER
 from meshstack.stacks import available_stacks
 from scratch_repo import git
@@ -71,6 +72,7 @@ def test_the_preview_uses_the_pinned_cli_the_diff_and_the_policy_pack(
     preview = step(workflow["jobs"]["preview"], "pulumi preview --diff with the policy pack")
     script = " ".join(preview["run"].split())
     assert "pulumi preview --diff --non-interactive --policy-pack policy" in script
+    assert preview["env"] == PREVIEW_ENV, "the preview skips the engine's per-step checkpoints"
     assert (PROJECT / "policy" / "PulumiPolicy.yaml").is_file()
     assert (PROJECT / "policy" / "__main__.py").is_file()
 
