@@ -256,6 +256,11 @@ _PROD = load_spec("prod", PROJECT / "stacks")
 _PAYMENTS = next(e for e in _PROD.policy.external_services if e.allowed_callers)
 
 
+def _payments(**update: Any) -> MeshSpec:
+    """prod with its payments API changed by ``update``."""
+    return _with(_PROD, external_services=(_PAYMENTS.model_copy(update=update),))
+
+
 RISKY: dict[str, tuple[MeshSpec, MeshSpec, str]] = {
     "HTTPS listener removed": (
         _edge(HTTP_REDIRECT, HTTPS),
@@ -341,38 +346,18 @@ RISKY: dict[str, tuple[MeshSpec, MeshSpec, str]] = {
         "sidecars removed",
     ),
     "egress caller restriction removed": (
-        _with(_PROD, external_services=(_PAYMENTS,)),
-        _with(_PROD, external_services=(_PAYMENTS.model_copy(update={"allowed_callers": ()}),)),
+        _payments(),
+        _payments(allowed_callers=()),
         "egress open to every caller",
     ),
     "egress caller added": (
-        _with(_PROD, external_services=(_PAYMENTS,)),
-        _with(
-            _PROD,
-            external_services=(
-                _PAYMENTS.model_copy(
-                    update={
-                        "allowed_callers": (*_PAYMENTS.allowed_callers, "hipster-shop/frontend")
-                    }
-                ),
-            ),
-        ),
+        _payments(),
+        _payments(allowed_callers=(*_PAYMENTS.allowed_callers, "hipster-shop/frontend")),
         "egress opened to hipster-shop/frontend",
     ),
     "egress bypasses the gateway": (
-        _with(_PROD, external_services=(_PAYMENTS,)),
-        _with(
-            _PROD,
-            external_services=(
-                _PAYMENTS.model_copy(
-                    update={
-                        "via_egress_gateway": False,
-                        "tls_origination": None,
-                        "allowed_callers": (),
-                    }
-                ),
-            ),
-        ),
+        _payments(),
+        _payments(via_egress_gateway=False, tls_origination=None, allowed_callers=()),
         "egress no longer through the egress gateway",
     ),
 }

@@ -155,6 +155,17 @@ def test_prod_reaches_the_payments_api_over_mtls_then_tls_from_one_caller_only(
     assert spec.install.mesh_config.outbound_traffic_policy.value == "REGISTRY_ONLY"
 
 
+PAYMENTS = ExternalService(
+    name="payments",
+    namespace="shop",
+    hosts=("pay.example.com",),
+    ports=(ServicePort(number=80, protocol=Protocol.HTTP),),
+    via_egress_gateway=True,
+    tls_origination=TlsOrigination(),
+    allowed_callers=("shop/web",),
+)
+
+
 def egress_mesh(**fields: Any) -> MeshSpec:
     """``shop`` with an egress gateway installed in ``istio-egress`` and one external API."""
     egress = GatewayWorkload(
@@ -162,15 +173,6 @@ def egress_mesh(**fields: Any) -> MeshSpec:
         namespace="istio-egress",
         selector={"istio": "egressgateway"},
         service_account="istio-egressgateway",
-    )
-    api = ExternalService(
-        name="payments",
-        namespace="shop",
-        hosts=("pay.example.com",),
-        ports=(ServicePort(number=80, protocol=Protocol.HTTP),),
-        via_egress_gateway=True,
-        tls_origination=TlsOrigination(),
-        allowed_callers=("shop/web",),
     )
     base = shop()
     return base.model_copy(
@@ -188,7 +190,7 @@ def egress_mesh(**fields: Any) -> MeshSpec:
                 )
             ),
             "policy": base.policy.model_copy(
-                update={"external_services": (api.model_copy(update=fields),)}
+                update={"external_services": (PAYMENTS.model_copy(update=fields),)}
             ),
         }
     )
@@ -249,6 +251,7 @@ MISTAKES: dict[str, tuple[dict[str, Any], str, str]] = {
         "ports[0].number",
         "no Service port 8080",
     ),
+    "no host at all": ({"hosts": ()}, "hosts", "needs a host"),
     "two hosts through one gateway route": (
         {"hosts": ("pay.example.com", "refund.example.com")},
         "hosts",
@@ -279,13 +282,8 @@ def test_an_egress_mistake_is_reported_at_its_path(case: str) -> None:
 
 def test_an_unrestricted_service_behind_a_restricted_gateway_is_an_error() -> None:
     spec = egress_mesh()
-    open_api = ExternalService(
-        name="maps",
-        namespace="shop",
-        hosts=("maps.example.com",),
-        ports=(ServicePort(number=80, protocol=Protocol.HTTP),),
-        via_egress_gateway=True,
-        tls_origination=TlsOrigination(),
+    open_api = PAYMENTS.model_copy(
+        update={"name": "maps", "hosts": ("maps.example.com",), "allowed_callers": ()}
     )
     policy = spec.policy.model_copy(
         update={"external_services": (*spec.policy.external_services, open_api)}

@@ -76,6 +76,8 @@ TABLES = {
 NOT_RENDERABLE = {
     "egress through an undeclared egress gateway": "render() is defined for valid specs only; "
     "a missing egress gateway has no workload selector to render",
+    "no host at all": "an egress route through the gateway is rendered for its host: with none "
+    "there is nothing to route",
 }
 
 

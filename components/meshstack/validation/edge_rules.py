@@ -59,6 +59,11 @@ def egress_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             yield Problem(f"{path}.namespace", f"namespace {ext.namespace!r} is not declared")
         if not ext.ports:
             yield Problem(f"{path}.ports", "an external service needs at least one port")
+        if not ext.hosts:
+            yield Problem(
+                f"{path}.hosts", "an external service needs a host, e.g. 'api.example.com'"
+            )
+            continue
         if not ext.via_egress_gateway:
             yield from _direct_egress_problems(ext, path)
             continue
