@@ -43,10 +43,8 @@ def _server(server: GatewayServer) -> dict[str, Any]:
 
 
 def gateway(gw: Gateway, spec: MeshSpec) -> K8sObject:
-    selector = next(
-        (dict(w.selector) for w in spec.gateway_workloads if w.name == gw.workload),
-        {"app": gw.workload},
-    )
+    workload = spec.gateway_workload(gw.workload)
+    selector = dict(workload.selector) if workload is not None else {"app": gw.workload}
     return k8s_object(
         NETWORKING,
         "Gateway",
@@ -85,11 +83,6 @@ def service_entry(ext: ExternalService) -> K8sObject:
     )
 
 
-def egress_workload(ext: ExternalService, spec: MeshSpec) -> GatewayWorkload:
-    """The egress gateway deployment ``ext`` is routed through."""
-    return next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
-
-
 def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sObject]:
     """Gateway + DestinationRule + VirtualService: sidecars → egress gateway → external host.
 
@@ -99,7 +92,8 @@ def egress_route_objects(ext: ExternalService, spec: MeshSpec) -> Iterator[K8sOb
     subset are ``ISTIO_MUTUAL``), and the gateway sends each request on to the host's TLS
     port, where a DestinationRule for the host originates TLS (see :func:`origination_rule`).
     """
-    workload = egress_workload(ext, spec)
+    workload = spec.gateway_workload(ext.egress_gateway)
+    assert workload is not None, "validation requires the egress gateway to be declared"
     gateway_host = ServiceKey(workload.namespace, workload.name).fqdn(spec.cluster_domain)
     origination = ext.tls_origination
     host = ext.hosts[0]  # validation allows one host through a gateway

@@ -51,3 +51,7 @@ class MeshSpec(Spec):
     install: IstioInstall | None = None
     """How this stack installs Istio; ``None`` when the cluster already has it."""
     addons: Addons = Field(default_factory=Addons)
+
+    def gateway_workload(self, name: str) -> GatewayWorkload | None:
+        """The gateway deployment called ``name``, or ``None`` when none is declared."""
+        return next((w for w in self.gateway_workloads if w.name == name), None)

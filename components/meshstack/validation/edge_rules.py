@@ -158,8 +158,8 @@ def _caller_problems(
                 "as 'namespace/name'",
             )
     if ext.allowed_callers:
-        workload = next(w for w in spec.gateway_workloads if w.name == ext.egress_gateway)
-        if workload.namespace not in index.namespaces:
+        workload = spec.gateway_workload(ext.egress_gateway)
+        if workload is not None and workload.namespace not in index.namespaces:
             yield Problem(
                 f"{path}.allowed_callers",
                 f"the gateway's policy goes in namespace {workload.namespace!r}, which is not "
