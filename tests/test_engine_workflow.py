@@ -19,6 +19,7 @@ pytestmark = pytest.mark.engine
 GUARDRAILS = (
     "strict-mtls-in-production",
     "mesh-wide-strict-mtls-in-production",
+    "controlled-egress-in-production",
     "no-floating-images",
     "route-weights-sum-to-100",
     "no-allow-all-authorization",

@@ -11,6 +11,7 @@ from meshstack.guardrails import (
     PlannedResource,
 )
 from meshstack.guardrails.authorization import no_allow_all
+from meshstack.guardrails.egress import controlled_egress_in_production
 from meshstack.guardrails.images import floating_tag, no_floating_images
 from meshstack.guardrails.mtls import (
     mesh_wide_strict_mtls_in_production,
@@ -287,3 +288,45 @@ def test_istio_crds_registered_directly_must_be_protected_in_production() -> Non
     assert len(list(protected_istio_crds(crd, DEFAULTS))) == 1
     other = planned(CRD, {"group": "cert-manager.io"}, name="certificates.cert-manager.io")
     assert list(protected_istio_crds(other, DEFAULTS)) == []
+
+
+SERVICE_ENTRY = "kubernetes:networking.istio.io/v1:ServiceEntry"
+PAYMENTS_ENTRY = {"hosts": ["pay.example.test"], "location": "MESH_EXTERNAL"}
+
+
+def _through_gateway(**route: Any) -> dict[str, Any]:
+    """The mesh half of an egress VirtualService: sidecars → the egress gateway."""
+    gateway = "istio-egressgateway.istio-egress.svc.cluster.local"
+    return {
+        "hosts": ["pay.example.test"],
+        "gateways": ["payments-egress", "mesh"],
+        "http": [
+            {
+                "match": [{"gateways": ["mesh"], "port": 80}],
+                "route": [{"destination": {"host": gateway, "subset": "payments"}}],
+                **route,
+            },
+            {
+                "match": [{"gateways": ["payments-egress"], "port": 80}],
+                "route": [{"destination": {"host": "pay.example.test", "port": {"number": 443}}}],
+            },
+        ],
+    }
+
+
+def test_production_egress_must_leave_through_an_egress_gateway() -> None:
+    entry = planned(SERVICE_ENTRY, PAYMENTS_ENTRY)
+    [violation] = controlled_egress_in_production([entry], DEFAULTS)
+    assert "pay.example.test" in violation.message and "egress gateway" in violation.message
+    assert violation.urn == entry.urn
+    steered = planned(VS, _through_gateway())
+    assert list(controlled_egress_in_production([entry, steered], DEFAULTS)) == []
+    # A route that only the gateway uses does not steer the sidecars.
+    gateway_only = _through_gateway()
+    gateway_only["http"] = gateway_only["http"][1:]
+    assert list(controlled_egress_in_production([entry, planned(VS, gateway_only)], DEFAULTS))
+    # In-mesh hosts and other stacks are not its business.
+    internal = planned(SERVICE_ENTRY, {**PAYMENTS_ENTRY, "location": "MESH_INTERNAL"})
+    assert list(controlled_egress_in_production([internal], DEFAULTS)) == []
+    dev = planned(SERVICE_ENTRY, PAYMENTS_ENTRY, stack="dev")
+    assert list(controlled_egress_in_production([dev], DEFAULTS)) == []

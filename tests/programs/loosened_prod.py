@@ -3,7 +3,8 @@
 Each loosening is one a pull request could plausibly make: mesh-wide mTLS
 relaxed to PERMISSIVE "while we debug", the CRD protection switched off to
 allow a reinstall, an image tag override set to ``latest``, an "allow all"
-policy acknowledged with ``match_all``, and a traffic split written by hand
+policy acknowledged with ``match_all``, an external API reached straight from the
+sidecars rather than through the egress gateway, and a traffic split written by hand
 beside the components (where typed validation never sees it).
 """
 
@@ -13,7 +14,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, apply_overrides, config_value
-from meshstack.spec import AuthorizationPolicy, AuthorizationRule, MtlsMode
+from meshstack.spec import (
+    AuthorizationPolicy,
+    AuthorizationRule,
+    ExternalService,
+    MtlsMode,
+    Protocol,
+    ServicePort,
+)
 from meshstack.stacks import load_spec
 from meshstack.validation import SpecInvalid
 
@@ -45,6 +53,15 @@ loosened = prod.model_copy(
                 "peer_authentications": (
                     mesh_wide.model_copy(update={"mode": MtlsMode.PERMISSIVE}),
                     *scoped,
+                ),
+                "external_services": (
+                    *policy.external_services,
+                    ExternalService(
+                        name="analytics-api",
+                        namespace="hipster-shop",
+                        hosts=("analytics.meshstack.test",),
+                        ports=(ServicePort(number=443, protocol=Protocol.TLS),),
+                    ),
                 ),
                 "authorization_policies": (
                     *policy.authorization_policies,

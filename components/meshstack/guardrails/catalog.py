@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from meshstack.guardrails.authorization import no_allow_all
+from meshstack.guardrails.egress import controlled_egress_in_production
 from meshstack.guardrails.images import no_floating_images
 from meshstack.guardrails.model import ResourceGuardrail, StackGuardrail
 from meshstack.guardrails.mtls import mesh_wide_strict_mtls_in_production, strict_mtls_in_production
@@ -45,6 +46,13 @@ STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
         "mesh-wide-strict-mtls-in-production",
         "A production stack declares a mesh-wide STRICT PeerAuthentication in Istio's root namespace.",
         mesh_wide_strict_mtls_in_production,
+        configurable=True,
+    ),
+    StackGuardrail(
+        "controlled-egress-in-production",
+        "In production, every external host (a MESH_EXTERNAL ServiceEntry) is reached through "
+        "an egress gateway: some VirtualService sends the sidecars' traffic for it elsewhere.",
+        controlled_egress_in_production,
         configurable=True,
     ),
 )
