@@ -171,7 +171,10 @@ JWT = JwtRule(
             shop(external_services=(PAYMENTS,)),
             [
                 'egress shop/payments: added: {"name": "payments", "namespace": "shop", "hosts": ["pay.example.test"],'
-                ' "ports": [{"number": 443, "protocol": "tls"}]}'
+                ' "ports": [{"number": 443, "protocol": "tls"}]}',
+                # straight from the sidecars, so every workload can now reach the host
+                "shop/api → external/pay.example.test: added: allowed  ⚠ access widened",
+                "shop/web → external/pay.example.test: added: allowed  ⚠ access widened",
             ],
             id="egress",
         ),

@@ -379,7 +379,9 @@ def test_a_harmless_egress_change_is_not_risky() -> None:
     )
     base = shop(external_services=(payments,))
     head = shop(
-        external_services=(payments.model_copy(update={"hosts": ("pay.test", "pay2.test")}),)
+        external_services=(
+            payments.model_copy(update={"ports": (ServicePort(number=8443, protocol="tls"),)}),
+        )
     )
     assert [c.risk for c in diff(base, head)] == [None]
 

@@ -25,6 +25,8 @@ from meshstack import yaml_text
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
+from meshstack.egress_graph import to_markdown as egress_markdown
+from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.guardrails.planned import guardrail_problems
@@ -240,11 +242,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "graph":
         calls = who_can_call_whom(spec)
         if args.format == "json":
-            print(graph_json(spec, calls))
+            print(graph_json(spec, [*calls, *who_can_reach_external(spec)]))
         elif args.format == "mermaid":
             print(to_mermaid(calls))
         else:
             print(to_markdown(spec, calls), end="")
+            print(egress_markdown(who_can_reach_external(spec)), end="")
         return 0
     if args.command == "charts":
         print(yaml_text.dump(chart_plan(spec)), end="")

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import Verdict, who_can_call_whom
 from meshstack.spec.mesh import MeshSpec
 
@@ -130,7 +131,7 @@ def _security(spec: MeshSpec, found: Subjects) -> None:
         found.objects[f"authorization {ap.namespace}/{ap.name}"] = fields_of(ap)
     for jwt in policy.jwt_rules:
         found.objects[f"JWT {jwt.namespace}/{jwt.name}"] = fields_of(jwt)
-    for call in who_can_call_whom(spec):
+    for call in (*who_can_call_whom(spec), *who_can_reach_external(spec)):
         if call.verdict is not Verdict.DENIED:
             found.facts[f"{call.caller} → {call.callee}"] = call.verdict.value
 

@@ -46,7 +46,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class _Endpoint:
+class Endpoint:
     key: ServiceKey
     account: ServiceKey
     ports: frozenset[int]
@@ -63,9 +63,9 @@ class _Match(StrEnum):
     ALL = "all"
 
 
-def _endpoints(spec: MeshSpec) -> list[_Endpoint]:
+def endpoints(spec: MeshSpec) -> list[Endpoint]:
     return [
-        _Endpoint(
+        Endpoint(
             key=ServiceKey(app.namespace, w.name),
             account=ServiceKey(app.namespace, w.identity),
             ports=frozenset(p.container_port for p in w.ports),
@@ -136,7 +136,7 @@ class _Evaluator:
         return found
 
     def _rule_match(
-        self, rule: AuthorizationRule, caller: _Endpoint, callee: _Endpoint, identity: bool
+        self, rule: AuthorizationRule, caller: Endpoint, callee: Endpoint, identity: bool
     ) -> _Match:
         if rule.match_all:
             return _Match.ALL
@@ -157,7 +157,7 @@ class _Evaluator:
                 return _Match.ALL
         return best
 
-    def _source_matches(self, source: RequestSource, caller: _Endpoint, identity: bool) -> bool:
+    def _source_matches(self, source: RequestSource, caller: Endpoint, identity: bool) -> bool:
         if source.request_principals:
             return False
         if source.service_accounts:
@@ -172,7 +172,7 @@ class _Evaluator:
             return identity and caller.key.namespace in source.namespaces
         return True
 
-    def judge(self, caller: _Endpoint, callee: _Endpoint) -> tuple[Verdict, str]:
+    def judge(self, caller: Endpoint, callee: Endpoint) -> tuple[Verdict, str]:
         identity = self.mtls_mode(callee.key) is not MtlsMode.DISABLE
         jwt = self.jwt_required.get(
             (callee.key.namespace, callee.key.name)
@@ -231,13 +231,13 @@ class _Evaluator:
 
 def who_can_call_whom(spec: MeshSpec) -> list[Call]:
     """Every ordered pair of distinct workloads that serve ports, with its verdict."""
-    endpoints = _endpoints(spec)
+    workloads = endpoints(spec)
     declared = _declared(spec)
     evaluator = _Evaluator(spec)
     calls = []
     with collector_paused():  # every Call survives: collections would only rescan them
-        for caller in endpoints:
-            for callee in endpoints:
+        for caller in workloads:
+            for callee in workloads:
                 if caller.key == callee.key or not callee.ports:
                     continue
                 verdict, reason = evaluator.judge(caller, callee)

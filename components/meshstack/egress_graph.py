@@ -1,0 +1,110 @@
+"""Who can reach each external host: the egress half of "who can call whom".
+
+Istio decides it in two places. The caller's sidecar must know the host: its Sidecar's
+egress hosts must include the ServiceEntry's namespace and host, or else only
+``ALLOW_ANY`` passes the traffic through (unaudited) while ``REGISTRY_ONLY`` drops it.
+Then, when the host is routed through an egress gateway that names its callers
+(``ExternalService.allowed_callers``), only those identities get out. The verdicts use
+the graph's ``Call`` so that ``meshstack graph`` lists them and the diff compares them
+like any other permission (``caller → external/<host>``).
+"""
+
+from __future__ import annotations
+
+from meshstack.graph import Call, Endpoint, Verdict, endpoints
+from meshstack.spec.edge import ExternalService
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.observability import OutboundPolicy, SidecarScope
+from meshstack.spec.refs import service_account_key
+
+EXTERNAL = "external"
+"""The pseudo-namespace external hosts are labelled with (``external/<host>``)."""
+
+
+def _scope(spec: MeshSpec, caller: Endpoint) -> SidecarScope | None:
+    """The Sidecar that configures the caller's proxy: its own, its namespace's, the mesh's."""
+    sidecars = spec.policy.sidecars
+    for namespace, workload in (
+        (caller.key.namespace, caller.key.name),
+        (caller.key.namespace, None),
+        (spec.root_namespace, None),
+    ):
+        for sidecar in sidecars:
+            if sidecar.namespace == namespace and sidecar.workload == workload:
+                return sidecar
+    return None
+
+
+def _host_matches(pattern: str, host: str) -> bool:
+    return (
+        pattern == "*"
+        or pattern == host
+        or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+    )
+
+
+def _visible(scope: SidecarScope, caller: Endpoint, ext: ExternalService, host: str) -> bool:
+    """Whether ``scope``'s egress hosts import the ServiceEntry for ``host``."""
+    for entry in scope.egress_hosts:
+        namespace, _, pattern = entry.partition("/")
+        if namespace == ".":
+            namespace = caller.key.namespace
+        if namespace in ("*", ext.namespace) and _host_matches(pattern, host):
+            return True
+    return False
+
+
+def _outbound(spec: MeshSpec, scope: SidecarScope) -> OutboundPolicy:
+    if scope.outbound_policy is not None:
+        return scope.outbound_policy
+    if spec.install is not None:
+        return spec.install.mesh_config.outbound_traffic_policy
+    return OutboundPolicy.ALLOW_ANY
+
+
+def _judge(
+    spec: MeshSpec, caller: Endpoint, ext: ExternalService, host: str
+) -> tuple[Verdict, str]:
+    scope = _scope(spec, caller)
+    if scope is not None and not _visible(scope, caller, ext, host):
+        if _outbound(spec, scope) is OutboundPolicy.REGISTRY_ONLY:
+            return Verdict.DENIED, f"not in Sidecar {scope.namespace}/{scope.name}'s egress hosts"
+        return Verdict.ALLOWED, "outside the Sidecar's egress hosts, passed through by ALLOW_ANY"
+    if not ext.via_egress_gateway:
+        return (
+            Verdict.ALLOWED,
+            f"ServiceEntry {ext.namespace}/{ext.name}, straight from the sidecar",
+        )
+    if not ext.allowed_callers:
+        return Verdict.ALLOWED, f"through {ext.egress_gateway}, any caller"
+    accounts = {service_account_key(a, ext.namespace) for a in ext.allowed_callers}
+    if caller.account in accounts:
+        return Verdict.ALLOWED, f"through {ext.egress_gateway}, a named caller"
+    return (
+        Verdict.DENIED,
+        f"{ext.egress_gateway} lets only {ext.namespace}/{ext.name}'s callers out",
+    )
+
+
+def who_can_reach_external(spec: MeshSpec) -> list[Call]:
+    """Every workload against every external host, with its verdict and reason."""
+    callers = endpoints(spec)
+    return [
+        Call(caller.label, f"{EXTERNAL}/{host}", False, *_judge(spec, caller, ext, host))
+        for ext in spec.policy.external_services
+        for host in ext.hosts
+        for caller in callers
+    ]
+
+
+def to_markdown(calls: list[Call]) -> str:
+    """The ``meshstack graph`` section: each host and who reaches it."""
+    out = ["", "## Egress: who reaches each external host", ""]
+    hosts = sorted({c.callee for c in calls})
+    for host in hosts:
+        reaching = [c for c in calls if c.callee == host and c.verdict is not Verdict.DENIED]
+        names = ", ".join(f"{c.caller} ({c.reason})" for c in reaching) or "nobody"
+        out.append(f"- {host.removeprefix(EXTERNAL + '/')}: {names}")
+    if not hosts:
+        out.append("- no external hosts")
+    return "\n".join(out) + "\n"
