@@ -162,13 +162,17 @@ def run(
 
 
 @cache
-def go_module_dir(module: str) -> Path:
+def go_module_dir(module: str, go_toolchain: str | None = None) -> Path:
     """Where the module cache holds ``module`` (``path@version``), fetched if needed, in
-    the same module cache ``toolchain.sh`` fills."""
+    the same module cache ``toolchain.sh`` fills. ``go_toolchain`` (``go1.27.0``): the Go
+    release to fetch it with, for a module whose go.mod asks a newer Go than the
+    machine's; ``go`` downloads that release through the module proxy."""
     go = shutil.which("go")
     if go is None:
         raise RuntimeError(f"Go is needed to fetch {module} (go mod download)")
     env = {**os.environ, "GOMODCACHE": str(cache_dir() / "go" / "mod"), "GOFLAGS": "-mod=mod"}
+    if go_toolchain is not None:
+        env["GOTOOLCHAIN"] = go_toolchain
     done = subprocess.run(
         [go, "mod", "download", "-json", module],
         capture_output=True,
@@ -184,6 +188,15 @@ def go_module_dir(module: str) -> Path:
 def istio_module_dir() -> Path:
     """The pinned ``istio.io/istio`` module: Istio's charts, CRDs and sample add-ons."""
     return go_module_dir(f"istio.io/istio@{pins()['ISTIO_MODULE_VERSION']}")
+
+
+def gateway_api_crds_dir() -> Path:
+    """The standard channel's CRDs of the pinned Gateway API release
+    (``config/crd/standard`` of the ``sigs.k8s.io/gateway-api`` module)."""
+    found = go_module_dir(
+        f"sigs.k8s.io/gateway-api@v{pins()['GATEWAY_API_VERSION']}", pins()["GATEWAY_API_GO"]
+    )
+    return found / "config" / "crd" / "standard"
 
 
 def istio_versions(project: Path = ROOT) -> set[str]:
@@ -202,7 +215,8 @@ def istio_versions(project: Path = ROOT) -> set[str]:
 
 def offline_sources_config(project: Path = ROOT) -> dict[str, object]:
     """``meshstack:*`` config that installs Istio and the add-ons from the pinned module
-    instead of the remote chart repositories.
+    and the Gateway API CRDs from the pinned modules instead of the remote chart
+    repositories and release downloads.
 
     The module carries one chart tree (``ISTIO_MODULE_LABEL``); offline it stands in for
     every release the stacks name, through a ``{version}`` directory per release linked
@@ -228,6 +242,7 @@ def offline_sources_config(project: Path = ROOT) -> dict[str, object]:
             "kind": "istio-samples",
             "path": str(istio / "samples" / "addons"),
         },
+        "meshstack:gatewayApiCrds": {"kind": "local", "path": str(gateway_api_crds_dir())},
     }
 
 

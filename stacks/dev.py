@@ -22,6 +22,7 @@ from meshstack.spec import (
     Destination,
     DestinationPolicy,
     FaultInjection,
+    GatewayApi,
     Grafana,
     HttpMatch,
     HttpRoute,
@@ -49,7 +50,11 @@ from meshstack.spec import (
 
 
 def spec() -> MeshSpec:
-    bookinfo_gateway, bookinfo_route = bookinfo_ingress("bookinfo.dev.meshstack.test")
+    # Bookinfo enters through the Kubernetes Gateway API (a Gateway istiod deploys and an
+    # HTTPRoute), the shop through Istio's own Gateway: one field apart.
+    bookinfo_gateway, bookinfo_route = bookinfo_ingress(
+        "bookinfo.dev.meshstack.test", api=GatewayApi.KUBERNETES
+    )
     boutique_gateway, boutique_route = boutique_ingress("shop.dev.meshstack.test")
     reviews = VirtualService(
         name="reviews",

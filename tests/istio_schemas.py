@@ -1,8 +1,11 @@
-"""Istio's own CRD schemas, from the pinned ``istio.io/istio`` Go module, as strict validators.
+"""Istio's and the Gateway API's own CRD schemas, from the pinned ``istio.io/istio`` and
+``sigs.k8s.io/gateway-api`` Go modules, as strict validators.
 
-Go (on every build machine) fetches the module through the module proxy; the
-CRDs ship in its base chart. "Strict" means what the API server's strict
-field validation means: a field the schema does not declare is an error.
+Go (on every build machine) fetches the modules through the module proxy; Istio's CRDs
+ship in its base chart, the Gateway API's in ``config/crd/standard``. "Strict" means what
+the API server's strict field validation means: a field the schema does not declare is an
+error. (CEL rules, ``x-kubernetes-validations``, are the API server's to judge:
+``test_engine_cluster`` applies the same objects to a real one.)
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import copy
 from typing import Any
 
 import yaml
-from engine import istio_module_dir
+from engine import gateway_api_crds_dir, istio_module_dir
 from jsonschema import Draft7Validator
 
 CRDS_IN_MODULE = "manifests/charts/base/files/crd-all.gen.yaml"
@@ -40,7 +43,14 @@ def _strict(schema: dict[str, Any]) -> dict[str, Any]:
 
 def load_validators() -> dict[tuple[str, str], Draft7Validator]:
     """``(apiVersion, kind)`` → validator of the object's ``spec``."""
-    crds = yaml.safe_load_all((istio_module_dir() / CRDS_IN_MODULE).read_text())
+    crds = [
+        *yaml.safe_load_all((istio_module_dir() / CRDS_IN_MODULE).read_text()),
+        *(
+            crd
+            for crd_file in sorted(gateway_api_crds_dir().glob("*.yaml"))
+            for crd in yaml.safe_load_all(crd_file.read_text())
+        ),
+    ]
     validators = {}
     for crd in crds:
         if not crd or crd.get("kind") != "CustomResourceDefinition":

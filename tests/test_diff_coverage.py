@@ -18,6 +18,8 @@ from builders import shop
 from conftest import PROJECT
 from meshstack.diff import diff, to_markdown
 from meshstack.spec import (
+    GatewayApiCrdFiles,
+    GatewayApiCrds,
     AbortFault,
     Addons,
     ConsistentHash,
@@ -185,6 +187,7 @@ def _the_rest() -> MeshSpec:
                 prometheus=Prometheus(resources=Resources(cpu_request="100m")),
                 source=IstioSampleManifests(path="/addons"),
             ),
+            "gateway_api": GatewayApiCrds(source=GatewayApiCrdFiles(path="/crds")),
         }
     )
 

@@ -22,17 +22,31 @@ from meshstack.validation import validate
 
 
 def _ingress_hosts(spec: MeshSpec) -> dict[str, tuple[list[str], list[str]]]:
-    """VirtualService name → (its hosts, the hosts of the Gateways it binds to)."""
+    """Route name → (its hosts, the hosts its gateways serve): VirtualServices and the
+    Istio Gateways they bind to, HTTPRoutes and the listeners of their ``parentRefs``."""
     objects = render(spec)
     served = {
         (o["metadata"]["namespace"], o["metadata"]["name"]): [
             h for s in o["spec"]["servers"] for h in s["hosts"]
         ]
         for o in objects
-        if o["kind"] == "Gateway"
+        if o["kind"] == "Gateway" and o["apiVersion"].startswith("networking.istio.io")
+    }
+    listeners = {
+        (o["metadata"]["namespace"], o["metadata"]["name"], x["name"]): x.get("hostname", "*")
+        for o in objects
+        if o["kind"] == "Gateway" and o["apiVersion"].startswith("gateway.networking.k8s.io")
+        for x in o["spec"]["listeners"]
     }
     bound = {}
     for o in objects:
+        if o["kind"] == "HTTPRoute":
+            namespace = o["metadata"]["namespace"]
+            parents = [
+                listeners[(p.get("namespace", namespace), p["name"], p["sectionName"])]
+                for p in o["spec"]["parentRefs"]
+            ]
+            bound[o["metadata"]["name"]] = (o["spec"].get("hostnames", ["*"]), parents)
         if o["kind"] != "VirtualService":
             continue
         gateways = [g for g in o["spec"].get("gateways", []) if g != "mesh"]

@@ -1,4 +1,5 @@
-"""Every Istio object a stack renders is accepted by Istio's own CRD schema, strictly."""
+"""Every custom resource a stack renders is accepted by its own CRD schema (Istio's or the
+Gateway API's), strictly."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_istio_accepts_every_rendered_custom_resource(
     errors = []
     for obj in render_policy(stack_specs[stack]):
         validator = validators.get((obj["apiVersion"], obj["kind"]))
-        assert validator is not None, f"no Istio CRD serves {obj['apiVersion']} {obj['kind']}"
+        assert validator is not None, f"no Istio or Gateway API CRD serves {obj['apiVersion']} {obj['kind']}"
         for error in validator.iter_errors(obj["spec"]):
             where = ".".join(str(p) for p in error.absolute_path)
             errors.append(f"{obj['kind']}/{obj['metadata']['name']} spec.{where}: {error.message}")

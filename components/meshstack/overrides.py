@@ -14,6 +14,9 @@ keys (namespace ``meshstack``):
   such as the end-to-end tests')
 * ``addonsSource``: where the add-ons come from: ``{kind: charts}`` (their charts, the
   default) or ``{kind: istio-samples, path: .../samples/addons}`` (offline machines)
+* ``gatewayApiCrds``: where the Gateway API's CRDs come from when a gateway uses that
+  API: ``{kind: release}`` (the project's release manifest, the default; ``url`` for a
+  mirror) or ``{kind: local, path: .../config/crd/standard}`` (offline machines)
 
 Unknown keys and bad values are reported like spec problems, with the config
 key as path, before anything is registered.
@@ -30,6 +33,7 @@ from pydantic import ValidationError
 
 from meshstack.spec.addons import AddonSource
 from meshstack.spec.base import Spec
+from meshstack.spec.gateway_api import GatewayApiSource
 from meshstack.spec.install import ChartSource, ValidationFailurePolicy
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.workloads import App, Version, Workload
@@ -43,6 +47,7 @@ OVERRIDE_KEYS = (
     "replicas",
     "istioCharts",
     "addonsSource",
+    "gatewayApiCrds",
     "validationFailurePolicy",
 )
 SETTING_KEYS = ("renderDir", "grafanaAdminPassword", "skipAwait")
@@ -180,12 +185,25 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
         )
         if addon_source is not None:
             addons = addons.model_copy(update={"source": addon_source.source})
+    gateway_api = spec.gateway_api
+    if "gatewayApiCrds" in config:
+        crd_source = _source_config(
+            _GatewayApiSourceConfig, config, "gatewayApiCrds", "release, local", problems
+        )
+        if crd_source is not None:
+            gateway_api = gateway_api.model_copy(update={"source": crd_source.source})
     if problems:
         return spec, problems
 
     apps = tuple(_retune(app, tags, replicas) for app in spec.apps)
     policy = spec.policy.model_copy(update={"canaries": tuple(canaries)})
-    update = {"apps": apps, "policy": policy, "install": install, "addons": addons}
+    update = {
+        "apps": apps,
+        "policy": policy,
+        "install": install,
+        "addons": addons,
+        "gateway_api": gateway_api,
+    }
     return spec.model_copy(update=update), []
 
 
@@ -199,6 +217,12 @@ class _AddonSourceConfig(Spec):
     """Validates the ``addonsSource`` value, like :class:`_ChartSourceConfig`."""
 
     source: AddonSource
+
+
+class _GatewayApiSourceConfig(Spec):
+    """Validates the ``gatewayApiCrds`` value, like :class:`_ChartSourceConfig`."""
+
+    source: GatewayApiSource
 
 
 SourceConfig = TypeVar("SourceConfig", bound=Spec)

@@ -6,7 +6,13 @@ spec models, so a stack can still adjust any field.
 
 from __future__ import annotations
 
-from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol
+from meshstack.spec.edge import (
+    Gateway,
+    GatewayApi,
+    GatewayServer,
+    GatewayWorkload,
+    ServerProtocol,
+)
 from meshstack.spec.install import GatewayInstall, GatewayPort, GatewayRole, ServiceType
 from meshstack.spec.traffic import Destination, HttpMatch, HttpRoute, StringMatch, VirtualService
 from meshstack.spec.workloads import Namespace, SidecarInjection
@@ -81,11 +87,16 @@ def _servers(host: str, tls_secret: str | None) -> tuple[GatewayServer, ...]:
 
 
 def bookinfo_ingress(
-    host: str, *, namespace: str = "bookinfo", tls_secret: str | None = None
+    host: str,
+    *,
+    namespace: str = "bookinfo",
+    tls_secret: str | None = None,
+    api: GatewayApi = GatewayApi.ISTIO,
 ) -> tuple[Gateway, VirtualService]:
-    """Expose productpage's public paths (the UI, static files, login and the API)."""
+    """Expose productpage's public paths (the UI, static files, login and the API), through
+    an Istio gateway or (``api``) a Kubernetes Gateway API one."""
     gateway = Gateway(
-        name="bookinfo-gateway", namespace=namespace, servers=_servers(host, tls_secret)
+        name="bookinfo-gateway", namespace=namespace, servers=_servers(host, tls_secret), api=api
     )
     paths = (
         HttpMatch(uri=StringMatch(exact="/productpage")),
@@ -111,11 +122,15 @@ def bookinfo_ingress(
 
 
 def boutique_ingress(
-    host: str, *, namespace: str = "hipster-shop", tls_secret: str | None = None
+    host: str,
+    *,
+    namespace: str = "hipster-shop",
+    tls_secret: str | None = None,
+    api: GatewayApi = GatewayApi.ISTIO,
 ) -> tuple[Gateway, VirtualService]:
-    """Send every request for ``host`` to the frontend."""
+    """Send every request for ``host`` to the frontend (``api``: as for Bookinfo)."""
     gateway = Gateway(
-        name="boutique-gateway", namespace=namespace, servers=_servers(host, tls_secret)
+        name="boutique-gateway", namespace=namespace, servers=_servers(host, tls_secret), api=api
     )
     route = VirtualService(
         name="boutique-ingress",

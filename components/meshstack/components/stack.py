@@ -11,6 +11,7 @@ import pulumi
 
 from meshstack.chart_files import source_file_problems
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
+from meshstack.components.gateway_api import GatewayApi, GatewayApiArgs
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
@@ -42,12 +43,15 @@ class MeshStackArgs:
 
 class MeshStack(pulumi.ComponentResource):
     """Validates the whole spec once, then creates, in dependency order:
-    ``<name>-namespaces`` → ``<name>-istio`` (base → istiod → gateways) →
+    ``<name>-namespaces`` → ``<name>-istio`` (base → istiod → gateways) and
+    ``<name>-gateway-api`` (its CRDs, when a gateway uses that API) →
     ``<name>-workloads`` (Deployments wait for istiod's injector) →
     ``<name>-policy`` (waits for the CRDs) and ``<name>-addons``."""
 
     namespaces: MeshNamespaces
     install: IstioInstallation | None
+    gateway_api: GatewayApi | None
+    """The Gateway API's CRDs, when a gateway uses that API and the spec installs them."""
     workloads: MeshWorkloads
     policy: MeshPolicy
     addons: ObservabilityAddons | None
@@ -83,6 +87,14 @@ class MeshStack(pulumi.ComponentResource):
             )
             crds.extend(self.install.crds)
             injectors.extend(self.install.injectors)
+        self.gateway_api = None
+        if spec.uses_gateway_api() and spec.gateway_api.install:
+            self.gateway_api = GatewayApi(
+                f"{name}-gateway-api",
+                GatewayApiArgs(spec.gateway_api, args.provider, args.base_dir),
+                child,
+            )
+            crds.append(self.gateway_api)
         self.workloads = MeshWorkloads(
             f"{name}-workloads",
             MeshWorkloadsArgs(

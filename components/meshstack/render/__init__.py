@@ -9,6 +9,7 @@ from __future__ import annotations
 from meshstack.render.addons import addon_releases
 from meshstack.render.charts import HelmRelease
 from meshstack.render.edge import render_edge
+from meshstack.render.gateway_api import render_gateway_api
 from meshstack.render.install import istio_releases
 from meshstack.render.objects import K8sObject
 from meshstack.render.proxy import render_proxy
@@ -32,6 +33,7 @@ def render_policy(spec: MeshSpec) -> list[K8sObject]:
     with collector_paused():
         return [
             *render_edge(spec),
+            *render_gateway_api(spec),
             *render_traffic(spec),
             *render_security(spec),
             *render_proxy(spec),

@@ -9,6 +9,7 @@ from meshstack.render.objects import NETWORKING, SECURITY, K8sObject, drop_none,
 from meshstack.spec.edge import (
     ExternalService,
     Gateway,
+    GatewayApi,
     GatewayServer,
     GatewayWorkload,
     ServerProtocol,
@@ -260,7 +261,8 @@ def egress_callers_policy(
 
 def render_edge(spec: MeshSpec) -> Iterator[K8sObject]:
     for gw in spec.policy.gateways:
-        yield gateway(gw, spec)
+        if gw.api is GatewayApi.ISTIO:
+            yield gateway(gw, spec)
     for ext in spec.policy.external_services:
         yield service_entry(ext)
         if ext.via_egress_gateway:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshstack.hosts import HostResolver
+from meshstack.render.gateway_api import istio_gateway_refs
 from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object, whole
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
@@ -79,11 +80,13 @@ class TrafficRenderer:
             out.update(self.mirror(route.mirror, namespace))
         return out
 
-    def virtual_service(self, vs: VirtualService) -> K8sObject:
+    def virtual_service(self, vs: VirtualService, gateways: list[str]) -> K8sObject:
+        """``gateways``: the Istio gateways (and ``mesh``) it binds to; Gateway API ones
+        get an HTTPRoute instead (:mod:`meshstack.render.gateway_api`)."""
         spec = drop_none(
             {
                 "hosts": [self.host(h, vs.namespace) for h in vs.hosts],
-                "gateways": list(vs.gateways) or None,
+                "gateways": gateways or None,
                 "http": [self.http_route(r, vs.namespace) for r in vs.http],
             }
         )
@@ -276,7 +279,9 @@ def traffic_policy(dp: DestinationPolicy) -> dict[str, Any] | None:
 def render_traffic(spec: MeshSpec) -> Iterator[K8sObject]:
     renderer = TrafficRenderer(spec)
     for vs in spec.policy.virtual_services:
-        yield renderer.virtual_service(vs)
+        gateways = istio_gateway_refs(spec, vs)
+        if gateways is not None:
+            yield renderer.virtual_service(vs, gateways)
     for canary in spec.policy.canaries:
         yield renderer.canary_virtual_service(canary)
     yield from renderer.destination_rules()

@@ -5,6 +5,7 @@ from meshstack.spec.base import FieldCheck, Spec
 from meshstack.spec.edge import (
     ExternalService,
     Gateway,
+    GatewayApi,
     GatewayServer,
     GatewayWorkload,
     Resolution,
@@ -12,6 +13,7 @@ from meshstack.spec.edge import (
     TlsMode,
     TlsOrigination,
 )
+from meshstack.spec.gateway_api import GatewayApiCrdFiles, GatewayApiCrds, GatewayApiRelease
 from meshstack.spec.install import (
     ISTIO_VERSION,
     AccessLogEncoding,
@@ -109,6 +111,10 @@ __all__ = [
     "FaultInjection",
     "FieldCheck",
     "Gateway",
+    "GatewayApi",
+    "GatewayApiCrdFiles",
+    "GatewayApiCrds",
+    "GatewayApiRelease",
     "GatewayInstall",
     "GatewayPort",
     "GatewayRole",

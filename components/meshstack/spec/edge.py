@@ -51,13 +51,39 @@ class GatewayWorkload(Spec):
     service_account: DnsLabel = "istio-ingressgateway"
 
 
+class GatewayApi(StrEnum):
+    """Which API declares an ingress gateway and the routes bound to it."""
+
+    ISTIO = "istio"
+    """An Istio ``Gateway`` on a gateway deployment the install provides (``workload``);
+    routes are ``VirtualService`` objects."""
+    KUBERNETES = "kubernetes"
+    """A Kubernetes Gateway API ``Gateway`` of class ``istio``: istiod deploys its proxy
+    itself (Deployment, Service and service account ``<name>-istio`` in the gateway's
+    namespace), routes are ``HTTPRoute`` objects, and the Gateway API's CRDs are installed
+    before them (``MeshSpec.gateway_api``)."""
+
+
 class Gateway(Spec):
-    """An Istio Gateway bound to a gateway workload."""
+    """An ingress gateway: its listeners (``servers``) and, for the Istio API, the gateway
+    deployment it runs on.
+
+    The routes are the VirtualServices (and canaries) that name it in ``gateways``; with
+    ``api=GatewayApi.KUBERNETES`` they render as HTTPRoutes, and a route that uses what
+    HTTPRoute cannot express is a validation error naming the field.
+    """
 
     name: DnsLabel
     namespace: DnsLabel
     workload: DnsLabel = "istio-ingressgateway"
+    """The Istio API's gateway deployment; a Gateway API gateway has its own."""
     servers: tuple[GatewayServer, ...]
+    api: GatewayApi = GatewayApi.ISTIO
+
+    @property
+    def deployed_account(self) -> str:
+        """The service account of the proxy istiod deploys for a Gateway API gateway."""
+        return f"{self.name}-istio"
 
 
 class Resolution(StrEnum):

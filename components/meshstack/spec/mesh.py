@@ -6,9 +6,11 @@ from pydantic import Field
 
 from meshstack.spec.addons import Addons
 from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
-from meshstack.spec.edge import ExternalService, Gateway, GatewayWorkload
+from meshstack.spec.edge import ExternalService, Gateway, GatewayApi, GatewayWorkload
+from meshstack.spec.gateway_api import GatewayApiCrds
 from meshstack.spec.install import IstioInstall
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
+from meshstack.spec.refs import gateway_key
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
 from meshstack.spec.workloads import App, Namespace
@@ -51,7 +53,21 @@ class MeshSpec(Spec):
     install: IstioInstall | None = None
     """How this stack installs Istio; ``None`` when the cluster already has it."""
     addons: Addons = Field(default_factory=Addons)
+    gateway_api: GatewayApiCrds = Field(default_factory=GatewayApiCrds)
+    """Where the Gateway API's CRDs come from; installed only when a gateway uses that API."""
 
     def gateway_workload(self, name: str) -> GatewayWorkload | None:
         """The gateway deployment called ``name``, or ``None`` when none is declared."""
         return next((w for w in self.gateway_workloads if w.name == name), None)
+
+    def uses_gateway_api(self) -> bool:
+        """Whether any gateway is declared through the Kubernetes Gateway API."""
+        return any(g.api is GatewayApi.KUBERNETES for g in self.policy.gateways)
+
+    def gateway(self, ref: str, namespace: str) -> Gateway | None:
+        """The gateway a route in ``namespace`` names as ``name`` or ``namespace/name``."""
+        key = gateway_key(ref, namespace)
+        return next(
+            (g for g in self.policy.gateways if (g.namespace, g.name) == key),
+            None,
+        )

@@ -27,10 +27,15 @@ def service_key(
     return ServiceKey(namespace or default_namespace, name)
 
 
-def service_account_key(ref: str, default_namespace: str) -> ServiceKey:
-    """Resolve ``namespace/name`` (or just ``name`` in the policy's namespace)."""
+def slash_key(ref: str, default_namespace: str) -> ServiceKey:
+    """Resolve ``namespace/name`` (or just ``name`` in ``default_namespace``): how specs
+    name service accounts and the gateways a route binds to."""
     namespace, _, name = ref.rpartition("/")
     return ServiceKey(namespace or default_namespace, name)
+
+
+service_account_key = slash_key
+gateway_key = slash_key
 
 
 def principal(account: ServiceKey, trust_domain: str) -> str:

@@ -8,7 +8,12 @@ half-applied. Cost is linear in the size of the spec: lookups go through
 from __future__ import annotations
 
 from meshstack.spec.mesh import MeshSpec
-from meshstack.validation.edge_rules import egress_problems, gateway_problems, proxy_problems
+from meshstack.validation.edge_rules import (
+    egress_problems,
+    gateway_api_problems,
+    gateway_problems,
+    proxy_problems,
+)
 from meshstack.validation.fields import field_problems
 from meshstack.validation.index import build_index
 from meshstack.validation.install_rules import addon_problems, install_problems
@@ -38,6 +43,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *security.authorization_policies(),
         *security.jwt_rules(),
         *gateway_problems(spec, index),
+        *gateway_api_problems(spec),
         *egress_problems(spec, index),
         *proxy_problems(spec, index),
         *install_problems(spec),

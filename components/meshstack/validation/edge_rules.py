@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.spec.edge import ExternalService, ServerProtocol, TlsMode
+from meshstack.render.gateway_api import inexpressible
+from meshstack.spec.edge import ExternalService, GatewayApi, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.workloads import Protocol
@@ -12,12 +13,18 @@ from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem
 
 
+def gateway_api_problems(spec: MeshSpec) -> Iterator[Problem]:
+    """Gateway API gateways and routes that use what that API cannot express."""
+    for path, message in inexpressible(spec):
+        yield Problem(path, message)
+
+
 def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     for gw in spec.policy.gateways:
         path = f"policy.gateways[{gw.name}]"
         if gw.namespace not in index.namespaces:
             yield Problem(f"{path}.namespace", f"namespace {gw.namespace!r} is not declared")
-        if gw.workload not in index.gateway_workloads:
+        if gw.api is GatewayApi.ISTIO and gw.workload not in index.gateway_workloads:
             yield Problem(
                 f"{path}.workload",
                 f"no gateway workload {gw.workload!r}; declared: {sorted(index.gateway_workloads)}",

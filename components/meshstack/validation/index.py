@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from meshstack.spec.edge import GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_key
 from meshstack.spec.workloads import Workload
@@ -52,6 +53,9 @@ def build_index(spec: MeshSpec) -> MeshIndex:
         key = service_key(dp.service, dp.namespace, spec.cluster_domain)
         index.subsets[key].update(s.name for s in dp.subsets)
     index.gateways = {ServiceKey(g.namespace, g.name) for g in policy.gateways}
+    for g in policy.gateways:
+        if g.api is GatewayApi.KUBERNETES:
+            index.service_accounts.add(ServiceKey(g.namespace, g.deployed_account))
     for ext in policy.external_services:
         index.external_hosts.update(ext.hosts)
     for ap in policy.authorization_policies:

@@ -8,7 +8,7 @@ import re2
 
 from meshstack.hosts import HostResolver, served_by
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey
+from meshstack.spec.refs import ServiceKey, gateway_key
 from meshstack.spec.traffic import (
     RETRY_CONDITIONS,
     ConsistentHash,
@@ -242,8 +242,7 @@ class TrafficRules:
 
     def _gateway_declared(self, ref: str, namespace: str) -> bool:
         """Whether ``name`` (in ``namespace``) or ``namespace/name`` is in policy.gateways."""
-        gw_namespace, _, gw_name = ref.rpartition("/")
-        return ServiceKey(gw_namespace or namespace, gw_name) in self.index.gateways
+        return gateway_key(ref, namespace) in self.index.gateways
 
     def _host_id(self, host: str, namespace: str) -> str:
         return self.hosts.host_or_written(host, namespace)
@@ -275,8 +274,7 @@ class TrafficRules:
     ) -> Iterator[Problem]:
         if gateway == MESH_GATEWAY:
             return
-        gw_namespace, _, gw_name = gateway.rpartition("/")
-        served = self.gateway_hosts.get(ServiceKey(gw_namespace or namespace, gw_name))
+        served = self.gateway_hosts.get(gateway_key(gateway, namespace))
         if served is not None and not any(served_by(served, host) for host in hosts):
             shown = ", ".join(repr(h) for h in hosts)
             yield Problem(

@@ -1,0 +1,55 @@
+"""Where the Kubernetes Gateway API's CRDs come from, for stacks whose gateways use it.
+
+Kubernetes does not ship the Gateway API: its CRDs (GatewayClass, Gateway, HTTPRoute,
+ReferenceGrant...) are installed per cluster, and Istio's charts do not carry them. A
+stack with a ``GatewayApi.KUBERNETES`` gateway installs them before any Gateway or route,
+from the project's release (the default) or from a local directory of CRD files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from meshstack.spec.base import NonEmptyStr, Spec
+
+GATEWAY_API_VERSION = "1.7.0"
+"""The Gateway API release installed by default (standard channel)."""
+
+GATEWAY_API_RELEASES = "https://github.com/kubernetes-sigs/gateway-api/releases/download"
+"""Where the Gateway API project publishes each release's install manifests."""
+
+
+class GatewayApiRelease(Spec):
+    """The project's published ``standard-install.yaml`` of ``version`` (the default)."""
+
+    kind: Literal["release"] = "release"
+    url: NonEmptyStr | None = None
+    """A mirror of the manifest; ``None``: the project's own release download."""
+
+
+class GatewayApiCrdFiles(Spec):
+    """A local directory of the standard channel's YAML files: ``config/crd/standard`` of
+    the ``sigs.k8s.io/gateway-api`` Go module at the release's tag (offline machines)."""
+
+    kind: Literal["local"] = "local"
+    path: NonEmptyStr
+
+
+GatewayApiSource = Annotated[GatewayApiRelease | GatewayApiCrdFiles, Field(discriminator="kind")]
+
+
+class GatewayApiCrds(Spec):
+    """How the Gateway API's CRDs reach the cluster when a gateway uses that API."""
+
+    version: NonEmptyStr = GATEWAY_API_VERSION
+    source: GatewayApiSource = Field(default_factory=GatewayApiRelease)
+    install: bool = True
+    """``False`` when the cluster already has them (a managed cluster's own install)."""
+
+    def manifest_url(self) -> str | None:
+        """The release manifest to apply, or ``None`` for a local directory."""
+        if not isinstance(self.source, GatewayApiRelease):
+            return None
+        return self.source.url or (f"{GATEWAY_API_RELEASES}/v{self.version}/standard-install.yaml")
