@@ -109,6 +109,12 @@ def _fault(fault: FaultInjection, path: str) -> Iterator[Problem]:
         yield Problem(path, "a fault needs a delay, an abort, or both")
 
 
+def _gateway_id(ref: str, namespace: str) -> str:
+    """One spelling per gateway (``namespace/name``), however a route wrote it; ``mesh``
+    stays itself."""
+    return ref if ref == MESH_GATEWAY else "/".join(gateway_key(ref, namespace))
+
+
 class TrafficRules:
     """Checks that need the index; one instance per validation run."""
 
@@ -203,7 +209,8 @@ class TrafficRules:
             for host in vs.hosts:
                 host_id = self._host_id(host, vs.namespace)
                 for gateway in gateways:
-                    owner = bound.setdefault((host_id, gateway), vs.name)
+                    binding = (host_id, _gateway_id(gateway, vs.namespace))
+                    owner = bound.setdefault(binding, vs.name)
                     if owner != vs.name:
                         yield Problem(
                             f"{path}.hosts",
@@ -222,7 +229,8 @@ class TrafficRules:
                         f"{path}.gateway",
                         f"no Gateway {canary.gateway!r} is declared in policy.gateways",
                     )
-                bindings += [(host, canary.gateway) for host in canary.gateway_hosts]
+                gateway_id = _gateway_id(canary.gateway, canary.namespace)
+                bindings += [(host, gateway_id) for host in canary.gateway_hosts]
                 yield from self._served_problems(
                     f"{path}.gateway_hosts",
                     list(canary.gateway_hosts),

@@ -1,0 +1,452 @@
+"""Ingress through the Kubernetes Gateway API (issue 15 §1).
+
+The judge is behaviour: the same typed gateway and routes are rendered once for Istio's
+API and once for the Gateway API, and every request of a table is followed through each
+set of objects by an independent reader of how Istio serves them
+(``tests/ingress_routing.py``). They must agree on where each request goes, with what
+timeout, retries and mirror. Where the two APIs would disagree (the Gateway API's
+precedence is not the VirtualService's order), validation must refuse, and the readers
+must indeed disagree on some request: the rule guards a real difference, not a taste.
+The objects are also checked against the Gateway API's own CRD schemas
+(``test_istio_schemas``), applied to a real API server with the dev stack
+(``test_engine_cluster``) and analyzed by istioctl (``test_engine_render``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from builders import shop
+from ingress_routing import Answer, Request, gateway_api_answer, istio_answer
+from meshstack.chart_files import gateway_api_source_problems
+from meshstack.render import render
+from meshstack.spec import (
+    Canary,
+    Destination,
+    FaultInjection,
+    Gateway,
+    GatewayApi,
+    GatewayApiCrdFiles,
+    GatewayApiCrds,
+    GatewayServer,
+    HttpMatch,
+    HttpRoute,
+    MeshSpec,
+    Mirror,
+    RetryPolicy,
+    ServerProtocol,
+    StringMatch,
+    TlsMode,
+    VirtualService,
+)
+from meshstack.spec.traffic import AbortFault, DelayFault
+from meshstack.validation import validate
+
+HOST = "shop.example.test"
+ADMIN = "admin.example.test"
+CONNECTION_ERRORS = ("connect-failure", "refused-stream", "unavailable", "cancelled")
+
+
+def _prefix(value: str) -> HttpMatch:
+    return HttpMatch(uri=StringMatch(prefix=value))
+
+
+def _edge(api: GatewayApi, *routes: HttpRoute, admin_host: str = ADMIN) -> MeshSpec:
+    """Gateway ``edge`` in ``istio-ingress`` for the shop's and the admin's hosts (HTTP →
+    HTTPS redirect, HTTPS terminated), a VirtualService in ``shop`` with ``routes`` and
+    one in ``istio-ingress`` that sends ``admin_host``'s ``/admin`` to ``shop``'s web
+    across namespaces."""
+    hosts = tuple(dict.fromkeys((HOST, admin_host)))
+    servers = (
+        GatewayServer(port=80, hosts=hosts, https_redirect=True),
+        GatewayServer(port=443, protocol=ServerProtocol.HTTPS, hosts=hosts, tls_secret="cert"),
+    )
+    gateway = Gateway(name="edge", namespace="istio-ingress", servers=servers, api=api)
+    shop_routes = VirtualService(
+        name="shop-ingress",
+        namespace="shop",
+        hosts=(HOST,),
+        gateways=("istio-ingress/edge",),
+        http=routes,
+    )
+    admin = VirtualService(
+        name="admin",
+        namespace="istio-ingress",
+        hosts=(admin_host,),
+        gateways=("edge",),
+        http=(
+            HttpRoute(
+                name="admin",
+                match=(HttpMatch(uri=StringMatch(exact="/admin")),),
+                destinations=(Destination(service="web.shop"),),
+            ),
+        ),
+    )
+    return shop(gateways=(gateway,), virtual_services=(shop_routes, admin))
+
+
+AGREEING_ROUTES = (
+    HttpRoute(
+        name="beta-api",
+        match=(
+            HttpMatch(
+                uri=StringMatch(prefix="/api"),
+                method=StringMatch(exact="GET"),
+                headers={"x-beta": StringMatch(exact="1")},
+            ),
+        ),
+        destinations=(Destination(service="api", port=9090),),
+        timeout="1.5s",
+    ),
+    HttpRoute(
+        name="api",
+        match=(HttpMatch(uri=StringMatch(prefix="/api"), method=StringMatch(exact="GET")),),
+        destinations=(
+            Destination(service="api", weight=90),
+            Destination(service="web", weight=10),
+        ),
+        retries=RetryPolicy(attempts=3, retry_on=CONNECTION_ERRORS),
+    ),
+    HttpRoute(
+        name="login",
+        match=(HttpMatch(uri=StringMatch(exact="/login")),),
+        destinations=(Destination(service="web"),),
+        timeout="250ms",
+    ),
+    HttpRoute(
+        name="mobile",
+        match=(HttpMatch(uri=StringMatch(prefix="/m"), user_agent=StringMatch(prefix="Mobi")),),
+        destinations=(Destination(service="web"),),
+    ),
+    HttpRoute(
+        name="static",
+        match=(
+            _prefix("/static"),
+            HttpMatch(
+                uri=_prefix("/assets").uri, headers={"accept": StringMatch(regex="text/css.*")}
+            ),
+        ),
+        destinations=(Destination(service="web"),),
+    ),
+    HttpRoute(
+        name="rest",
+        destinations=(Destination(service="web"),),
+        mirror=Mirror(service="api", percentage=12.5),
+    ),
+)
+
+REQUESTS = (
+    Request(HOST, "/api/items", port=443, headers=(("x-beta", "1"),)),
+    Request(HOST, "/api/items", port=443, method="POST", headers=(("x-beta", "1"),)),
+    Request(HOST, "/api/items", port=443),
+    Request(HOST, "/api", port=443, method="DELETE"),
+    Request(HOST, "/apiary", port=443),
+    Request(HOST, "/login", port=443),
+    Request(HOST, "/login/x", port=443),
+    Request(HOST, "/m/home", port=443, headers=(("user-agent", "Mobile Safari"),)),
+    Request(HOST, "/m/home", port=443, headers=(("user-agent", "curl"),)),
+    Request(HOST, "/static/app.js", port=443),
+    Request(HOST, "/assets/site.css", port=443, headers=(("accept", "text/css,*/*"),)),
+    Request(HOST, "/assets/site.js", port=443, headers=(("accept", "*/*"),)),
+    Request(HOST, "/admin", port=443),
+    Request(ADMIN, "/admin", port=443),
+    Request(ADMIN, "/", port=443),
+    Request(HOST, "/", port=443),
+    Request(HOST, "/anything", port=80),
+    Request("other.example.test", "/", port=443),
+)
+
+
+def _answers(spec: MeshSpec, read: Callable[[Any, Request], Answer]) -> list[Answer]:
+    objects = render(spec)
+    return [read(objects, r) for r in REQUESTS]
+
+
+def test_both_apis_send_every_request_to_the_same_place() -> None:
+    istio = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES)
+    kubernetes = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    assert validate(istio) == []
+    assert validate(kubernetes) == []
+    by_istio = _answers(istio, istio_answer)
+    by_gateway_api = _answers(kubernetes, gateway_api_answer)
+    assert by_gateway_api == by_istio
+    # The table exercises what it claims: a split, a redirect, a 404, a cross-namespace
+    # backend, a mirror, a timeout and retries.
+    assert Answer(redirect="https") in by_istio
+    assert Answer() in by_istio
+    assert any(len(a.backends) == 2 for a in by_istio)
+    assert any(a.mirror and a.timeout_ms is None for a in by_istio)
+    assert any(a.timeout_ms == 1500 for a in by_istio) and any(a.attempts for a in by_istio)
+
+
+def test_a_gateway_api_gateway_renders_no_istio_gateway_or_virtual_service() -> None:
+    objects = render(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+    kinds = {(o["apiVersion"].split("/")[0], o["kind"]) for o in objects}
+    assert ("networking.istio.io", "Gateway") not in kinds
+    assert not [o for o in objects if o["kind"] == "VirtualService"]
+    (gateway,) = [o for o in objects if o["kind"] == "Gateway"]
+    assert gateway["spec"]["gatewayClassName"] == "istio"
+
+
+def test_the_cross_namespace_route_is_admitted_and_granted_exactly() -> None:
+    """The shop's route reaches the gateway in istio-ingress because its listeners admit
+    namespace shop by name; the admin route reaches shop's web because a ReferenceGrant
+    in shop lets istio-ingress's HTTPRoutes name that one Service — and nothing else."""
+    objects = render(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+    (gateway,) = [o for o in objects if o["kind"] == "Gateway"]
+    for listener in gateway["spec"]["listeners"]:
+        selector = listener["allowedRoutes"]["namespaces"]["selector"]
+        assert selector["matchExpressions"][0]["values"] == ["istio-ingress", "shop"]
+    (grant,) = [o for o in objects if o["kind"] == "ReferenceGrant"]
+    assert grant["metadata"]["namespace"] == "shop"
+    assert grant["spec"]["from"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "istio-ingress"}
+    ]
+    assert grant["spec"]["to"] == [{"group": "", "kind": "Service", "name": "web"}]
+    without_grant = [o for o in objects if o["kind"] != "ReferenceGrant"]
+    admin = Request(ADMIN, "/admin", port=443)
+    assert gateway_api_answer(without_grant, admin).backends == frozenset()
+    assert gateway_api_answer(objects, admin).backends == {("shop", "web", 8080, 100.0)}
+
+
+ORDER_SENSITIVE = {
+    "a catch-all prefix above a regex": (
+        HttpRoute(
+            name="assets",
+            match=(HttpMatch(uri=StringMatch(regex="/assets/.*")),),
+            destinations=(Destination(service="api"),),
+        ),
+        HttpRoute(name="rest", destinations=(Destination(service="web"),)),
+    ),
+    "a header route above a path route": (
+        HttpRoute(
+            name="beta",
+            match=(HttpMatch(headers={"x-beta": StringMatch(exact="1")}),),
+            destinations=(Destination(service="api"),),
+        ),
+        HttpRoute(
+            name="login",
+            match=(HttpMatch(uri=StringMatch(prefix="/login")),),
+            destinations=(Destination(service="web"),),
+        ),
+    ),
+    "a short prefix above a method route": (
+        HttpRoute(
+            name="all-api",
+            match=(_prefix("/api"),),
+            destinations=(Destination(service="api"),),
+        ),
+        HttpRoute(
+            name="api-posts",
+            match=(HttpMatch(uri=StringMatch(prefix="/api"), method=StringMatch(exact="POST")),),
+            destinations=(Destination(service="web"),),
+        ),
+    ),
+}
+
+PROBES = tuple(
+    Request(HOST, path, port=443, method=method, headers=headers)
+    for path in ("/", "/login", "/assets/a", "/api/x")
+    for method in ("GET", "POST")
+    for headers in ((), (("x-beta", "1"),))
+)
+
+
+@pytest.mark.parametrize("case", sorted(ORDER_SENSITIVE))
+def test_routes_whose_order_the_gateway_api_would_change_are_refused(case: str) -> None:
+    routes = ORDER_SENSITIVE[case]
+    spec = _edge(GatewayApi.KUBERNETES, *routes)
+    problems = [p for p in validate(spec) if "ranks matches by specificity" in p.message]
+    assert [p.path for p in problems] == [
+        "policy.virtual_services[shop-ingress].http[1]"
+        if not routes[1].match
+        else "policy.virtual_services[shop-ingress].http[1].match[0]"
+    ]
+    # The refusal guards a real difference: the readers disagree on some request.
+    as_istio = render(_edge(GatewayApi.ISTIO, *routes))
+    as_gateway_api = render(spec)
+    assert any(
+        istio_answer(as_istio, r) != gateway_api_answer(as_gateway_api, r) for r in PROBES
+    ), case
+    # Written the other way round, both APIs agree and validation accepts.
+    reordered = _edge(GatewayApi.KUBERNETES, *reversed(routes))
+    if all(r.match for r in routes):
+        assert validate(reordered) == []
+        agreed = render(_edge(GatewayApi.ISTIO, *reversed(routes))), render(reordered)
+        assert [istio_answer(agreed[0], r) for r in PROBES] == [
+            gateway_api_answer(agreed[1], r) for r in PROBES
+        ]
+
+
+def _route_with(**fields: Any) -> HttpRoute:
+    return HttpRoute(**{"name": "r", "destinations": (Destination(service="api"),), **fields})
+
+
+def _gateway_with(**fields: Any) -> Callable[[MeshSpec], MeshSpec]:
+    def change(spec: MeshSpec) -> MeshSpec:
+        (gateway,) = spec.policy.gateways
+        new = Gateway.model_validate({**gateway.model_dump(exclude_unset=True), **fields})
+        return spec.model_copy(
+            update={"policy": spec.policy.model_copy(update={"gateways": (new,)})}
+        )
+
+    return change
+
+
+ROUTE = "policy.virtual_services[shop-ingress].http[0]"
+INEXPRESSIBLE: dict[str, tuple[HttpRoute | Callable[[MeshSpec], MeshSpec], str]] = {
+    "fault injection": (
+        _route_with(fault=FaultInjection(delay=DelayFault(fixed_delay="1s", percentage=5))),
+        f"{ROUTE}.fault",
+    ),
+    "an abort": (
+        _route_with(fault=FaultInjection(abort=AbortFault(http_status=503, percentage=5))),
+        f"{ROUTE}.fault",
+    ),
+    "a subset": (
+        _route_with(destinations=(Destination(service="api", subset="v2"),)),
+        f"{ROUTE}.destinations[0].subset",
+    ),
+    "retries on 5xx": (_route_with(retries=RetryPolicy(attempts=2)), f"{ROUTE}.retries.retry_on"),
+    "a per-try timeout": (
+        _route_with(
+            retries=RetryPolicy(attempts=2, retry_on=CONNECTION_ERRORS, per_try_timeout="1s")
+        ),
+        f"{ROUTE}.retries.per_try_timeout",
+    ),
+    "a method prefix": (
+        _route_with(match=(HttpMatch(method=StringMatch(prefix="P")),)),
+        f"{ROUTE}.match[0].method",
+    ),
+    "a prefix with a trailing slash": (
+        _route_with(match=(_prefix("/api/"),)),
+        f"{ROUTE}.match[0].uri.prefix",
+    ),
+    "a relative path": (
+        _route_with(match=(HttpMatch(uri=StringMatch(exact="login")),)),
+        f"{ROUTE}.match[0].uri.exact",
+    ),
+    "a sub-millisecond timeout": (_route_with(timeout="1500us"), f"{ROUTE}.timeout"),
+    "an upper-case rule name": (_route_with(name="Api"), f"{ROUTE}.name"),
+    "a mirror to a subset": (
+        _route_with(mirror=Mirror(service="api", subset="v1")),
+        f"{ROUTE}.mirror.subset",
+    ),
+    "pass-through TLS": (
+        _gateway_with(
+            servers=(
+                GatewayServer(
+                    port=443,
+                    protocol=ServerProtocol.TLS,
+                    hosts=(HOST,),
+                    tls_mode=TlsMode.PASSTHROUGH,
+                ),
+            )
+        ),
+        "policy.gateways[edge].servers[0].protocol",
+    ),
+    "mutual TLS": (
+        _gateway_with(
+            servers=(
+                GatewayServer(
+                    port=443,
+                    protocol=ServerProtocol.HTTPS,
+                    hosts=(HOST,),
+                    tls_mode=TlsMode.MUTUAL,
+                    tls_secret="shop-cert",
+                ),
+            )
+        ),
+        "policy.gateways[edge].servers[0].tls_mode",
+    ),
+    "a namespace-qualified host": (
+        _gateway_with(servers=(GatewayServer(port=80, hosts=(f"shop/{HOST}",)),)),
+        "policy.gateways[edge].servers[0].hosts[0]",
+    ),
+    "an installed gateway workload": (
+        _gateway_with(workload="istio-ingressgateway"),
+        "policy.gateways[edge].workload",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INEXPRESSIBLE))
+def test_what_httproute_cannot_express_is_refused_at_its_field(case: str) -> None:
+    change, path = INEXPRESSIBLE[case]
+    if isinstance(change, HttpRoute):
+        spec = _edge(GatewayApi.KUBERNETES, change)
+        accepted_by_istio = _edge(GatewayApi.ISTIO, change)
+    else:
+        spec = change(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+        accepted_by_istio = change(_edge(GatewayApi.ISTIO, *AGREEING_ROUTES))
+    problems = validate(spec)
+    assert path in [p.path for p in problems], problems
+    # Only the Gateway API refuses it: the same spec on an Istio gateway has no problem there.
+    assert path not in [p.path for p in validate(accepted_by_istio)]
+
+
+def test_a_canary_through_a_gateway_api_gateway_is_refused() -> None:
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    canary = Canary(
+        service="api", namespace="shop", weight=10, gateway="istio-ingress/edge", gateway_hosts=()
+    )
+    spec = spec.model_copy(
+        update={"policy": spec.policy.model_copy(update={"canaries": (canary,)})}
+    )
+    assert "policy.canaries[api].gateway" in [p.path for p in validate(spec)]
+
+
+def test_a_header_prefix_becomes_a_full_match_regex_that_means_the_same() -> None:
+    objects = render(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+    (route,) = [o for o in objects if o["metadata"]["name"] == "shop-ingress"]
+    (mobile,) = [r for r in route["spec"]["rules"] if r.get("name") == "mobile"]
+    header = mobile["matches"][0]["headers"][0]
+    assert header == {"type": "RegularExpression", "name": "user-agent", "value": "Mobi.*"}
+
+
+def test_the_listener_of_an_https_redirect_carries_only_the_redirect() -> None:
+    objects = render(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+    attached: dict[str, list[str]] = {}
+    for o in objects:
+        if o["kind"] == "HTTPRoute":
+            for ref in o["spec"]["parentRefs"]:
+                attached.setdefault(ref["sectionName"], []).append(o["metadata"]["name"])
+    assert attached == {
+        "http-80-0": ["edge-https-redirect"],
+        "http-80-1": ["edge-https-redirect"],
+        "https-443-0": ["shop-ingress"],
+        "https-443-1": ["admin"],
+    }
+
+
+def test_a_local_crd_directory_must_hold_the_crds_the_objects_need(tmp_path: Any) -> None:
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES).model_copy(
+        update={"gateway_api": GatewayApiCrds(source=GatewayApiCrdFiles(path=str(tmp_path)))}
+    )
+    (tmp_path / "gateway.networking.k8s.io_gateways.yaml").write_text("{}\n")
+    problems = gateway_api_source_problems(spec)
+    assert [p.path for p in problems] == ["gateway_api.source.path"] * 2
+    assert "httproutes" in problems[0].message and "referencegrants" in problems[1].message
+    # An Istio-only stack reads no Gateway API files at all.
+    istio_only = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES).model_copy(
+        update={"gateway_api": spec.gateway_api}
+    )
+    assert gateway_api_source_problems(istio_only) == []
+
+
+@pytest.mark.parametrize("api", list(GatewayApi))
+def test_one_host_routed_by_two_virtual_services_on_one_gateway_is_refused(
+    api: GatewayApi,
+) -> None:
+    """``edge`` and ``istio-ingress/edge`` are the same gateway: two VirtualServices for one
+    host on it leave the order of their routes to Istio's merge (an Istio gateway) or to
+    the Gateway API's precedence (an HTTPRoute), so one must own the host."""
+    spec = _edge(api, *AGREEING_ROUTES, admin_host=HOST)
+    admin = spec.policy.virtual_services[1]
+    assert admin.gateways == ("edge",) and admin.hosts == (HOST,)
+    paths = [p.path for p in validate(spec) if "already routed" in p.message]
+    assert paths == ["policy.virtual_services[shop-ingress].hosts"] or paths == [
+        "policy.virtual_services[admin].hosts"
+    ]
