@@ -18,14 +18,14 @@ from builders import shop
 from conftest import PROJECT
 from meshstack.diff import diff, to_markdown
 from meshstack.spec import (
-    GatewayApiCrdFiles,
-    GatewayApiCrds,
     AbortFault,
     Addons,
     ConsistentHash,
     ExternalService,
     FaultInjection,
     Gateway,
+    GatewayApiCrdFiles,
+    GatewayApiCrds,
     GatewayServer,
     HttpMatch,
     IstioInstall,

@@ -24,7 +24,9 @@ def test_istio_accepts_every_rendered_custom_resource(
     errors = []
     for obj in render_policy(stack_specs[stack]):
         validator = validators.get((obj["apiVersion"], obj["kind"]))
-        assert validator is not None, f"no Istio or Gateway API CRD serves {obj['apiVersion']} {obj['kind']}"
+        assert validator is not None, (
+            f"no Istio or Gateway API CRD serves {obj['apiVersion']} {obj['kind']}"
+        )
         for error in validator.iter_errors(obj["spec"]):
             where = ".".join(str(p) for p in error.absolute_path)
             errors.append(f"{obj['kind']}/{obj['metadata']['name']} spec.{where}: {error.message}")
