@@ -122,6 +122,11 @@ def test_every_stack_is_accepted_and_stored_as_sent(
     assert (
         "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io" in crds
     )
+    uses_gateway_api = any(o["apiVersion"].startswith("gateway.networking.k8s.io") for o in ours)
+    assert uses_gateway_api == (name == "dev")  # dev's Bookinfo enters through it
+    assert uses_gateway_api == (
+        "customresourcedefinition.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io" in crds
+    ), "the Gateway API's CRDs are installed exactly when a gateway uses that API"
 
     stack.up("--expect-no-changes")
 
@@ -132,15 +137,23 @@ def test_every_stack_is_accepted_and_stored_as_sent(
         stack.pulumi("state", "unprotect", "--all", "--yes")
     stack.pulumi("destroy", "--yes", "--skip-preview")
     assert stack.resource_types() == []
-    # Istio's kinds are gone with their CRDs (checked below); the core kinds one by one.
-    core = [o for o in ours if o["kind"] != "Namespace" and "istio.io" not in o["apiVersion"]]
+    # Istio's and the Gateway API's kinds are gone with their CRDs (checked below); the
+    # core kinds one by one.
+    custom = ("istio.io", "gateway.networking.k8s.io")
+    core = [
+        o
+        for o in ours
+        if o["kind"] != "Namespace" and not any(group in o["apiVersion"] for group in custom)
+    ]
     remaining = stored_objects(apiserver, core)
     assert [k for k in remaining if k in {key_of(o) for o in core}] == []
     for namespace in spec.namespaces:
         # No namespace controller runs: a deleted namespace stays Terminating.
         got = apiserver.kubectl("get", "namespace", namespace.name, "-o", "json", check=False)
         assert got.returncode != 0 or "deletionTimestamp" in json.loads(got.stdout)["metadata"]
-    assert "virtualservices.networking.istio.io" not in apiserver.kubectl("get", "crd").stdout
+    left = apiserver.kubectl("get", "crd").stdout
+    assert "virtualservices.networking.istio.io" not in left
+    assert "httproutes.gateway.networking.k8s.io" not in left
 
 
 def _without_last_virtual_service(stack: EngineStack) -> str:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from meshstack.chart_files import gateway_api_crd_files, on_disk
+from meshstack.components.registry import register_object
 from meshstack.spec.gateway_api import GatewayApiCrds
 
 
@@ -24,9 +26,16 @@ class GatewayApiArgs:
 class GatewayApi(pulumi.ComponentResource):
     """The Gateway API's standard channel (CRDs and the release's own admission policy) as
     its release manifest or local files declare them, unchanged. Gateways and routes depend
-    on this component, so the first ``up`` never sends a route before its CRD exists."""
+    on this component, so the first ``up`` never sends a route before its CRD exists.
 
-    manifests: pulumi.Resource
+    Local files are registered object by object, like every object meshstack renders: the
+    provider's YAML component must know whether each kind is namespaced, and for the
+    release's ``ValidatingAdmissionPolicy`` provider 4.25 can only ask a cluster, so
+    ``pulumi preview`` and render mode without one failed. The release manifest (a URL)
+    goes through ``yaml.v2.ConfigFile``, which fetches it and asks the cluster.
+    """
+
+    manifests: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: GatewayApiArgs, opts: pulumi.ResourceOptions | None = None
@@ -37,12 +46,15 @@ class GatewayApi(pulumi.ComponentResource):
         )
         url = args.crds.manifest_url()
         if url is not None:
-            self.manifests = k8s.yaml.v2.ConfigFile(f"{name}-release", file=url, opts=child)
+            self.manifests = [k8s.yaml.v2.ConfigFile(f"{name}-release", file=url, opts=child)]
         else:
-            files = gateway_api_crd_files(on_disk(_local_path(args.crds), args.base_dir))
-            self.manifests = k8s.yaml.v2.ConfigGroup(
-                f"{name}-crds", files=[str(f) for f in files], opts=child
-            )
+            root = on_disk(_local_path(args.crds), args.base_dir)
+            self.manifests = [
+                register_object(name, document, parent=self, provider=args.provider)
+                for path in gateway_api_crd_files(root)
+                for document in yaml.safe_load_all(path.read_text())
+                if isinstance(document, dict) and "kind" in document
+            ]
         self.register_outputs({"version": args.crds.version})
 
 
