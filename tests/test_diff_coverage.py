@@ -24,6 +24,7 @@ from meshstack.spec import (
     ExternalService,
     FaultInjection,
     Gateway,
+    GatewayApi,
     GatewayApiCrdFiles,
     GatewayApiCrds,
     GatewayServer,
@@ -251,8 +252,8 @@ HTTPS = GatewayServer(port=443, protocol="HTTPS", hosts=("shop.test",), tls_secr
 HTTP_REDIRECT = GatewayServer(port=80, hosts=("shop.test",), https_redirect=True)
 
 
-def _edge(*servers: GatewayServer) -> MeshSpec:
-    return shop(gateways=(Gateway(name="edge", namespace="shop", servers=servers),))
+def _edge(*servers: GatewayServer, api: GatewayApi = GatewayApi.ISTIO) -> MeshSpec:
+    return shop(gateways=(Gateway(name="edge", namespace="shop", servers=servers, api=api),))
 
 
 _PROD = load_spec("prod", PROJECT / "stacks")
@@ -274,6 +275,16 @@ RISKY: dict[str, tuple[MeshSpec, MeshSpec, str]] = {
         _edge(HTTP_REDIRECT, HTTPS),
         _edge(HTTP_REDIRECT.model_copy(update={"https_redirect": False}), HTTPS),
         "HTTPS redirect removed",
+    ),
+    "ingress moved to the Gateway API": (
+        _edge(HTTP_REDIRECT, HTTPS),
+        _edge(HTTP_REDIRECT, HTTPS, api=GatewayApi.KUBERNETES),
+        "ingress moves to a new proxy",
+    ),
+    "ingress moved back to Istio's gateway": (
+        _edge(HTTP_REDIRECT, HTTPS, api=GatewayApi.KUBERNETES),
+        _edge(HTTP_REDIRECT, HTTPS),
+        "ingress moves to a new proxy",
     ),
     "HTTPS server turned into HTTP": (
         _edge(HTTPS),

@@ -450,3 +450,14 @@ def test_one_host_routed_by_two_virtual_services_on_one_gateway_is_refused(
     assert paths == ["policy.virtual_services[shop-ingress].hosts"] or paths == [
         "policy.virtual_services[admin].hosts"
     ]
+
+
+def test_the_default_release_is_the_one_the_offline_crds_come_from() -> None:
+    """The tests apply the pinned module's CRDs; users get the release of the same version."""
+    from engine import gateway_api_crds_dir, pins
+
+    crds = GatewayApiCrds()
+    assert crds.version == pins()["GATEWAY_API_VERSION"]
+    assert f"/v{crds.version}/standard-install.yaml" in (crds.manifest_url() or "")
+    bundle = (gateway_api_crds_dir() / "gateway.networking.k8s.io_httproutes.yaml").read_text()
+    assert f"gateway.networking.k8s.io/bundle-version: v{crds.version}" in bundle

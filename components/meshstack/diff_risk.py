@@ -71,6 +71,17 @@ def _https(line: Line) -> str | None:
     return None
 
 
+def _ingress_move(line: Line) -> str | None:
+    """A gateway changing API: Istio's Gateway runs on the installed gateway deployment,
+    a Gateway API one on a proxy istiod deploys for it, with its own Service."""
+    if line.key.startswith("gateway ") and line.key.endswith(" api"):
+        return (
+            "ingress moves to a new proxy with its own Service and address: point DNS at it "
+            "before the old gateway stops serving these hosts"
+        )
+    return None
+
+
 def _outbound(line: Line) -> str | None:
     opens = line.key.endswith((" outbound_policy", " outbound_traffic_policy"))
     if opens and line.value("before") == "REGISTRY_ONLY" and line.value("after") != "REGISTRY_ONLY":
@@ -178,6 +189,7 @@ def _candidate_percent(split: str) -> int:
 RULES: tuple[Callable[[Line], str | None], ...] = (
     _mtls,
     _https,
+    _ingress_move,
     _outbound,
     _tokens,
     _isolation,
