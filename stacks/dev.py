@@ -1,6 +1,8 @@
 """dev: everything on, for trying mesh features.
 
-PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
+Bookinfo on sidecars, entering through the Kubernetes Gateway API; the Online Boutique
+in ambient mode (ztunnel, and a waypoint for its routes and faults), entering through
+Istio's Gateway. PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
 50/50 between v1 and v3 with user ``jason`` pinned to v2 and mobile browsers on
 v3, a mirror of live traffic to v2, and the fault-injection drills: a 5 s delay
 on 10 % of productcatalogservice calls and HTTP 500 on 5 % of cartservice calls.
@@ -18,6 +20,7 @@ from meshstack.spec import (
     Addons,
     ConsistentHash,
     ControlPlane,
+    Dataplane,
     DelayFault,
     Destination,
     DestinationPolicy,
@@ -37,6 +40,7 @@ from meshstack.spec import (
     MeshSpec,
     Mirror,
     MtlsMode,
+    Namespace,
     PeerAuthentication,
     Prometheus,
     Resources,
@@ -46,6 +50,7 @@ from meshstack.spec import (
     TelemetrySpec,
     TracingProvider,
     VirtualService,
+    Waypoint,
 )
 
 
@@ -105,7 +110,14 @@ def spec() -> MeshSpec:
     )
     return MeshSpec(
         stack="dev",
-        namespaces=sample_namespaces(),
+        # The Online Boutique runs in ambient mode: ztunnel on each node, a waypoint for its
+        # L7 routing and fault drills; Bookinfo keeps its sidecars. One field apart.
+        namespaces=tuple(
+            Namespace(name=ns.name, dataplane=Dataplane.AMBIENT, waypoint=Waypoint())
+            if ns.name == "hipster-shop"
+            else ns
+            for ns in sample_namespaces()
+        ),
         apps=(bookinfo(), online_boutique(loadgenerator=True)),
         policy=MeshPolicy(
             gateways=(bookinfo_gateway, boutique_gateway),
@@ -137,6 +149,7 @@ def spec() -> MeshSpec:
             telemetry=TelemetrySpec(tracing_sampling=100, access_logging=True),
         ),
         install=IstioInstall(
+            ambient=True,
             control_planes=(
                 ControlPlane(resources=Resources(cpu_request="100m", memory_request="256Mi")),
             ),

@@ -44,7 +44,9 @@ def test_dev_charts_reach_the_engine_with_names_versions_repositories_and_values
         seen = charts(engine)
         assert set(seen) == {
             "mesh-istio-istio-base",
+            "mesh-istio-istio-cni",
             "mesh-istio-istiod",
+            "mesh-istio-ztunnel",
             "mesh-istio-istio-ingressgateway",
             "mesh-addons-prometheus",
             "mesh-addons-jaeger",
@@ -53,6 +55,9 @@ def test_dev_charts_reach_the_engine_with_names_versions_repositories_and_values
         }
         istiod = seen["mesh-istio-istiod"]
         assert istiod["chart"] == "istiod" and istiod["version"] == ISTIO_VERSION
+        # dev runs ambient: the node proxy and istio-cni come from their own charts.
+        assert seen["mesh-istio-ztunnel"]["chart"] == "ztunnel"
+        assert seen["mesh-istio-istio-cni"]["chart"] == "cni"
         assert istiod["repositoryOpts"]["repo"] == OFFICIAL_ISTIO_CHARTS
         assert istiod["namespace"] == "istio-system" and istiod["name"] == "istiod"
         assert istiod["values"]["replicaCount"] == 1  # an integer, as the chart expects

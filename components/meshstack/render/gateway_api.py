@@ -653,10 +653,33 @@ def inexpressible(spec: MeshSpec) -> Iterator[Inexpressible]:
             )
 
 
+WAYPOINT_CLASS = "istio-waypoint"
+HBONE_PORT = 15008
+
+
+def waypoint_gateway(namespace: str, name: str) -> K8sObject:
+    """An ambient namespace's waypoint: istiod deploys it (service account ``name``) and
+    it takes the services' traffic over HBONE."""
+    return k8s_object(
+        GATEWAY_API,
+        "Gateway",
+        name,
+        namespace,
+        labels={"istio.io/waypoint-for": "service"},
+        spec={
+            "gatewayClassName": WAYPOINT_CLASS,
+            "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}],
+        },
+    )
+
+
 def render_gateway_api(spec: MeshSpec) -> Iterator[K8sObject]:
-    """Gateways, their HTTPS redirect routes, HTTPRoutes and ReferenceGrants."""
+    """Waypoints, Gateways, their HTTPS redirect routes, HTTPRoutes and ReferenceGrants."""
     if not spec.uses_gateway_api():
         return
+    for ns in spec.namespaces:
+        if ns.ambient and ns.waypoint is not None:
+            yield waypoint_gateway(ns.name, ns.waypoint.name)
     namespaces = _route_namespaces(spec)
     for gw in spec.policy.gateways:
         if gw.api is GatewayApi.KUBERNETES:

@@ -13,6 +13,7 @@ from meshstack.spec.install import (
     Autoscaling,
     ChartLayout,
     ChartRepository,
+    CniInstall,
     ControlPlane,
     GatewayInstall,
     IstioInstall,
@@ -25,6 +26,7 @@ SOURCE_TREE_PATHS = {
     "istiod": "istio-control/istio-discovery",
     "gateway": "gateway",
     "cni": "istio-cni",
+    "ztunnel": "ztunnel",
 }
 """Where Istio's source tree (``manifests/charts``) keeps each released chart."""
 
@@ -119,11 +121,28 @@ def istiod_values(install: IstioInstall, cp: ControlPlane) -> dict[str, Any]:
     resources = resources_values(cp.resources)
     if resources:
         values["resources"] = resources
-    if install.cni is not None:
+    if install.cni is not None or install.ambient:
         values["cni"] = {"enabled": True}
+    if install.ambient:
+        values["global"]["profile"] = AMBIENT_PROFILE
     if install.default_revision is not None and cp.revision == install.default_revision:
         values["defaultRevision"] = cp.revision
     return deep_merge(values, cp.values)
+
+
+AMBIENT_PROFILE = "ambient"
+"""The charts' own profile for ambient mode (istiod: ``PILOT_ENABLE_AMBIENT``; istio-cni:
+``ambient.enabled``), set as ``global.profile``, which every chart's profile template reads."""
+
+
+def ztunnel_values(install: IstioInstall) -> dict[str, Any]:
+    """The node proxy's image (its chart reads ``hub``/``tag`` at the top level, not under
+    ``global``) and where istiod runs (``istioNamespace``)."""
+    return {
+        "hub": install.image_hub,
+        "tag": install.version,
+        "istioNamespace": install.namespace,
+    }
 
 
 def gateway_values(gw: GatewayInstall) -> dict[str, Any]:
@@ -184,20 +203,19 @@ def istio_releases(install: IstioInstall) -> list[HelmRelease]:
     )
     releases = [base]
     before_istiod = [base.name]
-    if install.cni is not None:
+    cni_install = install.cni or (CniInstall() if install.ambient else None)
+    if cni_install is not None:
+        cni_version = install.version_of(cni_install.version)
+        cni_values: dict[str, Any] = {
+            "global": {"istioNamespace": install.namespace, **image_values(install, cni_version)}
+        }
+        if install.ambient:
+            cni_values["global"]["profile"] = AMBIENT_PROFILE
         cni = HelmRelease(
             name="istio-cni",
-            chart=chart_ref(install, "cni", install.version_of(install.cni.version)),
-            namespace=install.cni.namespace,
-            values=deep_merge(
-                {
-                    "global": {
-                        "istioNamespace": install.namespace,
-                        **image_values(install, install.version_of(install.cni.version)),
-                    }
-                },
-                install.cni.values,
-            ),
+            chart=chart_ref(install, "cni", cni_version),
+            namespace=cni_install.namespace,
+            values=deep_merge(cni_values, cni_install.values),
             after=(base.name,),
             role="cni",
         )
@@ -215,6 +233,17 @@ def istio_releases(install: IstioInstall) -> list[HelmRelease]:
         for cp in install.control_planes
     ]
     releases.extend(istiods)
+    if install.ambient:
+        releases.append(
+            HelmRelease(
+                name="ztunnel",
+                chart=chart_ref(install, "ztunnel", install.version),
+                namespace=install.namespace,
+                values=deep_merge(ztunnel_values(install), install.ztunnel_values),
+                after=tuple(r.name for r in istiods),
+                role="ztunnel",
+            )
+        )
     for gw in install.gateways:
         injector = _injector_release(install, gw.revision)
         releases.append(

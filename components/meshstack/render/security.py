@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshstack.enforcement import Enforcement, Placement
 from meshstack.render.objects import SECURITY, K8sObject, drop_none, k8s_object
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import principal, service_account_key
+from meshstack.spec.refs import ServiceKey, principal, service_account_key
 from meshstack.spec.security import (
     AuthorizationPolicy,
     AuthorizationRule,
@@ -20,6 +21,19 @@ from meshstack.spec.security import (
 
 def _selector(workload: str | None) -> dict[str, Any] | None:
     return {"matchLabels": {"app": workload}} if workload else None
+
+
+def _attachment(placement: Placement, namespace: str, workload: str | None) -> dict[str, Any]:
+    """How a policy reaches its enforcement point: a pod ``selector`` (sidecars, ztunnel),
+    or ``targetRefs`` to the workload's Service or the namespace's waypoint."""
+    waypoint = placement.waypoint(namespace)
+    if placement.of(namespace) is not Enforcement.WAYPOINT or waypoint is None:
+        return drop_none({"selector": _selector(workload)})
+    if workload is not None:
+        return {"targetRefs": [{"group": "", "kind": "Service", "name": workload}]}
+    return {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": waypoint}]
+    }
 
 
 def peer_authentication(pa: PeerAuthentication, root_namespace: str) -> K8sObject:
@@ -71,23 +85,37 @@ def _rule(rule: AuthorizationRule, namespace: str, trust_domain: str) -> dict[st
     )
 
 
-def authorization_policy(ap: AuthorizationPolicy, trust_domain: str) -> K8sObject:
-    spec = drop_none(
-        {
-            "selector": _selector(ap.workload),
-            "action": ap.action.value,
-            "rules": [_rule(r, ap.namespace, trust_domain) for r in ap.rules],
-        }
-    )
+def authorization_policy(
+    ap: AuthorizationPolicy, trust_domain: str, placement: Placement
+) -> K8sObject:
+    spec = {
+        **_attachment(placement, ap.namespace, ap.workload),
+        "action": ap.action.value,
+        "rules": [_rule(r, ap.namespace, trust_domain) for r in ap.rules],
+    }
     return k8s_object(SECURITY, "AuthorizationPolicy", ap.name, ap.namespace, spec=spec)
 
 
-def default_deny(namespace: str) -> K8sObject:
-    """An ALLOW policy with no rules: nothing matches, so every request is denied."""
-    return k8s_object(SECURITY, "AuthorizationPolicy", "default-deny", namespace, spec={})
+def default_deny(namespace: str, placement: Placement, trust_domain: str) -> Iterator[K8sObject]:
+    """An ALLOW policy with no rules: nothing matches, so every request is denied.
+
+    With a waypoint it is the waypoint's, and ztunnel in front of the pods lets only the
+    waypoint's identity through, so no caller skips the waypoint's checks."""
+    spec = _attachment(placement, namespace, None)
+    yield k8s_object(SECURITY, "AuthorizationPolicy", "default-deny", namespace, spec=spec)
+    waypoint = placement.waypoint(namespace)
+    if placement.of(namespace) is Enforcement.WAYPOINT and waypoint is not None:
+        source = {"principals": [principal(ServiceKey(namespace, waypoint), trust_domain)]}
+        yield k8s_object(
+            SECURITY,
+            "AuthorizationPolicy",
+            "only-through-waypoint",
+            namespace,
+            spec={"action": "ALLOW", "rules": [{"from": [{"source": source}]}]},
+        )
 
 
-def request_authentication(jwt: JwtRule) -> K8sObject:
+def request_authentication(jwt: JwtRule, placement: Placement) -> K8sObject:
     rule = drop_none(
         {
             "issuer": jwt.issuer,
@@ -96,11 +124,11 @@ def request_authentication(jwt: JwtRule) -> K8sObject:
             "forwardOriginalToken": jwt.forward_original_token or None,
         }
     )
-    spec = drop_none({"selector": _selector(jwt.workload), "jwtRules": [rule]})
+    spec = {**_attachment(placement, jwt.namespace, jwt.workload), "jwtRules": [rule]}
     return k8s_object(SECURITY, "RequestAuthentication", jwt.name, jwt.namespace, spec=spec)
 
 
-def require_token_policy(jwt: JwtRule) -> K8sObject:
+def require_token_policy(jwt: JwtRule, placement: Placement) -> K8sObject:
     """DENY requests without a valid token from this issuer (except the open paths).
 
     A DENY on ``notRequestPrincipals: ["*"]`` composes with any ALLOW policies
@@ -112,21 +140,28 @@ def require_token_policy(jwt: JwtRule) -> K8sObject:
         else None
     )
     rule = drop_none({"from": [{"source": {"notRequestPrincipals": ["*"]}}], "to": to})
-    spec = drop_none({"selector": _selector(jwt.workload), "action": "DENY", "rules": [rule]})
+    spec = {
+        **_attachment(placement, jwt.namespace, jwt.workload),
+        "action": "DENY",
+        "rules": [rule],
+    }
     return k8s_object(
         SECURITY, "AuthorizationPolicy", f"{jwt.name}-require-token", jwt.namespace, spec=spec
     )
 
 
 def render_security(spec: MeshSpec) -> Iterator[K8sObject]:
+    """mTLS stays with the pods (sidecars or ztunnel carry it); authorization and JWT
+    rules go where the namespace's data plane enforces them (:mod:`meshstack.enforcement`)."""
     policy = spec.policy
+    placement = Placement(spec)
     for pa in policy.peer_authentications:
         yield peer_authentication(pa, spec.root_namespace)
     for namespace in policy.default_deny_namespaces:
-        yield default_deny(namespace)
+        yield from default_deny(namespace, placement, spec.trust_domain)
     for ap in policy.authorization_policies:
-        yield authorization_policy(ap, spec.trust_domain)
+        yield authorization_policy(ap, spec.trust_domain, placement)
     for jwt in policy.jwt_rules:
-        yield request_authentication(jwt)
+        yield request_authentication(jwt, placement)
         if jwt.require_token:
-            yield require_token_policy(jwt)
+            yield require_token_policy(jwt, placement)

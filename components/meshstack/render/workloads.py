@@ -21,8 +21,16 @@ from meshstack.spec.workloads import (
 
 
 def namespace_object(ns: Namespace) -> K8sObject:
+    """Sidecar namespaces say how sidecars are injected; ambient ones carry ztunnel's
+    ``istio.io/dataplane-mode`` and, with a waypoint, send their services' traffic (from
+    ingress gateways too) through it."""
     labels = dict(ns.labels)
-    if ns.injection is SidecarInjection.REVISION:
+    if ns.ambient:
+        labels["istio.io/dataplane-mode"] = "ambient"
+        if ns.waypoint is not None:
+            labels["istio.io/use-waypoint"] = ns.waypoint.name
+            labels["istio.io/ingress-use-waypoint"] = "true"
+    elif ns.injection is SidecarInjection.REVISION:
         labels["istio.io/rev"] = ns.revision or ""
     else:
         labels["istio-injection"] = ns.injection.value

@@ -72,6 +72,7 @@ from meshstack.spec.traffic import (
 from meshstack.spec.workloads import (
     App,
     ContainerSecurity,
+    Dataplane,
     Namespace,
     Probe,
     ProbeKind,
@@ -82,6 +83,7 @@ from meshstack.spec.workloads import (
     SidecarInjection,
     Version,
     VirtualMachines,
+    Waypoint,
     Workload,
 )
 
@@ -104,6 +106,7 @@ __all__ = [
     "ConsistentHash",
     "ContainerSecurity",
     "ControlPlane",
+    "Dataplane",
     "DelayFault",
     "Destination",
     "DestinationPolicy",
@@ -167,5 +170,6 @@ __all__ = [
     "Version",
     "VirtualMachines",
     "VirtualService",
+    "Waypoint",
     "Workload",
 ]

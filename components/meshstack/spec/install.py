@@ -245,6 +245,12 @@ class IstioInstall(Spec):
     mesh_config: MeshConfig = Field(default_factory=MeshConfig)
     gateways: tuple[GatewayInstall, ...] = (GatewayInstall(),)
     cni: CniInstall | None = None
+    ambient: bool = False
+    """Install ambient mode: istiod and istio-cni with the ``ambient`` profile (istio-cni
+    from ``cni``, or its defaults) and the ``ztunnel`` node proxy, so namespaces may set
+    ``dataplane=Dataplane.AMBIENT``."""
+    ztunnel_values: dict[str, Any] = Field(default_factory=dict)
+    """Escape hatch: any other ztunnel chart value, merged over what meshstack sets."""
     validation_failure_policy: ValidationFailurePolicy = ValidationFailurePolicy.FAIL
     """Pinned in the charts: istiod otherwise flips its webhook from Ignore to Fail at run
     time and every later ``pulumi up`` shows a diff (or an apply conflict)."""

@@ -61,8 +61,11 @@ class MeshSpec(Spec):
         return next((w for w in self.gateway_workloads if w.name == name), None)
 
     def uses_gateway_api(self) -> bool:
-        """Whether any gateway is declared through the Kubernetes Gateway API."""
-        return any(g.api is GatewayApi.KUBERNETES for g in self.policy.gateways)
+        """Whether any object is a Gateway API one: a gateway declared through that API,
+        or an ambient namespace's waypoint (a Gateway of class ``istio-waypoint``)."""
+        return any(g.api is GatewayApi.KUBERNETES for g in self.policy.gateways) or any(
+            ns.ambient and ns.waypoint is not None for ns in self.namespaces
+        )
 
     def gateway(self, ref: str, namespace: str) -> Gateway | None:
         """The gateway a route in ``namespace`` names as ``name`` or ``namespace/name``."""

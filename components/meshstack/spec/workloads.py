@@ -35,14 +35,42 @@ class SidecarInjection(StrEnum):
     """``istio.io/rev: <revision>``: a named control-plane revision injects (canary upgrades)."""
 
 
+class Dataplane(StrEnum):
+    """How a namespace's workloads are in the mesh."""
+
+    SIDECAR = "sidecar"
+    """An Envoy sidecar in every pod (``injection`` says how it gets there)."""
+    AMBIENT = "ambient"
+    """No sidecars: the node's ztunnel carries mTLS, identity and L4 policy
+    (``istio.io/dataplane-mode: ambient``); L7 policy and routing need a ``waypoint``."""
+
+
+class Waypoint(Spec):
+    """A waypoint proxy for an ambient namespace's services: a Gateway of class
+    ``istio-waypoint`` that istiod deploys (service account ``name``), used by the
+    namespace through ``istio.io/use-waypoint``. It enforces L7 authorization, JWT rules
+    and routing; traffic from ingress gateways goes through it too."""
+
+    name: DnsLabel = "waypoint"
+
+
 class Namespace(Spec):
-    """A namespace the project creates, with its sidecar-injection mode."""
+    """A namespace the project creates, with its data plane: sidecars (and how they are
+    injected) or ambient (and its waypoint). Moving between the two is ``dataplane``;
+    meshstack places every policy where that data plane enforces it."""
 
     name: DnsLabel
     injection: SidecarInjection = SidecarInjection.ENABLED
     revision: str | None = None
     """The istiod revision (or revision tag) to inject; required with ``REVISION``."""
     labels: dict[str, str] = Field(default_factory=dict)
+    dataplane: Dataplane = Dataplane.SIDECAR
+    waypoint: Waypoint | None = None
+    """Ambient only: the waypoint that enforces L7 policy and routing for its services."""
+
+    @property
+    def ambient(self) -> bool:
+        return self.dataplane is Dataplane.AMBIENT
 
 
 class Protocol(StrEnum):

@@ -8,6 +8,7 @@ half-applied. Cost is linear in the size of the spec: lookups go through
 from __future__ import annotations
 
 from meshstack.spec.mesh import MeshSpec
+from meshstack.validation.ambient_rules import ambient_problems
 from meshstack.validation.edge_rules import (
     egress_problems,
     gateway_api_problems,
@@ -44,6 +45,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *security.jwt_rules(),
         *gateway_problems(spec, index),
         *gateway_api_problems(spec),
+        *ambient_problems(spec),
         *egress_problems(spec, index),
         *proxy_problems(spec, index),
         *install_problems(spec),

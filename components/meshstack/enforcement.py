@@ -1,0 +1,70 @@
+"""Where a namespace's policy is enforced: its sidecars, ztunnel, or its waypoint.
+
+One answer for rendering (``selector`` or ``targetRefs``), validation (L7 rules need a
+sidecar or a waypoint) and review, so moving a namespace between ``sidecar`` and
+``ambient`` moves every policy with it:
+
+* **sidecar** — each pod's Envoy enforces everything; policies select pods (``selector``);
+* **ztunnel** — an ambient namespace without a waypoint: the node proxy sees connections,
+  not requests, so it enforces identities, namespaces and ports only (a policy with L7
+  attributes bound to it would fail closed and deny everything);
+* **waypoint** — an ambient namespace with a waypoint: every policy attaches to the
+  waypoint (``targetRefs`` to the workload's Service, or to the waypoint itself for the
+  whole namespace). All of them, L4 included: ztunnel at the destination sees the
+  waypoint's identity for traffic that came through it, so caller rules there would
+  match nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.security import AuthorizationPolicy, AuthorizationRule
+from meshstack.spec.workloads import Namespace
+
+
+class Enforcement(StrEnum):
+    SIDECAR = "sidecar"
+    ZTUNNEL = "ztunnel"
+    WAYPOINT = "waypoint"
+
+
+def enforcement(namespace: Namespace | None) -> Enforcement:
+    """Who enforces policy in ``namespace`` (undeclared namespaces: sidecars)."""
+    if namespace is None or not namespace.ambient:
+        return Enforcement.SIDECAR
+    return Enforcement.WAYPOINT if namespace.waypoint is not None else Enforcement.ZTUNNEL
+
+
+class Placement:
+    """The enforcement point of every declared namespace, looked up once."""
+
+    def __init__(self, spec: MeshSpec) -> None:
+        self.namespaces = {ns.name: ns for ns in spec.namespaces}
+
+    def of(self, namespace: str | None) -> Enforcement:
+        return enforcement(self.namespaces.get(namespace or ""))
+
+    def waypoint(self, namespace: str) -> str | None:
+        """The name of ``namespace``'s waypoint, if it has one."""
+        found = self.namespaces.get(namespace)
+        return found.waypoint.name if found is not None and found.waypoint else None
+
+
+def l7_attributes(rule: AuthorizationRule) -> list[str]:
+    """What of ``rule`` only a proxy that sees requests can check."""
+    found = []
+    for i, source in enumerate(rule.sources):
+        if source.request_principals:
+            found.append(f"sources[{i}].request_principals")
+    for i, op in enumerate(rule.operations):
+        if op.methods:
+            found.append(f"operations[{i}].methods")
+        if op.paths:
+            found.append(f"operations[{i}].paths")
+    return found
+
+
+def is_l7(policy: AuthorizationPolicy) -> bool:
+    return any(l7_attributes(rule) for rule in policy.rules)
