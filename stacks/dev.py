@@ -2,7 +2,8 @@
 
 Bookinfo on sidecars, entering through the Kubernetes Gateway API; the Online Boutique
 in ambient mode (ztunnel, and a waypoint for its routes and faults), entering through
-Istio's Gateway. PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
+Istio's Gateway; cartservice's gRPC API only for frontend and checkout (a request-level
+rule, so on the waypoint). PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
 50/50 between v1 and v3 with user ``jason`` pinned to v2 and mobile browsers on
 v3, a mirror of live traffic to v2, and the fault-injection drills: a 5 s delay
 on 10 % of productcatalogservice calls and HTTP 500 on 5 % of cartservice calls.
@@ -18,6 +19,8 @@ from meshstack.recipes import (
 from meshstack.spec import (
     AbortFault,
     Addons,
+    AuthorizationPolicy,
+    AuthorizationRule,
     ConsistentHash,
     ControlPlane,
     Dataplane,
@@ -43,6 +46,8 @@ from meshstack.spec import (
     Namespace,
     PeerAuthentication,
     Prometheus,
+    RequestOperation,
+    RequestSource,
     Resources,
     ServiceType,
     StringMatch,
@@ -136,6 +141,27 @@ def spec() -> MeshSpec:
                 ),
             ),
             peer_authentications=(PeerAuthentication(mode=MtlsMode.PERMISSIVE),),
+            # A request-level rule in the ambient namespace: its waypoint enforces it.
+            authorization_policies=(
+                AuthorizationPolicy(
+                    name="cart-api-from-shop-services",
+                    namespace="hipster-shop",
+                    workload="cartservice",
+                    rules=(
+                        AuthorizationRule(
+                            sources=(
+                                RequestSource(
+                                    service_accounts=(
+                                        "hipster-shop/frontend",
+                                        "hipster-shop/checkoutservice",
+                                    )
+                                ),
+                            ),
+                            operations=(RequestOperation(paths=("/hipstershop.CartService/*",)),),
+                        ),
+                    ),
+                ),
+            ),
             rate_limits=(
                 LocalRateLimit(
                     name="productpage-rate-limit",

@@ -26,9 +26,19 @@ def verdicts(spec: MeshSpec) -> dict[tuple[str, str], Verdict]:
 
 
 def test_without_authorization_everyone_can_call_everyone(stack_specs: dict[str, MeshSpec]) -> None:
-    calls = who_can_call_whom(stack_specs["dev"])
+    dev = stack_specs["dev"]
+    open_dev = dev.model_copy(
+        update={"policy": dev.policy.model_copy(update={"authorization_policies": ()})}
+    )
+    calls = who_can_call_whom(open_dev)
     assert {c.verdict for c in calls} == {Verdict.ALLOWED}
     assert broken_calls(calls) == []
+    # dev's one rule (cartservice's API for frontend and checkout, on the shop's waypoint)
+    # narrows exactly the calls into cartservice.
+    narrowed = {
+        (c.caller, c.callee) for c in who_can_call_whom(dev) if c.verdict != Verdict.ALLOWED
+    }
+    assert narrowed and {callee for _, callee in narrowed} == {"hipster-shop/cartservice"}
 
 
 def test_in_prod_ratings_is_reachable_only_from_reviews(stack_specs: dict[str, MeshSpec]) -> None:
