@@ -15,11 +15,12 @@ the Online Boutique in ambient: applied to the API server and analyzed by istioc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from builders import shop
-from meshstack.graph import who_can_call_whom
+from meshstack.graph import enforced_by, to_json, to_markdown, who_can_call_whom
 from meshstack.render import render, stack_releases
 from meshstack.spec import (
     AuthorizationPolicy,
@@ -303,3 +304,12 @@ MISTAKES: dict[str, tuple[MeshSpec, str]] = {
 def test_an_ambient_mistake_is_reported_at_its_path(case: str) -> None:
     spec, path = MISTAKES[case]
     assert path in [p.path for p in validate(spec)]
+
+
+def test_graph_says_where_each_namespace_is_enforced() -> None:
+    assert enforced_by(SIDECARS)["shop"] == "sidecars"
+    assert enforced_by(AMBIENT)["shop"] == "waypoint shop/waypoint (ambient)"
+    assert enforced_by(_mesh(Dataplane.AMBIENT))["shop"].startswith("ztunnel")
+    markdown = to_markdown(AMBIENT, who_can_call_whom(AMBIENT))
+    assert "## shop\n\nEnforced by: waypoint shop/waypoint (ambient)" in markdown
+    assert json.loads(to_json(AMBIENT, []))["enforced_by"]["shop"].startswith("waypoint")

@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from meshstack.enforcement import Enforcement, Placement
 from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key, service_key
@@ -263,9 +264,29 @@ def undeclared_access(calls: list[Call]) -> list[Call]:
     return [c for c in calls if not c.declared and c.verdict is not Verdict.DENIED]
 
 
+def enforced_by(spec: MeshSpec) -> dict[str, str]:
+    """Namespace → what enforces its policy, as a reviewer reads it: the verdicts are the
+    same on every data plane (validation refuses what one cannot enforce), the place is not."""
+    placement = Placement(spec)
+    found = {}
+    for ns in spec.namespaces:
+        where = placement.of(ns.name)
+        if where is Enforcement.WAYPOINT:
+            found[ns.name] = f"waypoint {ns.name}/{placement.waypoint(ns.name)} (ambient)"
+        elif where is Enforcement.ZTUNNEL:
+            found[ns.name] = "ztunnel (ambient, no waypoint: identities, namespaces, ports)"
+        else:
+            found[ns.name] = "sidecars"
+    return found
+
+
 def to_json(spec: MeshSpec, calls: list[Call]) -> str:
     return json.dumps(
-        {"stack": spec.stack, "calls": [asdict(c) | {"verdict": c.verdict.value} for c in calls]},
+        {
+            "stack": spec.stack,
+            "enforced_by": enforced_by(spec),
+            "calls": [asdict(c) | {"verdict": c.verdict.value} for c in calls],
+        },
         indent=2,
         ensure_ascii=False,
     )
@@ -301,6 +322,7 @@ def to_markdown(spec: MeshSpec, calls: list[Call]) -> str:
     out.append("✓ allowed · ~ some requests · ✗ denied · **bold**: a call the apps declare")
     by_pair = {(c.caller, c.callee): c for c in calls}
     labels = sorted({c.caller for c in calls} | {c.callee for c in calls})
+    enforcement = enforced_by(spec)
     for namespace in sorted({label.split("/")[0] for label in labels}):
         callees = [
             label
@@ -311,6 +333,8 @@ def to_markdown(spec: MeshSpec, calls: list[Call]) -> str:
         if not callees:
             continue
         out += ["", f"## {namespace}", ""]
+        if namespace in enforcement:
+            out += [f"Enforced by: {enforcement[namespace]}", ""]
         out.append("| caller \\ callee | " + " | ".join(c.split("/")[1] for c in callees) + " |")
         out.append("| --- |" + " :---: |" * len(callees))
         for caller in callers:
