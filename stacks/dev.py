@@ -3,7 +3,7 @@
 Bookinfo on sidecars, entering through the Kubernetes Gateway API; the Online Boutique
 in ambient mode (ztunnel, and a waypoint for its routes and faults), entering through
 Istio's Gateway; cartservice's gRPC API only for frontend and checkout (a request-level
-rule, so on the waypoint). PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
+rule, so on a waypoint: cartservice's own). PERMISSIVE mTLS (plaintext still accepted while teams migrate), reviews split
 50/50 between v1 and v3 with user ``jason`` pinned to v2 and mobile browsers on
 v3, a mirror of live traffic to v2, and the fault-injection drills: a 5 s delay
 on 10 % of productcatalogservice calls and HTTP 500 on 5 % of cartservice calls.
@@ -19,6 +19,7 @@ from meshstack.recipes import (
 from meshstack.spec import (
     AbortFault,
     Addons,
+    App,
     AuthorizationPolicy,
     AuthorizationRule,
     ConsistentHash,
@@ -57,6 +58,17 @@ from meshstack.spec import (
     VirtualService,
     Waypoint,
 )
+
+
+def _cart_on_its_own_waypoint(shop: App) -> App:
+    """cartservice gets a waypoint of its own (its Service says so), beside the namespace's."""
+    workloads = tuple(
+        w.model_copy(update={"waypoint": Waypoint(name="cart-waypoint")})
+        if w.name == "cartservice"
+        else w
+        for w in shop.workloads
+    )
+    return shop.model_copy(update={"workloads": workloads})
 
 
 def spec() -> MeshSpec:
@@ -123,7 +135,7 @@ def spec() -> MeshSpec:
             else ns
             for ns in sample_namespaces()
         ),
-        apps=(bookinfo(), online_boutique(loadgenerator=True)),
+        apps=(bookinfo(), _cart_on_its_own_waypoint(online_boutique(loadgenerator=True))),
         policy=MeshPolicy(
             gateways=(bookinfo_gateway, boutique_gateway),
             virtual_services=(bookinfo_route, boutique_route, reviews, slow_catalog, failing_cart),

@@ -77,12 +77,29 @@ def _policies() -> dict[str, Any]:
     }
 
 
-def _mesh(dataplane: Dataplane, waypoint: Waypoint | None = None) -> MeshSpec:
+def _mesh(
+    dataplane: Dataplane, waypoint: Waypoint | None = None, *, per_service: bool = False
+) -> MeshSpec:
+    """The shop with its policies; ``per_service``: web and api each get their own
+    waypoint instead of the namespace's."""
     base = shop(**_policies())
     namespaces = tuple(
         Namespace(name=ns.name, dataplane=dataplane, waypoint=waypoint) if ns.name == "shop" else ns
         for ns in base.namespaces
     )
+    if per_service:
+        apps = tuple(
+            app.model_copy(
+                update={
+                    "workloads": tuple(
+                        w.model_copy(update={"waypoint": Waypoint(name=f"{w.name}-waypoint")})
+                        for w in app.workloads
+                    )
+                }
+            )
+            for app in base.apps
+        )
+        base = base.model_copy(update={"apps": apps})
     return base.model_copy(
         update={
             "namespaces": namespaces,
@@ -94,11 +111,19 @@ def _mesh(dataplane: Dataplane, waypoint: Waypoint | None = None) -> MeshSpec:
 
 SIDECARS = _mesh(Dataplane.SIDECAR)
 AMBIENT = _mesh(Dataplane.AMBIENT, Waypoint())
+PER_SERVICE = _mesh(Dataplane.AMBIENT, per_service=True)
+LAYOUTS = {"namespace waypoint": AMBIENT, "a waypoint per service": PER_SERVICE}
 
 
-def _labels(objects: Objects, namespace: str) -> dict[str, str]:
-    (ns,) = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == namespace]
-    return dict(ns["metadata"]["labels"])
+def _labels(objects: Objects, kind: str, namespace: str | None, name: str) -> dict[str, str]:
+    (found,) = [
+        o
+        for o in objects
+        if o["kind"] == kind
+        and o["metadata"]["name"] == name
+        and o["metadata"].get("namespace") == namespace
+    ]
+    return dict(found["metadata"]["labels"])
 
 
 def _selects(policy: dict[str, Any], workload: str) -> bool:
@@ -121,17 +146,21 @@ JUDGING_KINDS = ("AuthorizationPolicy", "RequestAuthentication")
 
 def judging_policies(objects: Objects, namespace: str, workload: str) -> dict[str, set[str]]:
     """``{"caller": policies that judge the caller's identity and requests to the
-    workload, "behind waypoint": policies ztunnel applies after a waypoint}``."""
-    labels = _labels(objects, namespace)
+    workload, "behind waypoint": policies ztunnel applies after a waypoint, "waypoint":
+    the waypoint}``. A Service's ``istio.io/use-waypoint`` comes before its namespace's."""
+    namespace_labels = _labels(objects, "Namespace", None, namespace)
+    service_labels = _labels(objects, "Service", namespace, workload)
     local = [
         o for o in objects if o["kind"] in JUDGING_KINDS and o["metadata"]["namespace"] == namespace
     ]
     at_pod = {o["metadata"]["name"] for o in local if _selects(o, workload)}
-    waypoint = labels.get("istio.io/use-waypoint")
-    if labels.get("istio.io/dataplane-mode") != "ambient" or waypoint is None:
-        return {"caller": at_pod, "behind waypoint": set()}
+    waypoint = service_labels.get("istio.io/use-waypoint") or namespace_labels.get(
+        "istio.io/use-waypoint"
+    )
+    if namespace_labels.get("istio.io/dataplane-mode") != "ambient" or waypoint is None:
+        return {"caller": at_pod, "behind waypoint": set(), "waypoint": set()}
     at_waypoint = {o["metadata"]["name"] for o in local if _targets(o, workload, waypoint)}
-    return {"caller": at_waypoint, "behind waypoint": at_pod}
+    return {"caller": at_waypoint, "behind waypoint": at_pod, "waypoint": {waypoint}}
 
 
 def _has_request_attributes(policy: dict[str, Any]) -> bool:
@@ -145,23 +174,27 @@ def _has_request_attributes(policy: dict[str, Any]) -> bool:
     return policy["kind"] == "RequestAuthentication"
 
 
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("workload", ["web", "api"])
-def test_moving_to_ambient_keeps_every_policy_judging_the_same_callers(workload: str) -> None:
-    sidecars, ambient = render(SIDECARS), render(AMBIENT)
+def test_moving_to_ambient_keeps_every_policy_judging_the_same_callers(
+    workload: str, layout: str
+) -> None:
+    sidecars, ambient = render(SIDECARS), render(LAYOUTS[layout])
     before = judging_policies(sidecars, "shop", workload)
     after = judging_policies(ambient, "shop", workload)
     assert before["caller"] and after["caller"] == before["caller"]
     # Behind the waypoint, ztunnel admits the waypoint's identity and nothing else.
-    (behind,) = after["behind waypoint"]
-    (only,) = [o for o in ambient if o["metadata"]["name"] == behind]
-    assert only["spec"]["rules"] == [
-        {"from": [{"source": {"principals": [f"{TRUST}/ns/shop/sa/waypoint"]}}]}
-    ]
+    (waypoint,) = after["waypoint"]
+    behind = [o for o in ambient if o["metadata"]["name"] in after["behind waypoint"]]
+    allowed = [o["spec"]["rules"] for o in behind if o["spec"].get("rules")]
+    principal = f"{TRUST}/ns/shop/sa/{waypoint}"
+    assert allowed == [[{"from": [{"source": {"principals": [principal]}}]}]]
+    assert all(o["spec"].get("action", "ALLOW") == "ALLOW" for o in behind)
 
 
 def test_the_namespace_and_its_waypoint_are_labelled_as_ambient_reads_them() -> None:
     objects = render(AMBIENT)
-    labels = _labels(objects, "shop")
+    labels = _labels(objects, "Namespace", None, "shop")
     assert labels["istio.io/dataplane-mode"] == "ambient"
     assert labels["istio.io/use-waypoint"] == "waypoint"
     assert labels["istio.io/ingress-use-waypoint"] == "true"
@@ -178,12 +211,13 @@ def test_one_field_is_the_whole_move() -> None:
     )
 
 
-def test_graph_verdicts_do_not_change_with_the_data_plane() -> None:
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_graph_verdicts_do_not_change_with_the_data_plane(layout: str) -> None:
     def verdicts(spec: MeshSpec) -> list[tuple[Any, ...]]:
         return [(c.caller, c.callee, c.verdict, c.reason) for c in who_can_call_whom(spec)]
 
-    assert validate(SIDECARS) == [] and validate(AMBIENT) == []
-    assert verdicts(AMBIENT) == verdicts(SIDECARS)
+    assert validate(SIDECARS) == [] and validate(LAYOUTS[layout]) == []
+    assert verdicts(LAYOUTS[layout]) == verdicts(SIDECARS)
 
 
 def test_without_a_waypoint_request_rules_are_refused_with_the_fix() -> None:
@@ -216,8 +250,9 @@ def test_without_a_waypoint_request_rules_are_refused_with_the_fix() -> None:
     assert not any(_has_request_attributes(o) for o in on_ztunnel)
 
 
-def test_no_request_rule_ever_lands_on_ztunnel() -> None:
-    objects = render(AMBIENT)
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_no_request_rule_ever_lands_on_ztunnel(layout: str) -> None:
+    objects = render(LAYOUTS[layout])
     for policy in objects:
         if policy["kind"] in JUDGING_KINDS and _has_request_attributes(policy):
             assert "targetRefs" in policy["spec"], policy["metadata"]["name"]
@@ -282,6 +317,23 @@ MISTAKES: dict[str, tuple[MeshSpec, str]] = {
             ),
         ),
         "policy.rate_limits[api-limit]",
+    ),
+    "a waypoint for a service in a sidecar namespace": (
+        _mesh(Dataplane.SIDECAR, per_service=True),
+        "apps[shop].workloads[web].waypoint",
+    ),
+    "a namespace-wide rule where only services have waypoints": (
+        _with_policy(
+            PER_SERVICE,
+            authorization_policies=(
+                AuthorizationPolicy(
+                    name="shop-callers",
+                    namespace="shop",
+                    rules=(AuthorizationRule(sources=(RequestSource(namespaces=("shop",)),)),),
+                ),
+            ),
+        ),
+        "policy.authorization_policies[shop-callers].workload",
     ),
     "a mesh-wide policy beside a waypoint": (
         _with_policy(

@@ -8,11 +8,11 @@ sidecar or a waypoint) and review, so moving a namespace between ``sidecar`` and
 * **ztunnel** — an ambient namespace without a waypoint: the node proxy sees connections,
   not requests, so it enforces identities, namespaces and ports only (a policy with L7
   attributes bound to it would fail closed and deny everything);
-* **waypoint** — an ambient namespace with a waypoint: every policy attaches to the
-  waypoint (``targetRefs`` to the workload's Service, or to the waypoint itself for the
-  whole namespace). All of them, L4 included: ztunnel at the destination sees the
-  waypoint's identity for traffic that came through it, so caller rules there would
-  match nothing.
+* **waypoint** — an ambient namespace with a waypoint, or a service with its own: every
+  policy for it attaches to the waypoint (``targetRefs`` to the workload's Service, or to
+  the namespace's waypoints for the whole namespace). All of them, L4 included: ztunnel
+  at the destination sees the waypoint's identity for traffic that came through it, so
+  caller rules there would match nothing.
 """
 
 from __future__ import annotations
@@ -38,18 +38,43 @@ def enforcement(namespace: Namespace | None) -> Enforcement:
 
 
 class Placement:
-    """The enforcement point of every declared namespace, looked up once."""
+    """The enforcement point of every declared namespace and service, looked up once."""
 
     def __init__(self, spec: MeshSpec) -> None:
         self.namespaces = {ns.name: ns for ns in spec.namespaces}
+        self.own: dict[tuple[str, str], str] = {
+            (app.namespace, w.name): w.waypoint.name
+            for app in spec.apps
+            for w in app.workloads
+            if w.waypoint is not None
+        }
 
-    def of(self, namespace: str | None) -> Enforcement:
-        return enforcement(self.namespaces.get(namespace or ""))
+    def of(self, namespace: str | None, workload: str | None = None) -> Enforcement:
+        """Who enforces policy for ``workload`` (or the whole namespace, without one)."""
+        found = enforcement(self.namespaces.get(namespace or ""))
+        if found is Enforcement.ZTUNNEL and (namespace or "", workload or "") in self.own:
+            return Enforcement.WAYPOINT
+        return found
 
-    def waypoint(self, namespace: str) -> str | None:
-        """The name of ``namespace``'s waypoint, if it has one."""
+    def waypoint(self, namespace: str, workload: str | None = None) -> str | None:
+        """The waypoint ``workload``'s traffic (or the namespace's) goes through, if any:
+        the service's own before the namespace's."""
+        if workload is not None and (namespace, workload) in self.own:
+            return self.own[(namespace, workload)]
         found = self.namespaces.get(namespace)
-        return found.waypoint.name if found is not None and found.waypoint else None
+        if found is None or not found.ambient or found.waypoint is None:
+            return None
+        return found.waypoint.name
+
+    def waypoints(self, namespace: str) -> list[str]:
+        """Every waypoint in ``namespace``: its own and its services'."""
+        names = {name for (ns, _), name in self.own.items() if ns == namespace}
+        own = self.waypoint(namespace)
+        return sorted(names | ({own} if own else set()))
+
+    def with_own_waypoint(self, namespace: str) -> list[str]:
+        """Workloads of ``namespace`` that have a waypoint of their own."""
+        return sorted(w for ns, w in self.own if ns == namespace)
 
 
 def l7_attributes(rule: AuthorizationRule) -> list[str]:

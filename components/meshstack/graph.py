@@ -277,6 +277,13 @@ def enforced_by(spec: MeshSpec) -> dict[str, str]:
             found[ns.name] = "ztunnel (ambient, no waypoint: identities, namespaces, ports)"
         else:
             found[ns.name] = "sidecars"
+        own = [
+            f"{w}: waypoint {ns.name}/{placement.waypoint(ns.name, w)}"
+            for w in placement.with_own_waypoint(ns.name)
+            if where is not Enforcement.SIDECAR
+        ]
+        if own:
+            found[ns.name] += "; " + ", ".join(own)
     return found
 
 

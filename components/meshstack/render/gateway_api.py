@@ -677,9 +677,8 @@ def render_gateway_api(spec: MeshSpec) -> Iterator[K8sObject]:
     """Waypoints, Gateways, their HTTPS redirect routes, HTTPRoutes and ReferenceGrants."""
     if not spec.uses_gateway_api():
         return
-    for ns in spec.namespaces:
-        if ns.ambient and ns.waypoint is not None:
-            yield waypoint_gateway(ns.name, ns.waypoint.name)
+    for namespace, name in spec.waypoints():
+        yield waypoint_gateway(namespace, name)
     namespaces = _route_namespaces(spec)
     for gw in spec.policy.gateways:
         if gw.api is GatewayApi.KUBERNETES:

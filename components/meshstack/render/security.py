@@ -25,15 +25,19 @@ def _selector(workload: str | None) -> dict[str, Any] | None:
 
 def _attachment(placement: Placement, namespace: str, workload: str | None) -> dict[str, Any]:
     """How a policy reaches its enforcement point: a pod ``selector`` (sidecars, ztunnel),
-    or ``targetRefs`` to the workload's Service or the namespace's waypoint."""
-    waypoint = placement.waypoint(namespace)
-    if placement.of(namespace) is not Enforcement.WAYPOINT or waypoint is None:
-        return drop_none({"selector": _selector(workload)})
+    or ``targetRefs`` to the workload's Service or, namespace-wide, to every waypoint of
+    the namespace."""
     if workload is not None:
-        return {"targetRefs": [{"group": "", "kind": "Service", "name": workload}]}
-    return {
-        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": waypoint}]
-    }
+        if placement.of(namespace, workload) is Enforcement.WAYPOINT:
+            return {"targetRefs": [{"group": "", "kind": "Service", "name": workload}]}
+        return {"selector": _selector(workload)}
+    if placement.of(namespace) is Enforcement.WAYPOINT:
+        return {"targetRefs": [_waypoint_ref(w) for w in placement.waypoints(namespace)]}
+    return {}
+
+
+def _waypoint_ref(name: str) -> dict[str, str]:
+    return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
 
 
 def peer_authentication(pa: PeerAuthentication, root_namespace: str) -> K8sObject:
@@ -99,20 +103,33 @@ def authorization_policy(
 def default_deny(namespace: str, placement: Placement, trust_domain: str) -> Iterator[K8sObject]:
     """An ALLOW policy with no rules: nothing matches, so every request is denied.
 
-    With a waypoint it is the waypoint's, and ztunnel in front of the pods lets only the
-    waypoint's identity through, so no caller skips the waypoint's checks."""
-    spec = _attachment(placement, namespace, None)
-    yield k8s_object(SECURITY, "AuthorizationPolicy", "default-deny", namespace, spec=spec)
-    waypoint = placement.waypoint(namespace)
-    if placement.of(namespace) is Enforcement.WAYPOINT and waypoint is not None:
-        source = {"principals": [principal(ServiceKey(namespace, waypoint), trust_domain)]}
-        yield k8s_object(
-            SECURITY,
-            "AuthorizationPolicy",
-            "only-through-waypoint",
-            namespace,
-            spec={"action": "ALLOW", "rules": [{"from": [{"source": source}]}]},
+    Where waypoints enforce, they deny by default, and ztunnel in front of the pods behind
+    them lets only their identities through, so no caller skips the waypoints' checks."""
+    waypoints = placement.waypoints(namespace)
+    if not waypoints:
+        yield _policy("default-deny", namespace, {})
+        return
+
+    def through(names: list[str]) -> list[dict[str, Any]]:
+        accounts = [principal(ServiceKey(namespace, n), trust_domain) for n in names]
+        return [{"from": [{"source": {"principals": accounts}}]}]
+
+    yield _policy("default-deny", namespace, {"targetRefs": [_waypoint_ref(w) for w in waypoints]})
+    if placement.of(namespace) is Enforcement.WAYPOINT:
+        yield _policy(
+            "only-through-waypoint", namespace, {"action": "ALLOW", "rules": through(waypoints)}
         )
+        return
+    yield _policy("default-deny-pods", namespace, {})
+    for workload in placement.with_own_waypoint(namespace):
+        own = placement.waypoint(namespace, workload)
+        assert own is not None
+        spec = {"selector": _selector(workload), "action": "ALLOW", "rules": through([own])}
+        yield _policy(f"{workload}-only-through-waypoint", namespace, spec)
+
+
+def _policy(name: str, namespace: str, spec: dict[str, Any]) -> K8sObject:
+    return k8s_object(SECURITY, "AuthorizationPolicy", name, namespace, spec=spec)
 
 
 def request_authentication(jwt: JwtRule, placement: Placement) -> K8sObject:

@@ -65,12 +65,18 @@ def scratch_volume_name(index: int) -> str:
 
 
 def service_object(workload: Workload, namespace: str) -> K8sObject:
+    """The workload's Service; with a waypoint of its own, labelled to use it (for
+    ingress traffic too)."""
+    labels = {"app": workload.name, "service": workload.name}
+    if workload.waypoint is not None:
+        labels["istio.io/use-waypoint"] = workload.waypoint.name
+        labels["istio.io/ingress-use-waypoint"] = "true"
     return k8s_object(
         "v1",
         "Service",
         workload.name,
         namespace,
-        labels={"app": workload.name, "service": workload.name},
+        labels=labels,
         spec={
             "selector": {"app": workload.name},
             "ports": [

@@ -63,9 +63,22 @@ class MeshSpec(Spec):
     def uses_gateway_api(self) -> bool:
         """Whether any object is a Gateway API one: a gateway declared through that API,
         or an ambient namespace's waypoint (a Gateway of class ``istio-waypoint``)."""
-        return any(g.api is GatewayApi.KUBERNETES for g in self.policy.gateways) or any(
-            ns.ambient and ns.waypoint is not None for ns in self.namespaces
+        return any(g.api is GatewayApi.KUBERNETES for g in self.policy.gateways) or bool(
+            self.waypoints()
         )
+
+    def waypoints(self) -> list[tuple[str, str]]:
+        """``(namespace, name)`` of every waypoint of an ambient namespace or service."""
+        ambient = {ns.name: ns for ns in self.namespaces if ns.ambient}
+        found = {(name, ns.waypoint.name) for name, ns in ambient.items() if ns.waypoint}
+        found |= {
+            (app.namespace, w.waypoint.name)
+            for app in self.apps
+            if app.namespace in ambient
+            for w in app.workloads
+            if w.waypoint is not None
+        }
+        return sorted(found)
 
     def gateway(self, ref: str, namespace: str) -> Gateway | None:
         """The gateway a route in ``namespace`` names as ``name`` or ``namespace/name``."""

@@ -210,6 +210,9 @@ class Workload(Spec):
     than one replica (drains then keep the rest serving); ``None`` renders none."""
     virtual_machines: VirtualMachines | None = None
     """Set when the workload runs on virtual machines instead of Kubernetes pods."""
+    waypoint: Waypoint | None = None
+    """Ambient only: a waypoint for this service alone (``istio.io/use-waypoint`` on its
+    Service), instead of or beside its namespace's."""
 
     @property
     def identity(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.enforcement import Enforcement, Placement, enforcement, l7_attributes
+from meshstack.enforcement import Enforcement, Placement, l7_attributes
 from meshstack.hosts import HostResolver
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
@@ -83,13 +83,26 @@ def _namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
 
 
 def _workload_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]:
+    names = {(app.namespace, w.name) for app in spec.apps for w in app.workloads}
     for app in spec.apps:
-        if placement.of(app.namespace) is Enforcement.SIDECAR:
-            continue
+        ambient = placement.of(app.namespace) is not Enforcement.SIDECAR
         for w in app.workloads:
-            if w.virtual_machines is not None:
+            path = f"apps[{app.name}].workloads[{w.name}]"
+            if w.waypoint is not None and not ambient:
                 yield Problem(
-                    f"apps[{app.name}].workloads[{w.name}].virtual_machines",
+                    f"{path}.waypoint",
+                    f"namespace {app.namespace!r} runs sidecars: a waypoint serves ambient "
+                    "services (set the namespace's dataplane=Dataplane.AMBIENT)",
+                )
+            elif w.waypoint is not None and (app.namespace, w.waypoint.name) in names:
+                yield Problem(
+                    f"{path}.waypoint.name",
+                    f"workload {w.waypoint.name!r} already owns that Service and service "
+                    "account name; name the waypoint differently",
+                )
+            if ambient and w.virtual_machines is not None:
+                yield Problem(
+                    f"{path}.virtual_machines",
                     f"virtual machines join the mesh with their own sidecar proxy; namespace "
                     f"{app.namespace!r} is ambient: put them in a sidecar namespace",
                 )
@@ -97,35 +110,50 @@ def _workload_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem
 
 def _security_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]:
     policy = spec.policy
-    with_waypoint = sorted(
-        ns.name for ns in spec.namespaces if enforcement(ns) is Enforcement.WAYPOINT
-    )
+    with_waypoint = sorted(ns.name for ns in spec.namespaces if placement.waypoints(ns.name))
     for ap in policy.authorization_policies:
+        path = f"policy.authorization_policies[{ap.name}]"
         if ap.namespace == spec.root_namespace and with_waypoint:
             yield Problem(
-                f"policy.authorization_policies[{ap.name}]",
+                path,
                 "a mesh-wide policy is enforced by sidecars and ztunnel, never by waypoints, "
                 f"and ztunnel sees a waypoint's identity for traffic to {with_waypoint}: it "
                 "would judge the wrong caller there; declare it per namespace instead",
             )
-    for ap in policy.authorization_policies:
-        if placement.of(ap.namespace) is not Enforcement.ZTUNNEL:
+        yield from _namespace_wide_problems(placement, ap.namespace, ap.workload, path)
+        if placement.of(ap.namespace, ap.workload) is not Enforcement.ZTUNNEL:
             continue
         for r, rule in enumerate(ap.rules):
             for attribute in l7_attributes(rule):
                 yield Problem(
-                    f"policy.authorization_policies[{ap.name}].rules[{r}].{attribute}",
+                    f"{path}.rules[{r}].{attribute}",
                     "ztunnel sees connections, not requests: it checks identities, namespaces "
                     "and ports only (a rule with request attributes would deny everything); "
                     + _fix(ap.namespace),
                 )
     for jwt in policy.jwt_rules:
-        if placement.of(jwt.namespace) is Enforcement.ZTUNNEL:
+        path = f"policy.jwt_rules[{jwt.name}]"
+        yield from _namespace_wide_problems(placement, jwt.namespace, jwt.workload, path)
+        if placement.of(jwt.namespace, jwt.workload) is Enforcement.ZTUNNEL:
             yield Problem(
-                f"policy.jwt_rules[{jwt.name}]",
+                path,
                 "tokens are checked on requests, which ztunnel does not see; "
                 + _fix(jwt.namespace),
             )
+
+
+def _namespace_wide_problems(
+    placement: Placement, namespace: str, workload: str | None, path: str
+) -> Iterator[Problem]:
+    """A namespace-wide rule where only some services have a waypoint: ztunnel would judge
+    their traffic by the waypoint's identity, and their waypoints would not see the rule."""
+    own = placement.with_own_waypoint(namespace)
+    if workload is None and own and placement.of(namespace) is Enforcement.ZTUNNEL:
+        yield Problem(
+            f"{path}.workload",
+            f"{own} have waypoints of their own and the namespace has none: a namespace-wide "
+            "rule cannot reach them; name the workload, or give the namespace the waypoint",
+        )
 
 
 def _traffic_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]:
@@ -139,17 +167,17 @@ def _traffic_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]
             continue
         for i, host in enumerate(vs.hosts):
             key = hosts.key(host, vs.namespace)
-            if key in hosts.services and placement.of(key.namespace) is Enforcement.ZTUNNEL:
+            if key in hosts.services and placement.of(*key) is Enforcement.ZTUNNEL:
                 yield Problem(
                     f"policy.virtual_services[{vs.name}].hosts[{i}]", why + _fix(key.namespace)
                 )
     for canary in policy.canaries:
         key = hosts.key(canary.service, canary.namespace)
-        if placement.of(key.namespace) is Enforcement.ZTUNNEL:
+        if placement.of(*key) is Enforcement.ZTUNNEL:
             yield Problem(f"policy.canaries[{canary.service}]", why + _fix(key.namespace))
     for i, dp in enumerate(policy.destination_policies):
         key = hosts.key(dp.service, dp.namespace)
-        if placement.of(key.namespace) is Enforcement.ZTUNNEL:
+        if placement.of(*key) is Enforcement.ZTUNNEL:
             yield Problem(f"policy.destination_policies[{i}]", why + _fix(key.namespace))
 
 
