@@ -20,6 +20,7 @@ GUARDRAILS = (
     "strict-mtls-in-production",
     "mesh-wide-strict-mtls-in-production",
     "controlled-egress-in-production",
+    "request-rules-on-a-waypoint",
     "no-floating-images",
     "route-weights-sum-to-100",
     "no-allow-all-authorization",

@@ -10,6 +10,7 @@ from meshstack.guardrails import (
     GuardrailSettings,
     PlannedResource,
 )
+from meshstack.guardrails.ambient import request_rules_on_a_waypoint
 from meshstack.guardrails.authorization import no_allow_all
 from meshstack.guardrails.egress import controlled_egress_in_production
 from meshstack.guardrails.images import floating_tag, no_floating_images
@@ -330,3 +331,40 @@ def test_production_egress_must_leave_through_an_egress_gateway() -> None:
     assert list(controlled_egress_in_production([internal], DEFAULTS)) == []
     dev = planned(SERVICE_ENTRY, PAYMENTS_ENTRY, stack="dev")
     assert list(controlled_egress_in_production([dev], DEFAULTS)) == []
+
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+REQUEST_AUTHN = "kubernetes:security.istio.io/v1:RequestAuthentication"
+
+
+def _namespace(name: str, **labels: str) -> PlannedResource:
+    return PlannedResource(
+        NAMESPACE,
+        {"metadata": {"name": name, "labels": labels}},
+        f"urn:pulumi:dev::meshstack::{NAMESPACE}::{name}",
+    )
+
+
+def test_request_rules_in_an_ambient_namespace_must_attach_to_a_waypoint() -> None:
+    ambient = _namespace("shop", **{"istio.io/dataplane-mode": "ambient"})
+    paths = {
+        "selector": {"matchLabels": {"app": "api"}},
+        "rules": [{"to": [{"operation": {"paths": ["/admin*"]}}]}],
+    }
+    on_pods = planned(AUTHZ, paths, stack="dev", namespace="shop", name="api-admin")
+    [violation] = request_rules_on_a_waypoint([ambient, on_pods], DEFAULTS)
+    assert "ztunnel" in violation.message and "deny" in violation.message
+    assert violation.urn == on_pods.urn
+    tokens = planned(REQUEST_AUTHN, {"jwtRules": [{}]}, stack="dev", namespace="shop")
+    assert len(list(request_rules_on_a_waypoint([ambient, tokens], DEFAULTS))) == 1
+    # Attached to the waypoint, L4 only, or in a sidecar namespace: nothing to say.
+    on_waypoint = {**paths, "targetRefs": [{"kind": "Service", "group": "", "name": "api"}]}
+    del on_waypoint["selector"]
+    l4 = {"rules": [{"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/web"]}}]}]}
+    sidecars = _namespace("shop", **{"istio-injection": "enabled"})
+    for resources in (
+        [ambient, planned(AUTHZ, on_waypoint, stack="dev", namespace="shop")],
+        [ambient, planned(AUTHZ, l4, stack="dev", namespace="shop")],
+        [sidecars, on_pods],
+    ):
+        assert list(request_rules_on_a_waypoint(resources, DEFAULTS)) == []

@@ -53,6 +53,9 @@ def test_a_loosened_prod_program_is_rejected_by_every_guardrail(pack: PolicyPack
     )
     assert "bookinfo/debug-open-details" in by_policy["no-allow-all-authorization"]
     assert by_policy["protected-istio-crds"].startswith("chart 'base' holds Istio's CRDs")
+    assert by_policy["request-rules-on-a-waypoint"].startswith(
+        "AuthorizationPolicy reports/reports-admin: namespace reports is ambient"
+    )
 
 
 def test_production_is_whatever_the_pack_config_says(pack: PolicyPackClient) -> None:
@@ -64,6 +67,7 @@ def test_production_is_whatever_the_pack_config_says(pack: PolicyPackClient) -> 
         assert sorted({v.policy for v in violations}) == [
             "no-allow-all-authorization",
             "no-floating-images",
+            "request-rules-on-a-waypoint",
             "route-weights-sum-to-100",
         ]
     finally:

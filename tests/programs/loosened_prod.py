@@ -4,8 +4,9 @@ Each loosening is one a pull request could plausibly make: mesh-wide mTLS
 relaxed to PERMISSIVE "while we debug", the CRD protection switched off to
 allow a reinstall, an image tag override set to ``latest``, an "allow all"
 policy acknowledged with ``match_all``, an external API reached straight from the
-sidecars rather than through the egress gateway, and a traffic split written by hand
-beside the components (where typed validation never sees it).
+sidecars rather than through the egress gateway, a traffic split written by hand
+beside the components (where typed validation never sees it), and a new ambient
+namespace whose path rule was copied from a sidecar namespace (ztunnel would enforce it).
 """
 
 from pathlib import Path
@@ -103,6 +104,23 @@ k8s.apiextensions.CustomResource(
                 ],
             }
         ],
+    },
+    opts=pulumi.ResourceOptions(provider=provider),
+)
+
+k8s.core.v1.Namespace(
+    "hand-written-ambient-namespace",
+    metadata={"name": "reports", "labels": {"istio.io/dataplane-mode": "ambient"}},
+    opts=pulumi.ResourceOptions(provider=provider),
+)
+k8s.apiextensions.CustomResource(
+    "hand-written-reports-admin",
+    api_version="security.istio.io/v1",
+    kind="AuthorizationPolicy",
+    metadata={"name": "reports-admin", "namespace": "reports"},
+    spec={
+        "selector": {"matchLabels": {"app": "reports"}},
+        "rules": [{"to": [{"operation": {"paths": ["/admin*"]}}]}],
     },
     opts=pulumi.ResourceOptions(provider=provider),
 )

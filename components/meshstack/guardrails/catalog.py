@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meshstack.guardrails.ambient import request_rules_on_a_waypoint
 from meshstack.guardrails.authorization import no_allow_all
 from meshstack.guardrails.egress import controlled_egress_in_production
 from meshstack.guardrails.images import no_floating_images
@@ -47,6 +48,12 @@ STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
         "A production stack declares a mesh-wide STRICT PeerAuthentication in Istio's root namespace.",
         mesh_wide_strict_mtls_in_production,
         configurable=True,
+    ),
+    StackGuardrail(
+        "request-rules-on-a-waypoint",
+        "In an ambient namespace, authorization rules on requests (paths, methods, hosts, "
+        "token principals) and RequestAuthentications attach to a waypoint, not ztunnel.",
+        request_rules_on_a_waypoint,
     ),
     StackGuardrail(
         "controlled-egress-in-production",
