@@ -74,12 +74,20 @@ def _namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
                 f"gateway {gateways[ns.name]!r} runs here and its pods get their proxy by "
                 "sidecar injection: keep this namespace on sidecars",
             )
-        if ns.waypoint is not None and (ns.name, ns.waypoint.name) in workloads:
-            yield Problem(
-                f"{path}.waypoint.name",
-                f"workload {ns.waypoint.name!r} already owns that Service and service "
-                "account name; name the waypoint differently",
-            )
+        if ns.waypoint is not None:
+            yield from _name_taken(f"{path}.waypoint", ns.name, ns.waypoint.name, workloads)
+
+
+def _name_taken(
+    path: str, namespace: str, waypoint: str, workloads: set[tuple[str, str]]
+) -> Iterator[Problem]:
+    """istiod names a waypoint's Deployment, Service and service account after it."""
+    if (namespace, waypoint) in workloads:
+        yield Problem(
+            f"{path}.name",
+            f"workload {waypoint!r} already owns that Service and service account name; "
+            "name the waypoint differently",
+        )
 
 
 def _workload_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]:
@@ -94,12 +102,8 @@ def _workload_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem
                     f"namespace {app.namespace!r} runs sidecars: a waypoint serves ambient "
                     "services (set the namespace's dataplane=Dataplane.AMBIENT)",
                 )
-            elif w.waypoint is not None and (app.namespace, w.waypoint.name) in names:
-                yield Problem(
-                    f"{path}.waypoint.name",
-                    f"workload {w.waypoint.name!r} already owns that Service and service "
-                    "account name; name the waypoint differently",
-                )
+            elif w.waypoint is not None:
+                yield from _name_taken(f"{path}.waypoint", app.namespace, w.waypoint.name, names)
             if ambient and w.virtual_machines is not None:
                 yield Problem(
                     f"{path}.virtual_machines",
