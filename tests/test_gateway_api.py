@@ -14,10 +14,12 @@ The objects are also checked against the Gateway API's own CRD schemas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from builders import shop
 from ingress_routing import Answer, Request, gateway_api_answer, istio_answer
 from meshstack.chart_files import gateway_api_source_problems
@@ -461,3 +463,55 @@ def test_the_default_release_is_the_one_the_offline_crds_come_from() -> None:
     assert f"/v{crds.version}/standard-install.yaml" in (crds.manifest_url() or "")
     bundle = (gateway_api_crds_dir() / "gateway.networking.k8s.io_httproutes.yaml").read_text()
     assert f"gateway.networking.k8s.io/bundle-version: v{crds.version}" in bundle
+
+
+@pytest.fixture(scope="module")
+def gateway_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real API server with the pinned Gateway API CRDs installed."""
+    from cluster import start
+    from engine import gateway_api_crds_dir
+    from engine_stack import require_toolchain
+
+    require_toolchain("etcd", "kube-apiserver")
+    server = start(tmp_path_factory.mktemp("apiserver"))
+    try:
+        # Server-side: the HTTPRoute CRD is larger than a client-side apply's annotation.
+        server.kubectl("apply", "--server-side", "-f", str(gateway_api_crds_dir()))
+        server.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        yield server
+    finally:
+        server.stop()
+
+
+def _server_dry_run(server: Any, spec: MeshSpec, workdir: Path) -> tuple[int, str]:
+    """Create the spec's namespaces, then send its Gateway API objects as a dry run."""
+    objects = [o for o in render(spec) if o["apiVersion"].startswith("gateway.networking.k8s.io")]
+    workdir.mkdir()
+    for name in sorted({o["metadata"]["namespace"] for o in objects}):
+        server.kubectl("create", "namespace", name, check=False)
+    (workdir / "objects.yaml").write_text(yaml.safe_dump_all(objects))
+    done = server.kubectl(
+        "apply", "--dry-run=server", "-f", str(workdir / "objects.yaml"), check=False
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.cluster
+def test_the_api_server_accepts_every_shape_and_refuses_what_we_refuse(
+    gateway_api_server: Any, tmp_path: Path
+) -> None:
+    """Every shape the renderer writes — listeners admitting other namespaces, the
+    redirect route, mirror fractions, retries, timeouts, ReferenceGrants — passes the
+    Gateway API's own schemas and CEL rules; a path our validation refuses, the API
+    server refuses as well."""
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    kinds = {o["kind"] for o in render(spec) if "gateway.networking" in o["apiVersion"]}
+    assert kinds == {"Gateway", "HTTPRoute", "ReferenceGrant"}
+    code, out = _server_dry_run(gateway_api_server, spec, tmp_path / "valid")
+    assert code == 0, out
+    relative, _ = INEXPRESSIBLE["a relative path"]
+    assert isinstance(relative, HttpRoute)
+    code, out = _server_dry_run(
+        gateway_api_server, _edge(GatewayApi.KUBERNETES, relative), tmp_path / "relative"
+    )
+    assert code != 0 and "must be an absolute path" in out, out
