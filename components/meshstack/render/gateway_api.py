@@ -287,11 +287,9 @@ class RouteTranslation:
         return {"attempts": policy.attempts}
 
     def match(self, match: HttpMatch, where: str) -> dict[str, Any]:
-        headers = [
-            self.header(name, m, f"{where}.headers[{name}]") for name, m in match.headers.items()
-        ]
+        headers = [self.header(name, m) for name, m in match.headers.items()]
         if match.user_agent is not None:
-            headers.append(self.header("user-agent", match.user_agent, f"{where}.user_agent"))
+            headers.append(self.header("user-agent", match.user_agent))
         return drop_none(
             {
                 "path": self.uri(match.uri, f"{where}.uri") if match.uri else None,
@@ -319,7 +317,9 @@ class RouteTranslation:
             self.refuse(f"{where}.{field_name}", f"{value!r}: {bad}")
         return {"type": kind, "value": value}
 
-    def header(self, name: str, match: StringMatch, where: str) -> dict[str, str]:
+    def header(self, name: str, match: StringMatch) -> dict[str, str]:
+        """Exact and regex carry over; a prefix becomes the full-match regex
+        ``<escaped prefix>.*``, which Envoy's RE2 reads the same way."""
         if match.exact is not None:
             return {"type": "Exact", "name": name, "value": match.exact}
         if match.regex is not None:
