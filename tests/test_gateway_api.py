@@ -23,6 +23,9 @@ import yaml
 from builders import shop
 from ingress_routing import Answer, Request, gateway_api_answer, istio_answer
 from meshstack.chart_files import gateway_api_source_problems
+from meshstack.graph import Verdict
+from meshstack.ingress_graph import to_markdown as ingress_markdown
+from meshstack.ingress_graph import who_can_enter
 from meshstack.render import render
 from meshstack.spec import (
     Canary,
@@ -515,3 +518,39 @@ def test_the_api_server_accepts_every_shape_and_refuses_what_we_refuse(
         gateway_api_server, _edge(GatewayApi.KUBERNETES, relative), tmp_path / "relative"
     )
     assert code != 0 and "must be an absolute path" in out, out
+
+
+def _prod_with_bookinfo_on(api: GatewayApi, stack_specs: dict[str, MeshSpec]) -> MeshSpec:
+    prod = stack_specs["prod"]
+    gateways = tuple(
+        g.model_copy(update={"api": api}) if g.name == "bookinfo-gateway" else g
+        for g in prod.policy.gateways
+    )
+    return prod.model_copy(update={"policy": prod.policy.model_copy(update={"gateways": gateways})})
+
+
+def test_an_ingress_route_its_gateway_may_not_call_is_refused(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """prod's default-deny lets productpage be called by the installed ingress gateway's
+    identity. Moved to the Gateway API, Bookinfo's ingress runs on a proxy istiod deploys
+    (bookinfo/bookinfo-gateway-istio), which no policy allows: every request would get a
+    403, so validation says so at the route, with the identity to allow."""
+    assert validate(stack_specs["prod"]) == []
+    moved = _prod_with_bookinfo_on(GatewayApi.KUBERNETES, stack_specs)
+    problems = [p for p in validate(moved) if "403" in p.message]
+    assert [p.path for p in problems] == [
+        "policy.virtual_services[bookinfo-ingress].http[0].destinations[0]"
+    ]
+    assert "bookinfo/bookinfo-gateway-istio" in problems[0].message
+    # The graph shows the same: who enters where, and with what verdict.
+    entries = {(c.gateway, c.callee): c.verdict for c in who_can_enter(moved)}
+    assert entries[("bookinfo/bookinfo-gateway", "bookinfo/productpage")] == Verdict.DENIED
+    assert entries[("hipster-shop/boutique-gateway", "hipster-shop/frontend")] == Verdict.ALLOWED
+    for name in ("dev", "staging", "prod"):
+        assert all(c.verdict != Verdict.DENIED for c in who_can_enter(stack_specs[name])), name
+    section = ingress_markdown(who_can_enter(moved))
+    assert (
+        "- bookinfo/bookinfo-gateway as bookinfo/bookinfo-gateway-istio → bookinfo/productpage: "
+        "denied (default-deny)" in section
+    )

@@ -30,6 +30,9 @@ from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.guardrails.planned import guardrail_problems
+from meshstack.ingress_graph import as_json as ingress_json
+from meshstack.ingress_graph import to_markdown as ingress_markdown
+from meshstack.ingress_graph import who_can_enter
 from meshstack.render import K8sObject, render, stack_releases
 from meshstack.review import build_comment, load_reviews
 from meshstack.spec.mesh import MeshSpec
@@ -241,12 +244,15 @@ def _run(args: argparse.Namespace) -> int:
         return _diff(args)
     if args.command == "graph":
         calls = who_can_call_whom(spec)
+        entries = who_can_enter(spec)
         if args.format == "json":
-            print(graph_json(spec, [*calls, *who_can_reach_external(spec)]))
+            external = who_can_reach_external(spec)
+            print(graph_json(spec, [*calls, *external], ingress_json(entries)))
         elif args.format == "mermaid":
             print(to_mermaid(calls))
         else:
             print(to_markdown(spec, calls), end="")
+            print(ingress_markdown(entries), end="")
             print(egress_markdown(who_can_reach_external(spec)), end="")
         return 0
     if args.command == "charts":

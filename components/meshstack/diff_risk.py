@@ -76,8 +76,8 @@ def _ingress_move(line: Line) -> str | None:
     a Gateway API one on a proxy istiod deploys for it, with its own Service."""
     if line.key.startswith("gateway ") and line.key.endswith(" api"):
         return (
-            "ingress moves to a new proxy with its own Service and address: point DNS at it "
-            "before the old gateway stops serving these hosts"
+            "ingress moves to a new proxy with its own Service, address and identity: point "
+            "DNS at it first; policies and JWT rules on the old gateway's pods stop applying"
         )
     return None
 

@@ -90,7 +90,7 @@ def _declared(spec: MeshSpec) -> set[tuple[ServiceKey, ServiceKey]]:
     return pairs
 
 
-class _Evaluator:
+class Evaluator:
     """Indexes policies by namespace once; each pair is then judged in O(policies there)."""
 
     def __init__(self, spec: MeshSpec) -> None:
@@ -137,16 +137,21 @@ class _Evaluator:
         return found
 
     def _rule_match(
-        self, rule: AuthorizationRule, caller: Endpoint, callee: Endpoint, identity: bool
+        self,
+        rule: AuthorizationRule,
+        caller: Endpoint,
+        callee: Endpoint,
+        identity: bool,
+        tokens: bool = False,
     ) -> _Match:
         if rule.match_all:
             return _Match.ALL
-        if rule.sources and not any(
-            self._source_matches(s, caller, identity) for s in rule.sources
-        ):
+        sources = [self._source_match(s, caller, identity, tokens) for s in rule.sources]
+        if rule.sources and _Match.ALL not in sources and _Match.SOME not in sources:
             return _Match.NONE
+        by_token = bool(rule.sources) and _Match.ALL not in sources
         if not rule.operations:
-            return _Match.ALL
+            return _Match.SOME if by_token else _Match.ALL
         best = _Match.NONE
         for op in rule.operations:
             ports = set(op.ports) & callee.ports if op.ports else set(callee.ports)
@@ -155,12 +160,21 @@ class _Evaluator:
             if op.methods or op.paths or (op.ports and ports != set(callee.ports)):
                 best = _Match.SOME
             else:
-                return _Match.ALL
+                return _Match.SOME if by_token else _Match.ALL
         return best
 
+    def _source_match(
+        self, source: RequestSource, caller: Endpoint, identity: bool, tokens: bool
+    ) -> _Match:
+        """ALL: the caller matches; SOME: only requests with a matching token do (at the
+        edge, where end users bring them); NONE: never."""
+        if source.request_principals and not tokens:
+            return _Match.NONE
+        if not self._source_matches(source, caller, identity):
+            return _Match.NONE
+        return _Match.SOME if source.request_principals else _Match.ALL
+
     def _source_matches(self, source: RequestSource, caller: Endpoint, identity: bool) -> bool:
-        if source.request_principals:
-            return False
         if source.service_accounts:
             if not identity:
                 return False
@@ -173,19 +187,25 @@ class _Evaluator:
             return identity and caller.key.namespace in source.namespaces
         return True
 
-    def judge(self, caller: Endpoint, callee: Endpoint) -> tuple[Verdict, str]:
+    def judge(
+        self, caller: Endpoint, callee: Endpoint, *, end_user_tokens: bool = False
+    ) -> tuple[Verdict, str]:
+        """``end_user_tokens``: the requests may carry end users' JWTs (they come through
+        an ingress gateway), so token rules can match some of them."""
         identity = self.mtls_mode(callee.key) is not MtlsMode.DISABLE
         jwt = self.jwt_required.get(
             (callee.key.namespace, callee.key.name)
         ) or self.jwt_required.get((callee.key.namespace, None))
-        if jwt is not None:
+        if jwt is not None and not end_user_tokens:
             if jwt.unauthenticated_paths:
                 return Verdict.PARTIAL, f"JWT required by {jwt.name} except on some paths"
             return Verdict.DENIED, f"JWT required by {jwt.name}; mesh calls carry none"
         allows: list[tuple[AuthorizationPolicy, _Match]] = []
         partial_deny = None
         for policy in self._policies(callee.key):
-            matches = [self._rule_match(r, caller, callee, identity) for r in policy.rules]
+            matches = [
+                self._rule_match(r, caller, callee, identity, end_user_tokens) for r in policy.rules
+            ]
             best = (
                 _Match.ALL
                 if _Match.ALL in matches
@@ -234,7 +254,7 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
     """Every ordered pair of distinct workloads that serve ports, with its verdict."""
     workloads = endpoints(spec)
     declared = _declared(spec)
-    evaluator = _Evaluator(spec)
+    evaluator = Evaluator(spec)
     calls = []
     with collector_paused():  # every Call survives: collections would only rescan them
         for caller in workloads:
@@ -287,12 +307,14 @@ def enforced_by(spec: MeshSpec) -> dict[str, str]:
     return found
 
 
-def to_json(spec: MeshSpec, calls: list[Call]) -> str:
+def to_json(spec: MeshSpec, calls: list[Call], ingress: list[dict[str, str]] | None = None) -> str:
+    """``ingress``: the entries of :mod:`meshstack.ingress_graph`, already as JSON data."""
     return json.dumps(
         {
             "stack": spec.stack,
             "enforced_by": enforced_by(spec),
             "calls": [asdict(c) | {"verdict": c.verdict.value} for c in calls],
+            "ingress": ingress or [],
         },
         indent=2,
         ensure_ascii=False,

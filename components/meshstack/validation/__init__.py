@@ -13,6 +13,7 @@ from meshstack.validation.edge_rules import (
     egress_problems,
     gateway_api_problems,
     gateway_problems,
+    ingress_permission_problems,
     proxy_problems,
 )
 from meshstack.validation.fields import field_problems
@@ -45,6 +46,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *security.jwt_rules(),
         *gateway_problems(spec, index),
         *gateway_api_problems(spec),
+        *ingress_permission_problems(spec),
         *ambient_problems(spec),
         *egress_problems(spec, index),
         *proxy_problems(spec, index),

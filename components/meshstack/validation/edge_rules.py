@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.graph import Verdict
+from meshstack.ingress_graph import who_can_enter
 from meshstack.render.gateway_api import inexpressible
 from meshstack.spec.edge import ExternalService, GatewayApi, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
@@ -11,6 +13,18 @@ from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.workloads import Protocol
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem
+
+
+def ingress_permission_problems(spec: MeshSpec) -> Iterator[Problem]:
+    """Ingress routes whose backend denies the gateway's own proxy: all 403s."""
+    for entry in who_can_enter(spec):
+        if entry.verdict is Verdict.DENIED:
+            yield Problem(
+                entry.route,
+                f"gateway {entry.gateway} calls {entry.callee} as {entry.identity}, which is "
+                f"denied ({entry.reason}): every request would get a 403; allow "
+                f"RequestSource(service_accounts=({entry.identity!r},)) on {entry.callee}",
+            )
 
 
 def gateway_api_problems(spec: MeshSpec) -> Iterator[Problem]:
