@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 from builders import shop
@@ -38,6 +39,7 @@ from meshstack.spec import (
     GatewayServer,
     HttpMatch,
     HttpRoute,
+    IstioInstall,
     MeshSpec,
     Mirror,
     RetryPolicy,
@@ -554,3 +556,37 @@ def test_an_ingress_route_its_gateway_may_not_call_is_refused(
         "- bookinfo/bookinfo-gateway as bookinfo/bookinfo-gateway-istio → bookinfo/productpage: "
         "denied (default-deny)" in section
     )
+
+
+@pulumi.runtime.test
+def test_the_crds_come_first_and_are_protected_where_istios_are(engine: Any) -> Any:
+    """Every Gateway API object waits for the Gateway API's CRDs, and a stack that protects
+    Istio's CRDs protects these too (deleting one deletes every route of its kind)."""
+    from engine import gateway_api_crds_dir
+    from meshstack.components import MeshStack, MeshStackArgs
+
+    local = GatewayApiCrds(source=GatewayApiCrdFiles(path=str(gateway_api_crds_dir())))
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES).model_copy(
+        update={
+            "gateway_api": local,
+            "install": IstioInstall(protect=True, gateways=()),
+            "gateway_workloads": (),
+        }
+    )
+    mesh = MeshStack("mesh", MeshStackArgs(spec=spec))
+    assert mesh.gateway_api is not None
+
+    def check(_: Any) -> None:
+        reg = engine.registrations
+        crds = {name: r for name, r in reg.items() if "customresourcedefinition" in name}
+        assert {name.rsplit("-", 1)[-1] for name in crds} >= {
+            "httproutes.gateway.networking.k8s.io",
+            "referencegrants.gateway.networking.k8s.io",
+        }
+        assert all(r.protect for r in crds.values())
+        route = reg["mesh-policy-httproute-shop-shop-ingress"]
+        waits_for = {*route.dependencies}
+        # The SDK expands a dependency on the component into its children: every CRD.
+        assert {r.urn for r in crds.values()} <= waits_for, "routes wait for the CRDs"
+
+    return pulumi.Output.all(*(r.urn for r in mesh.policy.resources)).apply(check)

@@ -16,11 +16,14 @@ from meshstack.spec.gateway_api import GatewayApiCrds
 
 @dataclass(frozen=True)
 class GatewayApiArgs:
-    """``base_dir``: where a relative local CRD directory starts (the project directory)."""
+    """``base_dir``: where a relative local CRD directory starts (the project directory).
+    ``protect``: deleting a CRD deletes every Gateway and route of its kind, so stacks
+    that protect Istio's CRDs protect these too."""
 
     crds: GatewayApiCrds
     provider: pulumi.ProviderResource | None = None
     base_dir: Path | None = None
+    protect: bool = False
 
 
 class GatewayApi(pulumi.ComponentResource):
@@ -42,7 +45,9 @@ class GatewayApi(pulumi.ComponentResource):
     ) -> None:
         super().__init__("meshstack:index:GatewayApi", name, None, opts)
         child = pulumi.ResourceOptions(
-            parent=self, providers=[args.provider] if args.provider is not None else None
+            parent=self,
+            providers=[args.provider] if args.provider is not None else None,
+            protect=args.protect,
         )
         url = args.crds.manifest_url()
         if url is not None:
@@ -50,7 +55,9 @@ class GatewayApi(pulumi.ComponentResource):
         else:
             root = on_disk(_local_path(args.crds), args.base_dir)
             self.manifests = [
-                register_object(name, document, parent=self, provider=args.provider)
+                register_object(
+                    name, document, parent=self, provider=args.provider, protect=args.protect
+                )
                 for path in gateway_api_crd_files(root)
                 for document in yaml.safe_load_all(path.read_text())
                 if isinstance(document, dict) and "kind" in document

@@ -91,7 +91,12 @@ class MeshStack(pulumi.ComponentResource):
         if spec.uses_gateway_api() and spec.gateway_api.install:
             self.gateway_api = GatewayApi(
                 f"{name}-gateway-api",
-                GatewayApiArgs(spec.gateway_api, args.provider, args.base_dir),
+                GatewayApiArgs(
+                    spec.gateway_api,
+                    args.provider,
+                    args.base_dir,
+                    protect=spec.install is not None and spec.install.protect,
+                ),
                 child,
             )
             crds.append(self.gateway_api)
