@@ -14,6 +14,7 @@ The objects are also checked against the Gateway API's own CRD schemas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from meshstack.graph import Verdict
 from meshstack.ingress_graph import to_markdown as ingress_markdown
 from meshstack.ingress_graph import who_can_enter
 from meshstack.render import render
+from meshstack.render.gateway_api import gateway_api_duration
 from meshstack.spec import (
     Canary,
     Destination,
@@ -590,3 +592,13 @@ def test_the_crds_come_first_and_are_protected_where_istios_are(engine: Any) -> 
         assert {r.urn for r in crds.values()} <= waits_for, "routes wait for the CRDs"
 
     return pulumi.Output.all(*(r.urn for r in mesh.policy.resources)).apply(check)
+
+
+@pytest.mark.parametrize(
+    ("istio", "gateway_api"),
+    [("1.5s", "1s500ms"), ("90s", "1m30s"), ("250ms", "250ms"), ("2h", "2h"), ("1500us", None)],
+)
+def test_durations_become_the_gateway_api_form(istio: str, gateway_api: str | None) -> None:
+    assert gateway_api_duration(istio) == gateway_api
+    if gateway_api is not None:
+        assert re.fullmatch(r"([0-9]{1,5}(h|m|s|ms)){1,4}", gateway_api)  # the CRD's pattern

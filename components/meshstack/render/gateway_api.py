@@ -100,12 +100,14 @@ def gateway_api_duration(value: str) -> str | None:
     millis = duration_seconds(value) * 1000
     if abs(millis - round(millis)) > 1e-6:
         return None
-    left, parts = round(millis), []
+    left, counts = round(millis), []
     for unit, size in _DURATION_UNITS:
         count, left = divmod(left, size)
         if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) if len(parts) <= 4 and all(len(p) <= 7 for p in parts) else None
+            counts.append((count, unit))
+    if len(counts) > 4 or any(count > 99_999 for count, _ in counts):
+        return None
+    return "".join(f"{count}{unit}" for count, unit in counts)
 
 
 @dataclass(frozen=True)
