@@ -25,12 +25,14 @@ import yaml
 from builders import shop
 from ingress_routing import Answer, Request, gateway_api_answer, istio_answer
 from meshstack.chart_files import gateway_api_source_problems
-from meshstack.graph import Verdict
+from meshstack.graph import Verdict, who_can_call_whom
 from meshstack.ingress_graph import to_markdown as ingress_markdown
 from meshstack.ingress_graph import who_can_enter
 from meshstack.render import render
 from meshstack.render.gateway_api import gateway_api_duration
 from meshstack.spec import (
+    AuthorizationPolicy,
+    AuthorizationRule,
     Canary,
     Destination,
     FaultInjection,
@@ -42,8 +44,10 @@ from meshstack.spec import (
     HttpMatch,
     HttpRoute,
     IstioInstall,
+    JwtRule,
     MeshSpec,
     Mirror,
+    RequestSource,
     RetryPolicy,
     ServerProtocol,
     StringMatch,
@@ -602,3 +606,117 @@ def test_durations_become_the_gateway_api_form(istio: str, gateway_api: str | No
     assert gateway_api_duration(istio) == gateway_api
     if gateway_api is not None:
         assert re.fullmatch(r"([0-9]{1,5}(h|m|s|ms)){1,4}", gateway_api)  # the CRD's pattern
+
+
+def _edge_jwt(**fields: Any) -> JwtRule:
+    return JwtRule.model_validate(
+        {
+            "name": "edge-jwt",
+            "namespace": "istio-ingress",
+            "issuer": "https://issuer.test",
+            "jwks_uri": "https://issuer.test/jwks",
+            **fields,
+        }
+    )
+
+
+def test_a_jwt_rule_attaches_to_a_gateway_api_gateway() -> None:
+    """A Gateway API gateway's pods are istiod's; rules reach them through ``targetRefs``
+    to the Gateway, which Istio's own schema accepts."""
+    from istio_schemas import load_validators
+
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    spec = spec.model_copy(
+        update={
+            "policy": spec.policy.model_copy(update={"jwt_rules": (_edge_jwt(gateway="edge"),)})
+        }
+    )
+    assert validate(spec) == []
+    attached = [o for o in render(spec) if o["metadata"]["name"].startswith("edge-jwt")]
+    assert {o["kind"] for o in attached} == {"RequestAuthentication", "AuthorizationPolicy"}
+    validators = load_validators()
+    for obj in attached:
+        assert "selector" not in obj["spec"]
+        assert obj["spec"]["targetRefs"] == [
+            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge"}
+        ]
+        validator = validators[(obj["apiVersion"], obj["kind"])]
+        assert list(validator.iter_errors(obj["spec"])) == []
+
+
+JWT_MISTAKES = {
+    "a gateway and a workload": (_edge_jwt(gateway="edge", workload="api"), "gateway"),
+    "an unknown gateway": (_edge_jwt(gateway="nowhere"), "gateway"),
+    "a gateway in another namespace": (
+        _edge_jwt(gateway="istio-ingress/edge", namespace="shop"),
+        "gateway",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JWT_MISTAKES))
+def test_a_jwt_rule_on_a_gateway_is_checked(case: str) -> None:
+    rule, field_name = JWT_MISTAKES[case]
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    spec = spec.model_copy(update={"policy": spec.policy.model_copy(update={"jwt_rules": (rule,)})})
+    assert f"policy.jwt_rules[edge-jwt].{field_name}" in [p.path for p in validate(spec)]
+    # An Istio gateway has an installed deployment: rules select it by `workload`.
+    istio = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES)
+    on_istio = istio.model_copy(
+        update={
+            "policy": istio.policy.model_copy(update={"jwt_rules": (_edge_jwt(gateway="edge"),)})
+        }
+    )
+    assert "policy.jwt_rules[edge-jwt].gateway" in [p.path for p in validate(on_istio)]
+
+
+def test_a_rule_on_an_ingress_gateway_that_serves_no_route_is_refused(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """prod's JWT rule selects the installed ingress gateway. Move both gateways to the
+    Gateway API and that rule protects nothing: the tokens are no longer checked,
+    silently. Validation says so at the rule and names the way to attach it."""
+    prod = stack_specs["prod"]
+    gateways = tuple(
+        g.model_copy(update={"api": GatewayApi.KUBERNETES}) for g in prod.policy.gateways
+    )
+    moved = prod.model_copy(
+        update={"policy": prod.policy.model_copy(update={"gateways": gateways})}
+    )
+    problems = [p for p in validate(moved) if p.path == "policy.jwt_rules[ingress-jwt].workload"]
+    assert problems and "serves no Gateway" in problems[0].message
+    assert "gateway=" in problems[0].message
+
+
+def test_rules_on_a_gateway_do_not_reach_the_namespace_s_workloads() -> None:
+    """A JWT rule and an authorization policy attached to a Gateway API gateway judge the
+    gateway's requests only: the graph of the workloads beside it does not change."""
+    front = Gateway(
+        name="front",
+        namespace="shop",
+        servers=(GatewayServer(port=80, hosts=(HOST,)),),
+        api=GatewayApi.KUBERNETES,
+    )
+    base = _with_policy_fields(_edge(GatewayApi.KUBERNETES), gateways=(front,), virtual_services=())
+    attached = _with_policy_fields(
+        base,
+        jwt_rules=(_edge_jwt(namespace="shop", gateway="front"),),
+        authorization_policies=(
+            AuthorizationPolicy(
+                name="front-callers",
+                namespace="shop",
+                gateway="front",
+                rules=(AuthorizationRule(sources=(RequestSource(namespaces=("shop",)),)),),
+            ),
+        ),
+    )
+    assert validate(attached) == []
+
+    def verdicts(spec: MeshSpec) -> list[tuple[str, str, str]]:
+        return [(c.caller, c.callee, c.verdict.value) for c in who_can_call_whom(spec)]
+
+    assert verdicts(attached) == verdicts(base)
+
+
+def _with_policy_fields(spec: MeshSpec, **fields: Any) -> MeshSpec:
+    return spec.model_copy(update={"policy": spec.policy.model_copy(update=fields)})

@@ -102,7 +102,7 @@ class Evaluator:
         self.jwt_required = {
             (rule.namespace, rule.workload): rule
             for rule in spec.policy.jwt_rules
-            if rule.require_token
+            if rule.require_token and rule.gateway is None  # a gateway's: its requests only
         }
         self.mtls = self._mtls_modes()
         self.selecting: dict[ServiceKey, list[AuthorizationPolicy]] = {}
@@ -119,6 +119,8 @@ class Evaluator:
         return MtlsMode.PERMISSIVE
 
     def _applies(self, policy: AuthorizationPolicy, callee: ServiceKey) -> bool:
+        if policy.gateway is not None:
+            return False  # attached to a Gateway API gateway, not to the namespace's pods
         return policy.workload is None or policy.workload == callee.name
 
     def _policies(self, callee: ServiceKey) -> list[AuthorizationPolicy]:

@@ -8,7 +8,7 @@ from typing import Any
 from meshstack.enforcement import Enforcement, Placement
 from meshstack.render.objects import SECURITY, K8sObject, drop_none, k8s_object
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.refs import ServiceKey, principal, service_account_key
+from meshstack.spec.refs import ServiceKey, gateway_key, principal, service_account_key
 from meshstack.spec.security import (
     AuthorizationPolicy,
     AuthorizationRule,
@@ -23,10 +23,14 @@ def _selector(workload: str | None) -> dict[str, Any] | None:
     return {"matchLabels": {"app": workload}} if workload else None
 
 
-def _attachment(placement: Placement, namespace: str, workload: str | None) -> dict[str, Any]:
+def _attachment(
+    placement: Placement, namespace: str, workload: str | None, gateway: str | None = None
+) -> dict[str, Any]:
     """How a policy reaches its enforcement point: a pod ``selector`` (sidecars, ztunnel),
-    or ``targetRefs`` to the workload's Service or, namespace-wide, to every waypoint of
-    the namespace."""
+    or ``targetRefs`` to a Gateway API gateway, to the workload's Service or,
+    namespace-wide, to every waypoint of the namespace."""
+    if gateway is not None:
+        return {"targetRefs": [_waypoint_ref(gateway_key(gateway, namespace).name)]}
     if workload is not None:
         if placement.of(namespace, workload) is Enforcement.WAYPOINT:
             return {"targetRefs": [{"group": "", "kind": "Service", "name": workload}]}
@@ -37,6 +41,7 @@ def _attachment(placement: Placement, namespace: str, workload: str | None) -> d
 
 
 def _waypoint_ref(name: str) -> dict[str, str]:
+    """A reference to a Gateway API Gateway: a waypoint or an ingress gateway."""
     return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
 
 
@@ -93,7 +98,7 @@ def authorization_policy(
     ap: AuthorizationPolicy, trust_domain: str, placement: Placement
 ) -> K8sObject:
     spec = {
-        **_attachment(placement, ap.namespace, ap.workload),
+        **_attachment(placement, ap.namespace, ap.workload, ap.gateway),
         "action": ap.action.value,
         "rules": [_rule(r, ap.namespace, trust_domain) for r in ap.rules],
     }
@@ -141,7 +146,7 @@ def request_authentication(jwt: JwtRule, placement: Placement) -> K8sObject:
             "forwardOriginalToken": jwt.forward_original_token or None,
         }
     )
-    spec = {**_attachment(placement, jwt.namespace, jwt.workload), "jwtRules": [rule]}
+    spec = {**_attachment(placement, jwt.namespace, jwt.workload, jwt.gateway), "jwtRules": [rule]}
     return k8s_object(SECURITY, "RequestAuthentication", jwt.name, jwt.namespace, spec=spec)
 
 
@@ -158,7 +163,7 @@ def require_token_policy(jwt: JwtRule, placement: Placement) -> K8sObject:
     )
     rule = drop_none({"from": [{"source": {"notRequestPrincipals": ["*"]}}], "to": to})
     spec = {
-        **_attachment(placement, jwt.namespace, jwt.workload),
+        **_attachment(placement, jwt.namespace, jwt.workload, jwt.gateway),
         "action": "DENY",
         "rules": [rule],
     }

@@ -75,6 +75,9 @@ class AuthorizationPolicy(Spec):
     name: DnsLabel
     namespace: DnsLabel
     workload: str | None = None
+    gateway: str | None = None
+    """A Gateway API gateway in this namespace (``name``) to attach to instead of pods:
+    istiod deploys its proxy, so rules reach it through ``targetRefs``."""
     action: AuthorizationAction = AuthorizationAction.ALLOW
     rules: tuple[AuthorizationRule, ...]
 
@@ -90,6 +93,9 @@ class JwtRule(Spec):
     name: DnsLabel
     namespace: DnsLabel
     workload: str | None = None
+    gateway: str | None = None
+    """A Gateway API gateway in this namespace to check tokens at (``targetRefs``), as
+    ``workload`` names an installed gateway's deployment."""
     issuer: NonEmptyStr
     jwks_uri: NonEmptyStr
     audiences: tuple[str, ...] = ()

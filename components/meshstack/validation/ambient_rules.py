@@ -117,6 +117,8 @@ def _security_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem
     with_waypoint = sorted(ns.name for ns in spec.namespaces if placement.waypoints(ns.name))
     for ap in policy.authorization_policies:
         path = f"policy.authorization_policies[{ap.name}]"
+        if ap.gateway is not None:
+            continue  # on a Gateway API gateway's own proxy, whatever the namespace runs
         if ap.namespace == spec.root_namespace and with_waypoint:
             yield Problem(
                 path,
@@ -137,6 +139,8 @@ def _security_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem
                 )
     for jwt in policy.jwt_rules:
         path = f"policy.jwt_rules[{jwt.name}]"
+        if jwt.gateway is not None:
+            continue
         yield from _namespace_wide_problems(placement, jwt.namespace, jwt.workload, path)
         if placement.of(jwt.namespace, jwt.workload) is Enforcement.ZTUNNEL:
             yield Problem(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.spec.edge import GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.security import AuthorizationAction
@@ -28,6 +29,54 @@ class SecurityRules:
             yield Problem(
                 path, f"no workload or gateway {workload!r} runs in namespace {namespace!r}"
             )
+
+    def _attached_to(
+        self, workload: str | None, gateway: str | None, namespace: str, path: str
+    ) -> Iterator[Problem]:
+        """A rule's pods (``workload``) or Gateway API gateway (``gateway``) exist, and an
+        installed ingress gateway still serves a route."""
+        yield from self._workload(workload, namespace, f"{path}.workload")
+        if gateway is not None:
+            yield from self._gateway(gateway, workload, namespace, f"{path}.gateway")
+        elif workload is not None and workload in self._idle_ingress_gateways(namespace):
+            yield Problem(
+                f"{path}.workload",
+                f"{workload!r} serves no Gateway (every gateway on it moved to the Gateway "
+                "API): this rule protects nothing; attach it to a Gateway API gateway with "
+                "gateway='<name>' in that gateway's namespace",
+            )
+
+    def _gateway(
+        self, ref: str, workload: str | None, namespace: str, path: str
+    ) -> Iterator[Problem]:
+        found = self.spec.gateway(ref, namespace)
+        if workload is not None:
+            yield Problem(path, "attach to a workload or to a gateway, not both")
+        elif found is None:
+            yield Problem(path, f"no Gateway {ref!r} is declared in policy.gateways")
+        elif found.namespace != namespace:
+            yield Problem(
+                path,
+                f"targetRefs reach only the policy's own namespace: declare it in namespace "
+                f"{found.namespace!r}",
+            )
+        elif found.api is not GatewayApi.KUBERNETES:
+            yield Problem(
+                path,
+                f"{found.name!r} is an Istio gateway on the installed deployment "
+                f"{found.workload!r}: select it with workload={found.workload!r} in its namespace",
+            )
+
+    def _idle_ingress_gateways(self, namespace: str) -> set[str]:
+        """Installed gateways in ``namespace`` that no Istio Gateway and no egress route uses."""
+        policy = self.spec.policy
+        used = {g.workload for g in policy.gateways if g.api is GatewayApi.ISTIO}
+        used |= {e.egress_gateway for e in policy.external_services if e.via_egress_gateway}
+        return {
+            g.name
+            for g in self.spec.gateway_workloads
+            if g.namespace == namespace and g.name not in used
+        }
 
     def peer_authentications(self) -> Iterator[Problem]:
         mesh_wide: list[str] = []
@@ -69,7 +118,7 @@ class SecurityRules:
         for ap in self.spec.policy.authorization_policies:
             path = f"policy.authorization_policies[{ap.name}]"
             yield from self._namespace(ap.namespace, f"{path}.namespace")
-            yield from self._workload(ap.workload, ap.namespace, f"{path}.workload")
+            yield from self._attached_to(ap.workload, ap.gateway, ap.namespace, path)
             if not ap.rules and ap.action is not AuthorizationAction.ALLOW:
                 yield Problem(
                     f"{path}.rules", f"a {ap.action.value} policy without rules does nothing"
@@ -104,7 +153,7 @@ class SecurityRules:
         for jwt in self.spec.policy.jwt_rules:
             path = f"policy.jwt_rules[{jwt.name}]"
             yield from self._namespace(jwt.namespace, f"{path}.namespace")
-            yield from self._workload(jwt.workload, jwt.namespace, f"{path}.workload")
+            yield from self._attached_to(jwt.workload, jwt.gateway, jwt.namespace, path)
             if not jwt.jwks_uri.startswith("https://"):
                 yield Problem(
                     f"{path}.jwks_uri",
