@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.security import AuthorizationPolicy, AuthorizationRule
+from meshstack.spec.security import AuthorizationRule
 from meshstack.spec.workloads import Namespace
 
 
@@ -43,11 +43,17 @@ class Placement:
     def __init__(self, spec: MeshSpec) -> None:
         self.namespaces = {ns.name: ns for ns in spec.namespaces}
         self.own: dict[tuple[str, str], str] = {
-            (app.namespace, w.name): w.waypoint.name
-            for app in spec.apps
-            for w in app.workloads
-            if w.waypoint is not None
+            (namespace, name): waypoint
+            for namespace, name, waypoint in (
+                (app.namespace, w.name, w.waypoint.name)
+                for app in spec.apps
+                for w in app.workloads
+                if w.waypoint is not None
+            )
+            if enforcement(self.namespaces.get(namespace)) is not Enforcement.SIDECAR
         }
+        """Services with a waypoint of their own, in ambient namespaces (elsewhere it is
+        ignored, and validation says so)."""
 
     def of(self, namespace: str | None, workload: str | None = None) -> Enforcement:
         """Who enforces policy for ``workload`` (or the whole namespace, without one)."""
@@ -89,7 +95,3 @@ def l7_attributes(rule: AuthorizationRule) -> list[str]:
         if op.paths:
             found.append(f"operations[{i}].paths")
     return found
-
-
-def is_l7(policy: AuthorizationPolicy) -> bool:
-    return any(l7_attributes(rule) for rule in policy.rules)
