@@ -71,11 +71,14 @@ def _routes(spec: MeshSpec) -> Iterator[tuple[Gateway, str, str, str]]:
 
 def who_can_enter(spec: MeshSpec) -> list[Entry]:
     """Every ingress route's backend with the verdict for its gateway's proxy."""
+    routes = list(_routes(spec))
+    if not routes:
+        return []  # validation asks on every `up`: no index for a mesh without ingress
     evaluator = Evaluator(spec)
     hosts = HostResolver(spec)
     backends = {e.key: e for e in endpoints(spec)}
     found = []
-    for gateway, path, service, namespace in _routes(spec):
+    for gateway, path, service, namespace in routes:
         proxy = gateway_proxy(spec, gateway)
         callee = backends.get(hosts.key(service, namespace))
         if proxy is None or callee is None:

@@ -29,6 +29,8 @@ def ambient_problems(spec: MeshSpec) -> Iterator[Problem]:
     placement = Placement(spec)
     yield from _namespace_problems(spec)
     yield from _workload_problems(spec, placement)
+    if not any(ns.ambient for ns in spec.namespaces):
+        return  # the rest judges only what ambient namespaces hold: skip it on every `up`
     yield from _security_problems(spec, placement)
     yield from _traffic_problems(spec, placement)
     yield from _proxy_problems(spec, placement)
