@@ -40,6 +40,7 @@ from meshstack.spec import (
     GatewayApi,
     GatewayApiCrdFiles,
     GatewayApiCrds,
+    GatewayApiRelease,
     GatewayServer,
     HttpMatch,
     HttpRoute,
@@ -471,7 +472,10 @@ def test_the_default_release_is_the_one_the_offline_crds_come_from() -> None:
 
     crds = GatewayApiCrds()
     assert crds.version == pins()["GATEWAY_API_VERSION"]
-    assert f"/v{crds.version}/standard-install.yaml" in (crds.manifest_url() or "")
+    assert isinstance(crds.source, GatewayApiRelease)
+    assert crds.source.manifest_url(crds.version).endswith(
+        f"/v{crds.version}/standard-install.yaml"
+    )
     bundle = (gateway_api_crds_dir() / "gateway.networking.k8s.io_httproutes.yaml").read_text()
     assert f"gateway.networking.k8s.io/bundle-version: v{crds.version}" in bundle
 

@@ -12,6 +12,7 @@ like any other permission (``caller → external/<host>``).
 from __future__ import annotations
 
 from meshstack.graph import Call, Endpoint, Verdict, endpoints
+from meshstack.hosts import served_by
 from meshstack.spec.edge import ExternalService
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.observability import OutboundPolicy, SidecarScope
@@ -35,21 +36,13 @@ def _scope(spec: MeshSpec, caller: Endpoint) -> SidecarScope | None:
     return None
 
 
-def _host_matches(pattern: str, host: str) -> bool:
-    return (
-        pattern == "*"
-        or pattern == host
-        or (pattern.startswith("*.") and host.endswith(pattern[1:]))
-    )
-
-
 def _visible(scope: SidecarScope, caller: Endpoint, ext: ExternalService, host: str) -> bool:
     """Whether ``scope``'s egress hosts import the ServiceEntry for ``host``."""
     for entry in scope.egress_hosts:
         namespace, _, pattern = entry.partition("/")
         if namespace == ".":
             namespace = caller.key.namespace
-        if namespace in ("*", ext.namespace) and _host_matches(pattern, host):
+        if namespace in ("*", ext.namespace) and served_by((pattern,), host):
             return True
     return False
 

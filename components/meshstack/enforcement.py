@@ -54,6 +54,7 @@ class Placement:
         }
         """Services with a waypoint of their own, in ambient namespaces (elsewhere it is
         ignored, and validation says so)."""
+        self.all_waypoints = spec.waypoints()
 
     def of(self, namespace: str | None, workload: str | None = None) -> Enforcement:
         """Who enforces policy for ``workload`` (or the whole namespace, without one)."""
@@ -74,9 +75,7 @@ class Placement:
 
     def waypoints(self, namespace: str) -> list[str]:
         """Every waypoint in ``namespace``: its own and its services'."""
-        names = {name for (ns, _), name in self.own.items() if ns == namespace}
-        own = self.waypoint(namespace)
-        return sorted(names | ({own} if own else set()))
+        return [name for ns, name in self.all_waypoints if ns == namespace]
 
     def with_own_waypoint(self, namespace: str) -> list[str]:
         """Workloads of ``namespace`` that have a waypoint of their own."""

@@ -302,7 +302,6 @@ def enforced_by(spec: MeshSpec) -> dict[str, str]:
         own = [
             f"{w}: waypoint {ns.name}/{placement.waypoint(ns.name, w)}"
             for w in placement.with_own_waypoint(ns.name)
-            if where is not Enforcement.SIDECAR
         ]
         if own:
             found[ns.name] += "; " + ", ".join(own)

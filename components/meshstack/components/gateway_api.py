@@ -11,7 +11,7 @@ import yaml
 
 from meshstack.chart_files import gateway_api_crd_files, on_disk
 from meshstack.components.registry import register_object
-from meshstack.spec.gateway_api import GatewayApiCrds
+from meshstack.spec.gateway_api import GatewayApiCrds, GatewayApiRelease
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,12 @@ class GatewayApi(pulumi.ComponentResource):
             providers=[args.provider] if args.provider is not None else None,
             protect=args.protect,
         )
-        url = args.crds.manifest_url()
-        if url is not None:
+        source = args.crds.source
+        if isinstance(source, GatewayApiRelease):
+            url = source.manifest_url(args.crds.version)
             self.manifests = [k8s.yaml.v2.ConfigFile(f"{name}-release", file=url, opts=child)]
         else:
-            root = on_disk(_local_path(args.crds), args.base_dir)
+            root = on_disk(source.path, args.base_dir)
             self.manifests = [
                 register_object(
                     name, document, parent=self, provider=args.provider, protect=args.protect
@@ -63,9 +64,3 @@ class GatewayApi(pulumi.ComponentResource):
                 if isinstance(document, dict) and "kind" in document
             ]
         self.register_outputs({"version": args.crds.version})
-
-
-def _local_path(crds: GatewayApiCrds) -> str:
-    path = getattr(crds.source, "path", None)
-    assert isinstance(path, str)  # manifest_url() is None only for a local source
-    return path

@@ -289,9 +289,7 @@ class RouteTranslation:
         return {"attempts": policy.attempts}
 
     def match(self, match: HttpMatch, where: str) -> dict[str, Any]:
-        headers = [self.header(name, m) for name, m in match.headers.items()]
-        if match.user_agent is not None:
-            headers.append(self.header("user-agent", match.user_agent))
+        headers = [self.header(name, m) for name, m in match.all_headers().items()]
         return drop_none(
             {
                 "path": self.uri(match.uri, f"{where}.uri") if match.uri else None,
@@ -408,14 +406,7 @@ class RouteTranslation:
 
 def _path(match: HttpMatch) -> tuple[str, str]:
     """``(kind, value)`` of a match's path; none is the Gateway API's ``PathPrefix /``."""
-    uri = match.uri
-    if uri is None:
-        return "prefix", "/"
-    if uri.exact is not None:
-        return "exact", uri.exact
-    if uri.regex is not None:
-        return "regex", uri.regex
-    return "prefix", uri.prefix or "/"
+    return ("prefix", "/") if match.uri is None else _condition(match.uri)
 
 
 _URI_RANK = {"exact": 3, "prefix": 2, "regex": 1}
@@ -424,7 +415,7 @@ _URI_RANK = {"exact": 3, "prefix": 2, "regex": 1}
 def _rank(match: HttpMatch) -> tuple[int, int, bool, int]:
     """Istio's sort key for a Gateway API match (higher goes first)."""
     kind, value = _path(match)
-    headers = len(match.headers) + (match.user_agent is not None)
+    headers = len(match.all_headers())
     return _URI_RANK[kind], len(value), match.method is not None, headers
 
 
@@ -451,6 +442,7 @@ def _full_match(pattern: str, value: str) -> bool:
 
 
 def _condition(match: StringMatch) -> tuple[str, str]:
+    """``(kind, value)`` of a string match: one of exact, prefix or regex is set."""
     if match.exact is not None:
         return "exact", match.exact
     if match.regex is not None:
@@ -468,11 +460,10 @@ def _may_overlap(a: HttpMatch, b: HttpMatch) -> bool:
         and not _strings_may_overlap(_condition(a.method), _condition(b.method))
     ):
         return False
-    headers_a = {**a.headers, **({"user-agent": a.user_agent} if a.user_agent else {})}
-    headers_b = {**b.headers, **({"user-agent": b.user_agent} if b.user_agent else {})}
+    headers_b = b.all_headers()
     return all(
         _strings_may_overlap(_condition(m), _condition(headers_b[name]))
-        for name, m in headers_a.items()
+        for name, m in a.all_headers().items()
         if name in headers_b
     )
 

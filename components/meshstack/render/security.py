@@ -30,17 +30,17 @@ def _attachment(
     or ``targetRefs`` to a Gateway API gateway, to the workload's Service or,
     namespace-wide, to every waypoint of the namespace."""
     if gateway is not None:
-        return {"targetRefs": [_waypoint_ref(gateway_key(gateway, namespace).name)]}
+        return {"targetRefs": [_gateway_ref(gateway_key(gateway, namespace).name)]}
     if workload is not None:
         if placement.of(namespace, workload) is Enforcement.WAYPOINT:
             return {"targetRefs": [{"group": "", "kind": "Service", "name": workload}]}
         return {"selector": _selector(workload)}
     if placement.of(namespace) is Enforcement.WAYPOINT:
-        return {"targetRefs": [_waypoint_ref(w) for w in placement.waypoints(namespace)]}
+        return {"targetRefs": [_gateway_ref(w) for w in placement.waypoints(namespace)]}
     return {}
 
 
-def _waypoint_ref(name: str) -> dict[str, str]:
+def _gateway_ref(name: str) -> dict[str, str]:
     """A reference to a Gateway API Gateway: a waypoint or an ingress gateway."""
     return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
 
@@ -119,7 +119,7 @@ def default_deny(namespace: str, placement: Placement, trust_domain: str) -> Ite
         accounts = [principal(ServiceKey(namespace, n), trust_domain) for n in names]
         return [{"from": [{"source": {"principals": accounts}}]}]
 
-    yield _policy("default-deny", namespace, {"targetRefs": [_waypoint_ref(w) for w in waypoints]})
+    yield _policy("default-deny", namespace, {"targetRefs": [_gateway_ref(w) for w in waypoints]})
     if placement.of(namespace) is Enforcement.WAYPOINT:
         yield _policy(
             "only-through-waypoint", namespace, {"action": "ALLOW", "rules": through(waypoints)}

@@ -185,9 +185,7 @@ def string_match(match: StringMatch) -> dict[str, str]:
 
 
 def http_match(match: HttpMatch) -> dict[str, Any]:
-    headers = {name: string_match(m) for name, m in match.headers.items()}
-    if match.user_agent is not None:
-        headers["user-agent"] = string_match(match.user_agent)
+    headers = {name: string_match(m) for name, m in match.all_headers().items()}
     return drop_none(
         {
             "uri": string_match(match.uri) if match.uri else None,

@@ -20,6 +20,12 @@ from meshstack.spec.workloads import (
 )
 
 
+def waypoint_labels(waypoint: str) -> dict[str, str]:
+    """What sends a namespace's or a Service's traffic, ingress traffic included, through
+    ``waypoint``."""
+    return {"istio.io/use-waypoint": waypoint, "istio.io/ingress-use-waypoint": "true"}
+
+
 def namespace_object(ns: Namespace) -> K8sObject:
     """Sidecar namespaces say how sidecars are injected; ambient ones carry ztunnel's
     ``istio.io/dataplane-mode`` and, with a waypoint, send their services' traffic (from
@@ -28,8 +34,7 @@ def namespace_object(ns: Namespace) -> K8sObject:
     if ns.ambient:
         labels["istio.io/dataplane-mode"] = "ambient"
         if ns.waypoint is not None:
-            labels["istio.io/use-waypoint"] = ns.waypoint.name
-            labels["istio.io/ingress-use-waypoint"] = "true"
+            labels.update(waypoint_labels(ns.waypoint.name))
     elif ns.injection is SidecarInjection.REVISION:
         labels["istio.io/rev"] = ns.revision or ""
     else:
@@ -69,8 +74,7 @@ def service_object(workload: Workload, namespace: str) -> K8sObject:
     ingress traffic too)."""
     labels = {"app": workload.name, "service": workload.name}
     if workload.waypoint is not None:
-        labels["istio.io/use-waypoint"] = workload.waypoint.name
-        labels["istio.io/ingress-use-waypoint"] = "true"
+        labels.update(waypoint_labels(workload.waypoint.name))
     return k8s_object(
         "v1",
         "Service",

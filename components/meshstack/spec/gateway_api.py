@@ -28,6 +28,10 @@ class GatewayApiRelease(Spec):
     url: NonEmptyStr | None = None
     """A mirror of the manifest; ``None``: the project's own release download."""
 
+    def manifest_url(self, version: str) -> str:
+        """The manifest to apply for release ``version``."""
+        return self.url or f"{GATEWAY_API_RELEASES}/v{version}/standard-install.yaml"
+
 
 class GatewayApiCrdFiles(Spec):
     """A local directory of the standard channel's YAML files: ``config/crd/standard`` of
@@ -47,9 +51,3 @@ class GatewayApiCrds(Spec):
     source: GatewayApiSource = Field(default_factory=GatewayApiRelease)
     install: bool = True
     """``False`` when the cluster already has them (a managed cluster's own install)."""
-
-    def manifest_url(self) -> str | None:
-        """The release manifest to apply, or ``None`` for a local directory."""
-        if not isinstance(self.source, GatewayApiRelease):
-            return None
-        return self.source.url or (f"{GATEWAY_API_RELEASES}/v{self.version}/standard-install.yaml")

@@ -46,6 +46,12 @@ class HttpMatch(Spec):
     user_agent: StringMatch | None = None
     method: StringMatch | None = None
 
+    def all_headers(self) -> dict[str, StringMatch]:
+        """``headers`` with the ``user_agent`` shorthand spelt out, as proxies match them."""
+        if self.user_agent is None:
+            return dict(self.headers)
+        return {**self.headers, "user-agent": self.user_agent}
+
 
 class Destination(Spec):
     """Where a route sends traffic; ``weight`` is required when a route has several."""
