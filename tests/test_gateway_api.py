@@ -604,7 +604,14 @@ def test_the_crds_come_first_and_are_protected_where_istios_are(engine: Any) -> 
 
 @pytest.mark.parametrize(
     ("istio", "gateway_api"),
-    [("1.5s", "1s500ms"), ("90s", "1m30s"), ("250ms", "250ms"), ("2h", "2h"), ("1500us", None)],
+    [
+        ("1.5s", "1s500ms"),
+        ("90s", "1m30s"),
+        ("250ms", "250ms"),
+        ("2h", "2h"),
+        ("1500us", None),
+        ("100000h", None),  # six digits: past the CRD's five
+    ],
 )
 def test_durations_become_the_gateway_api_form(istio: str, gateway_api: str | None) -> None:
     assert gateway_api_duration(istio) == gateway_api
