@@ -30,6 +30,7 @@ TOOLS = {
     "etcd": ("etcd",),
     "kube-apiserver": ("kube-apiserver",),
     "istioctl": ("istioctl",),
+    "judge": ("meshstack-judge",),
 }
 """Each tool of ``toolchain.sh ensure`` and the binaries it leaves in the bin directory
 (the Kubernetes provider is checked as an installed plugin instead)."""

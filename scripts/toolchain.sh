@@ -8,7 +8,7 @@
 #   scripts/toolchain.sh bindir             print the directory holding the binaries
 #   scripts/toolchain.sh istio-module       print the istio.io/istio module directory
 #
-# Tools: pulumi, language-python, kubernetes-provider, etcd, kube-apiserver, istioctl.
+# Tools: pulumi, language-python, kubernetes-provider, etcd, kube-apiserver, istioctl, judge.
 # Idempotent: a tool whose binary is present is not rebuilt. A `pulumi` already on PATH
 # is used instead of building one when its version is at least the pinned one.
 set -euo pipefail
@@ -262,6 +262,16 @@ EOF
   mv "$BIN/istioctl.tmp" "$BIN/istioctl"
 }
 
+# Istio's control plane as a judge of traffic (components/meshstack/judge_go): after
+# istioctl, whose build compiles most of what it needs into the same GOCACHE.
+build_judge() {
+  local started=$SECONDS stamp_before
+  stamp_before=$(cat "$BIN/meshstack-judge.stamp" 2>/dev/null || true)
+  step "build meshstack-judge (Istio's control plane; about 5 min cold after istioctl)" \
+    bash "$here/../components/meshstack/judge_go/build.sh" "$BIN/meshstack-judge" "$ISTIO_MODULE_VERSION"
+  [ "$stamp_before" = "$(cat "$BIN/meshstack-judge.stamp")" ] || say "meshstack-judge rebuilt in $((SECONDS - started)) s"
+}
+
 print_env() {
   cat <<EOF
 export MESHSTACK_TOOLCHAIN_BIN="$BIN"
@@ -273,7 +283,7 @@ export PATH="$BIN:\$PATH"
 EOF
 }
 
-all_tools=(pulumi language-python kubernetes-provider etcd kube-apiserver istioctl)
+all_tools=(pulumi language-python kubernetes-provider etcd kube-apiserver istioctl judge)
 
 main() {
   local command=${1:-ensure}
@@ -284,7 +294,7 @@ main() {
       [ $# -gt 0 ] || set -- "${all_tools[@]}"
       for tool in "$@"; do
         case "$tool" in
-          pulumi | language-python | kubernetes-provider | etcd | kube-apiserver | istioctl) ;;
+          pulumi | language-python | kubernetes-provider | etcd | kube-apiserver | istioctl | judge) ;;
           *) die "unknown tool '$tool' (known: ${all_tools[*]})" ;;
         esac
       done

@@ -33,10 +33,12 @@ from meshstack.guardrails.planned import guardrail_problems
 from meshstack.ingress_graph import as_json as ingress_json
 from meshstack.ingress_graph import to_markdown as ingress_markdown
 from meshstack.ingress_graph import who_can_enter
+from meshstack.istio_judge import JudgeUnavailable
 from meshstack.render import K8sObject, render, stack_releases
 from meshstack.review import build_comment, load_reviews
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
+from meshstack.trace import TraceError, trace
 from meshstack.validation import Problem
 
 EXIT_USAGE = 64
@@ -95,6 +97,22 @@ def _parser() -> argparse.ArgumentParser:
         default=CANARY_STEP,
         help=f"flag a canary moving more than this many points at once (default {CANARY_STEP})",
     )
+    trace_cmd = commands.add_parser(
+        "trace",
+        help="follow one request through Istio's own generated configuration (needs the judge)",
+    )
+    trace_cmd.add_argument("stack")
+    trace_cmd.add_argument("url", help="http://HOST[:PORT]/PATH (https:// at an ingress gateway)")
+    trace_cmd.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        help="the caller: workload.namespace, namespace/workload, or ingress[:GATEWAY]",
+    )
+    trace_cmd.add_argument(
+        "-H", "--header", action="append", default=[], help="a request header, NAME:VALUE"
+    )
+    trace_cmd.add_argument("-X", "--method", default="GET")
     review = commands.add_parser(
         "review-comment",
         help="one pull-request comment from the preview workflow's per-stack results",
@@ -254,6 +272,13 @@ def _run(args: argparse.Namespace) -> int:
             print(to_markdown(spec, calls), end="")
             print(ingress_markdown(entries), end="")
             print(egress_markdown(who_can_reach_external(spec)), end="")
+        return 0
+    if args.command == "trace":
+        try:
+            print(trace(spec, args.source, args.url, args.header, args.method.upper()), end="")
+        except (TraceError, JudgeUnavailable) as error:
+            print(f"meshstack trace: {error}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "charts":
         print(yaml_text.dump(chart_plan(spec)), end="")

@@ -1,0 +1,321 @@
+"""Istio's own control plane as the judge of traffic.
+
+``meshstack-judge`` (built from ``judge/`` by ``scripts/toolchain.sh ensure judge``) runs
+istiod's config pipeline in-process on a stack's rendered objects — the pinned
+``istio.io/istio`` module's fake discovery server, with the mesh config the istiod chart
+would get — adds what a cluster would (a Pod per replica, an EndpointSlice per Service),
+and answers from the Envoy configuration istiod generates for each proxy: where a request
+goes (listener, virtual host, first matching route, clusters and weights, faults, mirrors,
+timeout, retries, each cluster's policy) and whether a caller may make it (the callee's
+inbound filter chain and its RBAC filters, with the TLS the caller's own cluster speaks).
+
+meshstack's own readers (``graph``, ``ingress_graph``) are claims; this is how they are
+checked, and how ``meshstack trace`` answers before anything is deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshstack.graph import Endpoint, Verdict, endpoints
+from meshstack.render import K8sObject
+from meshstack.render.install import mesh_config_values
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey
+
+JUDGE_NAME = "meshstack-judge"
+BUILD_COMMAND = "bash scripts/toolchain.sh ensure judge"
+
+
+class JudgeUnavailable(Exception):
+    """The judge binary is not built (or cannot run): the message says how to build it."""
+
+
+def judge_binary() -> Path:
+    """``MESHSTACK_JUDGE``, else the toolchain's cache (``MESHSTACK_CACHE`` or
+    ``~/.cache/meshstack``): the same place ``scripts/toolchain.sh`` builds it."""
+    explicit = os.environ.get("MESHSTACK_JUDGE")
+    if explicit:
+        return Path(explicit)
+    cache = Path(os.environ.get("MESHSTACK_CACHE", Path.home() / ".cache" / "meshstack"))
+    return cache / "toolchain" / "bin" / JUDGE_NAME
+
+
+def mesh_config(spec: MeshSpec) -> dict[str, Any]:
+    """The mesh config istiod runs with: exactly what meshstack's istiod values set (the
+    chart's defaults for the rest), so a setting meshstack forgets to pass is missing here
+    too. Without an install, Istio's defaults with the spec's root namespace."""
+    if spec.install is None:
+        return {"rootNamespace": spec.root_namespace}
+    return {"rootNamespace": spec.install.namespace, **mesh_config_values(spec.install)}
+
+
+def ask(
+    objects: Sequence[K8sObject], spec: MeshSpec, queries: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every answer, in the order of ``queries`` (each a dict the judge's ``Query`` reads)."""
+    binary = judge_binary()
+    if not binary.exists():
+        raise JudgeUnavailable(
+            f"Istio's control-plane judge is not built ({binary} is missing); build it "
+            f"with `{BUILD_COMMAND}` (needs Go; about 5 minutes cold)"
+        )
+    question = {
+        "objects": yaml.safe_dump_all(list(objects), sort_keys=False),
+        "meshConfig": yaml.safe_dump(mesh_config(spec)),
+        "domain": spec.cluster_domain,
+        "queries": [{"id": str(i), **q} for i, q in enumerate(queries)],
+    }
+    with tempfile.TemporaryDirectory(prefix="meshstack-judge-") as scratch:
+        asked, answered = Path(scratch) / "q.json", Path(scratch) / "a.json"
+        asked.write_text(json.dumps(question))
+        done = subprocess.run(
+            [str(binary), "-test.run", "^TestJudge$", "-input", str(asked), "-output", str(answered)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0 or not answered.exists():
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            raise JudgeUnavailable(f"Istio's control-plane judge failed ({done.returncode}):\n{tail}")
+        output: dict[str, Any] = json.loads(answered.read_text())
+    answers: list[dict[str, Any]] = output["answers"] or []
+    return answers
+
+
+# ---------------------------------------------------------------- who may call whom
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request a caller makes of a callee's Service port."""
+
+    service_port: int
+    target_port: int
+    protocol: str
+    method: str
+    path: str
+
+
+def _probe_paths(spec: MeshSpec) -> list[str]:
+    """A path outside every rule, and one inside each path a policy names (wildcards
+    filled in): requests enough to tell "all", "some" and "none" apart."""
+    paths = {"/", "/meshstack-probe-unlisted"}
+    for policy in spec.policy.authorization_policies:
+        for rule in policy.rules:
+            for op in rule.operations:
+                for p in op.paths:
+                    paths.add(p.replace("*", "probe") if p != "*" else "/probe")
+    for jwt in spec.policy.jwt_rules:
+        for p in jwt.unauthenticated_paths:
+            paths.add(p.replace("*", "probe"))
+    return sorted(paths)
+
+
+def _probe_methods(spec: MeshSpec) -> list[str]:
+    methods = {"GET", "POST"}
+    for policy in spec.policy.authorization_policies:
+        for rule in policy.rules:
+            for op in rule.operations:
+                methods.update(m for m in op.methods if "*" not in m)
+    return sorted(methods)
+
+
+def probes(spec: MeshSpec, callee: ServiceKey) -> list[Probe]:
+    workload = next(
+        w for app in spec.apps if app.namespace == callee.namespace for w in app.workloads
+        if w.name == callee.name
+    )
+    paths, methods = _probe_paths(spec), _probe_methods(spec)
+    found = []
+    for port in workload.ports:
+        protocol = {"HTTP": "http", "HTTP2": "http2", "GRPC": "http2"}.get(
+            port.protocol.value.upper(), "tcp"
+        )
+        if protocol == "tcp":
+            found.append(Probe(port.number, port.container_port, protocol, "GET", "/"))
+            continue
+        found += [
+            Probe(port.number, port.container_port, protocol, method, path)
+            for method in methods
+            for path in paths
+        ]
+    return found
+
+
+def deployment_name(spec: MeshSpec, key: ServiceKey) -> str | None:
+    """The Deployment whose first replica stands for a workload (its first version); None
+    for a workload that runs on virtual machines only."""
+    for app in spec.apps:
+        if app.namespace != key.namespace:
+            continue
+        for w in app.workloads:
+            if w.name == key.name and w.virtual_machines is None:
+                return f"{w.name}-{w.versions[0].name}"
+    return None
+
+
+@dataclass(frozen=True)
+class IstioVerdict:
+    verdict: Verdict | None
+    """None: Istio's sidecar configuration does not decide it (ambient, virtual machines)."""
+    decided: str
+    answers: tuple[dict[str, Any], ...] = ()
+
+
+def _access_queries(
+    spec: MeshSpec, pairs: Iterable[tuple[Endpoint, Endpoint]]
+) -> Iterator[tuple[tuple[str, str], Probe | None, dict[str, Any] | None]]:
+    for caller, callee in pairs:
+        source = deployment_name(spec, caller.key)
+        for probe in probes(spec, callee.key):
+            if source is None:
+                yield (caller.label, callee.label), probe, None
+                continue
+            yield (
+                (caller.label, callee.label),
+                probe,
+                {
+                    "kind": "access",
+                    "from": {"namespace": caller.key.namespace, "name": source},
+                    "to": {
+                        "namespace": callee.key.namespace,
+                        "service": callee.key.name,
+                        "port": probe.service_port,
+                    },
+                    "method": probe.method,
+                    "path": probe.path,
+                    "protocol": probe.protocol,
+                },
+            )
+
+
+def istio_verdicts(
+    spec: MeshSpec, objects: Sequence[K8sObject]
+) -> dict[tuple[str, str], IstioVerdict]:
+    """For every ordered pair of workloads that ``graph`` judges, Istio's verdict: allowed
+    when every probe is, denied when none is, some requests otherwise."""
+    workloads = endpoints(spec)
+    pairs = [
+        (caller, callee)
+        for caller in workloads
+        for callee in workloads
+        if caller.key != callee.key and callee.ports
+    ]
+    planned = list(_access_queries(spec, pairs))
+    asked = [q for _, _, q in planned if q is not None]
+    answers = iter(ask(objects, spec, asked)) if asked else iter(())
+    by_pair: dict[tuple[str, str], list[dict[str, Any] | None]] = {}
+    for pair, _, query in planned:
+        by_pair.setdefault(pair, []).append(next(answers) if query is not None else None)
+    verdicts = {}
+    for pair, found in by_pair.items():
+        if any(a is None or not a.get("judged") for a in found):
+            why = "caller runs on virtual machines" if any(a is None for a in found) else (
+                next(a for a in found if a is not None and not a.get("judged"))["decided"]
+            )
+            verdicts[pair] = IstioVerdict(None, why)
+            continue
+        errors = [a["error"] for a in found if a and a.get("error")]
+        if errors:
+            raise JudgeUnavailable(f"Istio's judge could not decide {pair}: {errors[0]}")
+        allowed = [bool(a and a["allowed"]) for a in found]
+        verdict = (
+            Verdict.ALLOWED if all(allowed) else Verdict.DENIED if not any(allowed) else Verdict.PARTIAL
+        )
+        decided = next((a["decided"] for a in found if a), "")
+        verdicts[pair] = IstioVerdict(verdict, decided, tuple(a for a in found if a))
+    return verdicts
+
+
+# ---------------------------------------------------------------- where a request goes
+
+
+def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sObject]:
+    """The installed gateways' Deployments, as their chart labels them, for objects that
+    lack them (``meshstack render`` leaves Istio's charts out; the real engine's render has
+    them): what a Gateway's selector binds to, and whose identity calls the backends."""
+    present = {
+        (o["metadata"].get("namespace"), o["metadata"]["name"])
+        for o in objects
+        if o.get("kind") == "Deployment"
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": gw.name, "namespace": gw.namespace},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": dict(gw.selector)},
+                "template": {
+                    "metadata": {"labels": dict(gw.selector)},
+                    "spec": {
+                        "serviceAccountName": gw.service_account,
+                        "containers": [{"name": "istio-proxy", "image": "auto"}],
+                    },
+                },
+            },
+        }
+        for gw in spec.gateway_workloads
+        if (gw.namespace, gw.name) not in present
+    ]
+
+
+def fqdn(host: str, namespace: str, domain: str) -> str:
+    """A host as a caller in ``namespace`` writes it (``reviews``, ``reviews.bookinfo``)
+    made whole, the way the cluster's DNS search path completes it."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return f"{host}.{namespace}.svc.{domain}"
+    if len(parts) == 2:
+        return f"{host}.svc.{domain}"
+    return host
+
+
+def route_query(
+    *,
+    source: tuple[str, str],
+    gateway: bool,
+    host: str,
+    port: int,
+    path: str = "/",
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    tls: bool = False,
+    protocol: str = "http",
+) -> dict[str, Any]:
+    return {
+        "kind": "route",
+        "from": {"namespace": source[0], "name": source[1]},
+        "gateway": gateway,
+        "host": host,
+        "port": port,
+        "path": path,
+        "method": method,
+        "headers": headers or {},
+        "tls": tls,
+        "protocol": protocol,
+    }
+
+
+def backend_service(cluster: str, domain: str) -> tuple[str, str, int, str] | None:
+    """``outbound|9080|v2|reviews.bookinfo.svc.cluster.local`` → (namespace, service,
+    port, subset); None for a host that is not a Service of this cluster."""
+    parts = cluster.split("|")
+    if len(parts) != 4:
+        return None
+    suffix = f".svc.{domain}"
+    if not parts[3].endswith(suffix):
+        return None
+    name, _, namespace = parts[3].removesuffix(suffix).partition(".")
+    return namespace, name, int(parts[1]), parts[2]

@@ -1,0 +1,700 @@
+package judge
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	clusterpb "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corepb "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	faultpb "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
+	rbachttp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
+	rbacnet "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
+	tlspb "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	typepb "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+
+	"istio.io/istio/pilot/pkg/config/kube/crd"
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/pkg/simulation"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/config/mesh"
+)
+
+// Input is one question file: the objects, the mesh config istiod would run with, and the
+// requests to judge.
+type Input struct {
+	Objects    string  `json:"objects"`
+	MeshConfig string  `json:"meshConfig"`
+	Domain     string  `json:"domain"`
+	Queries    []Query `json:"queries"`
+}
+
+// Workload names a Deployment: its first replica is the proxy asked.
+type Workload struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// Target is a Service port a caller reaches.
+type Target struct {
+	Namespace string `json:"namespace"`
+	Service   string `json:"service"`
+	Port      int    `json:"port"`
+}
+
+// Query is one request. Kind "access": may From call To (the callee's inbound policy,
+// with the TLS the caller's own outbound cluster speaks). Kind "route": where does From's
+// proxy (a sidecar, or a gateway when Gateway is set) send the request.
+type Query struct {
+	ID       string            `json:"id"`
+	Kind     string            `json:"kind"`
+	From     Workload          `json:"from"`
+	Gateway  bool              `json:"gateway"`
+	To       *Target           `json:"to,omitempty"`
+	Host     string            `json:"host,omitempty"`
+	Port     int               `json:"port,omitempty"`
+	Path     string            `json:"path,omitempty"`
+	Method   string            `json:"method,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	TLS      bool              `json:"tls,omitempty"`
+	Protocol string            `json:"protocol,omitempty"`
+	JWT      map[string]any    `json:"jwt,omitempty"`
+}
+
+// Backend is one cluster a route sends to, with its share and the policy istiod gave it.
+type Backend struct {
+	Cluster string         `json:"cluster"`
+	Weight  uint32         `json:"weight"`
+	Host    string         `json:"host,omitempty"`
+	Port    int            `json:"port,omitempty"`
+	Subset  string         `json:"subset,omitempty"`
+	Policy  *ClusterPolicy `json:"policy,omitempty"`
+}
+
+// ClusterPolicy is what the proxy does on the way to a cluster.
+type ClusterPolicy struct {
+	LbPolicy           string `json:"lbPolicy"`
+	MaxConnections     uint32 `json:"maxConnections,omitempty"`
+	MaxPendingRequests uint32 `json:"maxPendingRequests,omitempty"`
+	MaxRequests        uint32 `json:"maxRequests,omitempty"`
+	Consecutive5xx     uint32 `json:"consecutive5xx,omitempty"`
+	Outlier            bool   `json:"outlierDetection"`
+	TLS                string `json:"tls"`
+	SNI                string `json:"sni,omitempty"`
+}
+
+// Fault is the fault filter's configuration on the matched route.
+type Fault struct {
+	DelayMs      int64   `json:"delayMs,omitempty"`
+	DelayPercent float64 `json:"delayPercent,omitempty"`
+	AbortStatus  uint32  `json:"abortStatus,omitempty"`
+	AbortPercent float64 `json:"abortPercent,omitempty"`
+}
+
+// Mirror is one request mirror policy.
+type Mirror struct {
+	Cluster string  `json:"cluster"`
+	Percent float64 `json:"percent"`
+}
+
+// Retry is the matched route's retry policy.
+type Retry struct {
+	Attempts        uint32 `json:"attempts"`
+	RetryOn         string `json:"retryOn"`
+	PerTryTimeoutMs int64  `json:"perTryTimeoutMs,omitempty"`
+}
+
+// Redirect is a route's redirect action.
+type Redirect struct {
+	Scheme string `json:"scheme,omitempty"`
+	Host   string `json:"host,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Code   string `json:"code"`
+}
+
+// Answer is what Istio's generated configuration says about one query.
+type Answer struct {
+	ID    string `json:"id"`
+	Error string `json:"error,omitempty"`
+	// access
+	Allowed   *bool  `json:"allowed,omitempty"`
+	Decided   string `json:"decided,omitempty"`
+	MTLS      bool   `json:"mtls,omitempty"`
+	Principal string `json:"principal,omitempty"`
+	Judged    bool   `json:"judged"`
+	// route
+	Listener       string    `json:"listener,omitempty"`
+	RouteConfig    string    `json:"routeConfig,omitempty"`
+	VirtualHost    string    `json:"virtualHost,omitempty"`
+	Route          string    `json:"route,omitempty"`
+	Outcome        string    `json:"outcome,omitempty"`
+	Backends       []Backend `json:"backends,omitempty"`
+	Redirect       *Redirect `json:"redirect,omitempty"`
+	DirectResponse uint32    `json:"directResponse,omitempty"`
+	Fault          *Fault    `json:"fault,omitempty"`
+	Mirrors        []Mirror  `json:"mirrors,omitempty"`
+	TimeoutMs      *int64    `json:"timeoutMs,omitempty"`
+	Retry          *Retry    `json:"retry,omitempty"`
+}
+
+// Output is the answer file.
+type Output struct {
+	Answers      []Answer       `json:"answers"`
+	SkippedKinds map[string]int `json:"skippedKinds"`
+	Pods         int            `json:"pods"`
+}
+
+type proxyConfig struct {
+	sim      *simulation.Simulation
+	clusters map[string]*clusterpb.Cluster
+	pod      *pod
+}
+
+type judge struct {
+	t       *testing.T
+	world   *world
+	server  *xds.FakeDiscoveryServer
+	domain  string
+	trust   string
+	proxies map[string]*proxyConfig
+}
+
+// Judge feeds the objects to Istio's fake discovery server and answers every query.
+func Judge(t *testing.T, input Input) (*Output, error) {
+	objects, err := parseObjects(input.Objects)
+	if err != nil {
+		return nil, err
+	}
+	w, err := buildWorld(objects)
+	if err != nil {
+		return nil, err
+	}
+	meshConfig, err := mesh.ApplyMeshConfigDefaults(input.MeshConfig)
+	if err != nil {
+		return nil, fmt.Errorf("the mesh config is not valid: %w", err)
+	}
+	domain := input.Domain
+	if domain == "" {
+		domain = "cluster.local"
+	}
+	configs, _, err := crd.ParseInputs(strings.Join(w.istioConfig, "\n---\n"))
+	if err != nil {
+		return nil, fmt.Errorf("Istio refuses the configuration: %w", err)
+	}
+	// Configs read from YAML carry no domain; istiod's CRD client sets it, and without
+	// it short hosts resolve to "<name>.<namespace>" and bind to no service.
+	for i := range configs {
+		configs[i].Domain = domain
+	}
+	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
+		Configs:                configs,
+		KubernetesObjectString: strings.Join(w.kubeObjects, "\n---\n"),
+		MeshConfig:             meshConfig,
+	})
+	j := &judge{t: t, world: w, server: server, domain: domain, trust: meshConfig.GetTrustDomain(), proxies: map[string]*proxyConfig{}}
+	out := &Output{SkippedKinds: w.skippedKinds, Pods: len(w.pods)}
+	for _, q := range input.Queries {
+		var a Answer
+		switch q.Kind {
+		case "access":
+			a = j.access(q)
+		case "route":
+			a = j.route(q)
+		default:
+			a = Answer{Error: fmt.Sprintf("unknown query kind %q (access, route)", q.Kind)}
+		}
+		a.ID = q.ID
+		out.Answers = append(out.Answers, a)
+	}
+	return out, nil
+}
+
+func (j *judge) proxy(w Workload, gateway bool) (*proxyConfig, error) {
+	k := fmt.Sprintf("%s/%s/%v", w.Namespace, w.Name, gateway)
+	if p, ok := j.proxies[k]; ok {
+		return p, nil
+	}
+	p := j.world.firstPod(w.Namespace, w.Name)
+	if p == nil {
+		return nil, fmt.Errorf("no Deployment %s/%s (there: %s)", w.Namespace, w.Name,
+			strings.Join(j.world.deploymentsIn(w.Namespace), ", "))
+	}
+	kind := model.SidecarProxy
+	if gateway {
+		kind = model.Router
+	}
+	proxy := j.server.SetupProxy(&model.Proxy{
+		Type:            kind,
+		ID:              p.name + "." + p.namespace,
+		IPAddresses:     []string{p.ip},
+		ConfigNamespace: p.namespace,
+		DNSDomain:       p.namespace + ".svc." + j.domain,
+		Labels:          p.labels,
+		Metadata: &model.NodeMetadata{
+			Namespace:      p.namespace,
+			Labels:         p.labels,
+			ServiceAccount: p.serviceAccount,
+			IstioVersion:   "1.31.0",
+		},
+	})
+	sim := simulation.NewSimulation(j.t, j.server, proxy)
+	pc := &proxyConfig{sim: sim, clusters: xdstest.ExtractClusters(sim.Clusters), pod: p}
+	j.proxies[k] = pc
+	return pc, nil
+}
+
+func (j *judge) servicePort(t *Target) (any, error) {
+	svc, ok := j.world.services[key(t.Namespace, t.Service)]
+	if !ok {
+		return nil, fmt.Errorf("no Service %s/%s", t.Namespace, t.Service)
+	}
+	for _, sp := range list(dig(map[string]any(svc), "spec", "ports")) {
+		if number(dig(sp, "port")) == t.Port {
+			return sp, nil
+		}
+	}
+	return nil, fmt.Errorf("Service %s/%s has no port %d", t.Namespace, t.Service, t.Port)
+}
+
+func protocolOf(q Query) simulation.Protocol {
+	switch q.Protocol {
+	case "tcp":
+		return simulation.TCP
+	case "http2", "grpc":
+		return simulation.HTTP2
+	}
+	return simulation.HTTP
+}
+
+// upstreamMTLS says whether the caller's proxy speaks Istio mTLS on a cluster: an explicit
+// ISTIO_MUTUAL transport socket, or auto-mTLS's match on endpoints labelled tlsMode=istio
+// (which the callee's pods carry when they run a sidecar).
+func upstreamMTLS(c *clusterpb.Cluster, calleeHasSidecar bool) bool {
+	if c == nil {
+		return false
+	}
+	if isIstioMutual(c.GetTransportSocket()) {
+		return true
+	}
+	for _, m := range c.GetTransportSocketMatches() {
+		want := m.GetMatch().GetFields()["tlsMode"].GetStringValue()
+		if want == "istio" && calleeHasSidecar && isIstioMutual(m.GetTransportSocket()) {
+			return true
+		}
+	}
+	return false
+}
+
+func isIstioMutual(ts *corepb.TransportSocket) bool {
+	kind, _ := tlsOf(ts)
+	return kind == "ISTIO_MUTUAL"
+}
+
+// tlsOf reads an upstream transport socket: Istio's own certificate (SDS "default") is
+// ISTIO_MUTUAL; any other TLS context is SIMPLE (or MUTUAL with a client certificate).
+func tlsOf(ts *corepb.TransportSocket) (string, string) {
+	if ts == nil || ts.GetTypedConfig() == nil {
+		return "none", ""
+	}
+	ctx := &tlspb.UpstreamTlsContext{}
+	if err := ts.GetTypedConfig().UnmarshalTo(ctx); err != nil {
+		return "unknown", ""
+	}
+	sds := ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()
+	if len(sds) > 0 && sds[0].GetName() == "default" {
+		return "ISTIO_MUTUAL", ctx.GetSni()
+	}
+	if len(sds) > 0 || len(ctx.GetCommonTlsContext().GetTlsCertificates()) > 0 {
+		return "MUTUAL", ctx.GetSni()
+	}
+	return "SIMPLE", ctx.GetSni()
+}
+
+// clusterTLS: the cluster's own transport socket, or auto-mTLS's (ISTIO_MUTUAL to
+// endpoints that run a sidecar, plaintext to the others).
+func clusterTLS(c *clusterpb.Cluster) (string, string) {
+	if c.GetTransportSocket() != nil {
+		return tlsOf(c.GetTransportSocket())
+	}
+	for _, m := range c.GetTransportSocketMatches() {
+		if m.GetMatch().GetFields()["tlsMode"].GetStringValue() == "istio" {
+			kind, sni := tlsOf(m.GetTransportSocket())
+			return kind + " (auto)", sni
+		}
+	}
+	return "none", ""
+}
+
+func (j *judge) access(q Query) Answer {
+	if q.To == nil {
+		return Answer{Error: "an access query needs a target (to)"}
+	}
+	caller, err := j.proxy(q.From, q.Gateway)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	sp, err := j.servicePort(q.To)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	svc := j.world.services[key(q.To.Namespace, q.To.Service)]
+	selector := stringMap(dig(map[string]any(svc), "spec", "selector"))
+	var callee *pod
+	for _, p := range j.world.pods {
+		if p.namespace == q.To.Namespace && selects(selector, p.labels) {
+			callee = p
+			break
+		}
+	}
+	if callee == nil {
+		return Answer{Error: fmt.Sprintf("no pod backs Service %s/%s", q.To.Namespace, q.To.Service)}
+	}
+	if !callee.sidecar {
+		// Ambient (ztunnel, waypoints) and workloads without a proxy: not judged here.
+		return Answer{Judged: false, Decided: "callee runs no sidecar"}
+	}
+	host := fmt.Sprintf("%s.%s.svc.%s", q.To.Service, q.To.Namespace, j.domain)
+	cluster := caller.clusters[fmt.Sprintf("outbound|%d||%s", q.To.Port, host)]
+	mtls := upstreamMTLS(cluster, callee.sidecar)
+	principal := ""
+	if mtls {
+		principal = fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", j.trust, caller.pod.namespace, caller.pod.serviceAccount)
+	}
+	target := callee.targetPort(sp)
+	calleeProxy, err := j.proxy(Workload{callee.namespace, callee.deployment}, false)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	var chain *listener.FilterChain
+	tls := simulation.Plaintext
+	alpn := ""
+	if mtls {
+		tls = simulation.MTLS
+	}
+	protocol := protocolOf(q)
+	if mtls {
+		switch protocol {
+		case simulation.HTTP:
+			alpn = "istio-http/1.1"
+		case simulation.HTTP2:
+			alpn = "istio-h2"
+		default:
+			alpn = "istio"
+		}
+	}
+	result := calleeProxy.sim.Run(simulation.Call{
+		Port: target, Path: pathOf(q), Protocol: protocol, TLS: tls, Alpn: alpn,
+		CallMode: simulation.CallModeInbound, HostHeader: host,
+		Headers:                   httpHeaders(q),
+		CustomListenerValidations: []simulation.CustomFilterChainValidation{func(fc *listener.FilterChain) error { chain = fc; return nil }},
+	})
+	a := Answer{Judged: true, MTLS: mtls, Principal: principal}
+	denied := false
+	if result.Error != nil || chain == nil {
+		why := "no filter chain"
+		if result.Error != nil {
+			why = result.Error.Error()
+		}
+		a.Allowed, a.Decided = &denied, "connection refused: "+why
+		return a
+	}
+	r := &request{
+		method: methodOf(q), path: pathOf(q), authority: host, headers: lowerHeaders(q),
+		principal: principal, destPort: uint32(target), jwt: q.JWT,
+	}
+	allowed, decided, err := chainAllows(j.t, chain, r)
+	if err != nil {
+		return Answer{Error: err.Error(), Judged: true}
+	}
+	a.Allowed, a.Decided = &allowed, decided
+	return a
+}
+
+func pathOf(q Query) string {
+	if q.Path == "" {
+		return "/"
+	}
+	return q.Path
+}
+
+func methodOf(q Query) string {
+	if q.Method == "" {
+		return "GET"
+	}
+	return strings.ToUpper(q.Method)
+}
+
+func httpHeaders(q Query) http.Header {
+	h := http.Header{}
+	for k, v := range q.Headers {
+		h.Set(k, v)
+	}
+	return h
+}
+
+func lowerHeaders(q Query) map[string]string {
+	out := map[string]string{}
+	for k, v := range q.Headers {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// chainAllows runs the RBAC filters of a filter chain, HTTP or network, in their order.
+func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, string, error) {
+	decided := "no RBAC filter: allowed"
+	if hcm := xdstest.ExtractHTTPConnectionManager(t, chain); hcm != nil {
+		for _, f := range hcm.GetHttpFilters() {
+			if f.GetName() != "envoy.filters.http.rbac" {
+				continue
+			}
+			cfg := &rbachttp.RBAC{}
+			if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
+				return false, "", err
+			}
+			if cfg.GetRules() == nil {
+				continue
+			}
+			d, err := evaluateRBAC(cfg.GetRules(), r)
+			if err != nil {
+				return false, "", err
+			}
+			if d.denied {
+				return false, d.action + ": " + d.policy, nil
+			}
+			if d.action == "ALLOW" {
+				decided = "ALLOW: " + d.policy
+			}
+		}
+		return true, decided, nil
+	}
+	for _, f := range chain.GetFilters() {
+		if f.GetName() != "envoy.filters.network.rbac" {
+			continue
+		}
+		cfg := &rbacnet.RBAC{}
+		if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
+			return false, "", err
+		}
+		if cfg.GetRules() == nil {
+			continue
+		}
+		d, err := evaluateRBAC(cfg.GetRules(), r)
+		if err != nil {
+			return false, "", err
+		}
+		if d.denied {
+			return false, d.action + ": " + d.policy, nil
+		}
+		if d.action == "ALLOW" {
+			decided = "ALLOW: " + d.policy
+		}
+	}
+	return true, decided, nil
+}
+
+func percent(f *typepb.FractionalPercent) float64 {
+	if f == nil {
+		return 100
+	}
+	n := float64(f.GetNumerator())
+	switch f.GetDenominator() {
+	case typepb.FractionalPercent_TEN_THOUSAND:
+		return n / 100
+	case typepb.FractionalPercent_MILLION:
+		return n / 10000
+	}
+	return n
+}
+
+func parseCluster(name string) (host string, port int, subset string) {
+	parts := strings.Split(name, "|")
+	if len(parts) != 4 {
+		return "", 0, ""
+	}
+	port, _ = strconv.Atoi(parts[1])
+	return parts[3], port, parts[2]
+}
+
+func (j *judge) backend(pc *proxyConfig, name string, weight uint32) Backend {
+	host, port, subset := parseCluster(name)
+	b := Backend{Cluster: name, Weight: weight, Host: host, Port: port, Subset: subset}
+	if c, ok := pc.clusters[name]; ok {
+		policy := &ClusterPolicy{LbPolicy: c.GetLbPolicy().String(), Outlier: c.GetOutlierDetection() != nil}
+		if th := c.GetCircuitBreakers().GetThresholds(); len(th) > 0 {
+			policy.MaxConnections = th[0].GetMaxConnections().GetValue()
+			policy.MaxPendingRequests = th[0].GetMaxPendingRequests().GetValue()
+			policy.MaxRequests = th[0].GetMaxRequests().GetValue()
+		}
+		if od := c.GetOutlierDetection(); od != nil {
+			policy.Consecutive5xx = od.GetConsecutive_5Xx().GetValue()
+		}
+		policy.TLS, policy.SNI = clusterTLS(c)
+		b.Policy = policy
+	}
+	return b
+}
+
+func (j *judge) route(q Query) Answer {
+	pc, err := j.proxy(q.From, q.Gateway)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	mode := simulation.CallModeOutbound
+	if q.Gateway {
+		mode = simulation.CallModeGateway
+	}
+	tls := simulation.Plaintext
+	if q.TLS {
+		tls = simulation.TLS
+	}
+	call := simulation.Call{
+		Port: q.Port, Path: pathOf(q), Protocol: protocolOf(q), TLS: tls, HostHeader: q.Host,
+		Headers: httpHeaders(q), CallMode: mode,
+	}
+	if !q.Gateway {
+		if addr := j.serviceAddress(q.Host); addr != "" {
+			call.Address = addr
+		}
+	}
+	result := pc.sim.Run(call)
+	a := Answer{Listener: result.ListenerMatched, RouteConfig: result.RouteConfigMatched, VirtualHost: result.VirtualHostMatched}
+	switch result.Error {
+	case nil, simulation.ErrNoRoute:
+	case simulation.ErrTLSRedirect:
+		a.Outcome = "redirect"
+		a.Redirect = &Redirect{Scheme: "https", Code: "MOVED_PERMANENTLY"}
+		return a
+	case simulation.ErrNoVirtualHost, simulation.ErrNoListener, simulation.ErrNoFilterChain:
+		a.Outcome = "not found"
+		a.Error = result.Error.Error()
+		return a
+	default:
+		a.Outcome = "error"
+		a.Error = result.Error.Error()
+		return a
+	}
+	if a.VirtualHost == "" {
+		// a TCP proxy took it
+		a.Outcome = "tcp"
+		if result.ClusterMatched != "" {
+			a.Backends = []Backend{j.backend(pc, result.ClusterMatched, 100)}
+		}
+		return a
+	}
+	rc := xdstest.ExtractRouteConfigurations(pc.sim.Routes)[a.RouteConfig]
+	var vh *route.VirtualHost
+	for _, v := range rc.GetVirtualHosts() {
+		if v.GetName() == a.VirtualHost {
+			vh = v
+		}
+	}
+	if vh == nil {
+		a.Outcome, a.Error = "error", "virtual host not found in its route configuration"
+		return a
+	}
+	r := &request{method: methodOf(q), path: pathOf(q), authority: q.Host, headers: lowerHeaders(q)}
+	var matched *route.Route
+	for _, candidate := range vh.GetRoutes() {
+		ok, err := routeMatches(candidate.GetMatch(), r)
+		if err != nil {
+			a.Outcome, a.Error = "error", err.Error()
+			return a
+		}
+		if ok {
+			matched = candidate
+			break
+		}
+	}
+	if matched == nil {
+		a.Outcome = "not found"
+		return a
+	}
+	a.Route = matched.GetName()
+	if f, ok := matched.GetTypedPerFilterConfig()["envoy.filters.http.fault"]; ok {
+		cfg := &faultpb.HTTPFault{}
+		if err := f.UnmarshalTo(cfg); err == nil {
+			fault := &Fault{}
+			if d := cfg.GetDelay(); d != nil {
+				fault.DelayMs = d.GetFixedDelay().AsDuration().Milliseconds()
+				fault.DelayPercent = percent(d.GetPercentage())
+			}
+			if ab := cfg.GetAbort(); ab != nil {
+				fault.AbortStatus = ab.GetHttpStatus()
+				fault.AbortPercent = percent(ab.GetPercentage())
+			}
+			a.Fault = fault
+		}
+	}
+	switch action := matched.GetAction().(type) {
+	case *route.Route_Redirect:
+		a.Outcome = "redirect"
+		rd := action.Redirect
+		a.Redirect = &Redirect{Scheme: rd.GetSchemeRedirect(), Host: rd.GetHostRedirect(), Path: rd.GetPathRedirect(), Code: rd.GetResponseCode().String()}
+		if rd.GetHttpsRedirect() {
+			a.Redirect.Scheme = "https"
+		}
+	case *route.Route_DirectResponse:
+		a.Outcome = "direct response"
+		a.DirectResponse = action.DirectResponse.GetStatus()
+	case *route.Route_Route:
+		a.Outcome = "route"
+		ra := action.Route
+		if wc := ra.GetWeightedClusters(); wc != nil {
+			for _, c := range wc.GetClusters() {
+				a.Backends = append(a.Backends, j.backend(pc, c.GetName(), c.GetWeight().GetValue()))
+			}
+		} else {
+			a.Backends = []Backend{j.backend(pc, ra.GetCluster(), 100)}
+		}
+		if ra.GetTimeout() != nil {
+			ms := ra.GetTimeout().AsDuration().Milliseconds()
+			a.TimeoutMs = &ms
+		}
+		retry := ra.GetRetryPolicy()
+		if retry == nil {
+			retry = vh.GetRetryPolicy()
+		}
+		if retry != nil {
+			attempts := uint32(1) // Envoy's default num_retries
+			if retry.GetNumRetries() != nil {
+				attempts = retry.GetNumRetries().GetValue()
+			}
+			a.Retry = &Retry{Attempts: attempts, RetryOn: retry.GetRetryOn()}
+			if retry.GetPerTryTimeout() != nil {
+				a.Retry.PerTryTimeoutMs = retry.GetPerTryTimeout().AsDuration().Milliseconds()
+			}
+		}
+		for _, m := range ra.GetRequestMirrorPolicies() {
+			pct := 100.0
+			if rf := m.GetRuntimeFraction(); rf != nil {
+				pct = percent(rf.GetDefaultValue())
+			}
+			a.Mirrors = append(a.Mirrors, Mirror{Cluster: m.GetCluster(), Percent: pct})
+		}
+	}
+	return a
+}
+
+// serviceAddress is the cluster IP a sidecar's caller dials for a host, when the host is
+// a Service that has one (outbound listeners are keyed by it).
+func (j *judge) serviceAddress(host string) string {
+	name := strings.SplitN(host, ".", 3)
+	for _, svc := range j.world.services {
+		if svc.name() != name[0] {
+			continue
+		}
+		if len(name) > 1 && svc.namespace() != name[1] {
+			continue
+		}
+		if ip := svc.str("spec", "clusterIP"); ip != "" && ip != "None" {
+			return ip
+		}
+	}
+	return ""
+}
