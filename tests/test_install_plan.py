@@ -195,3 +195,20 @@ def test_every_top_level_value_we_set_is_a_key_of_the_pinned_chart(
         (istio_charts / "istio-control" / "istio-discovery" / "values.yaml").read_text()
     )
     assert {"autoscaleMin", "autoscaleMax", "revisionTags", "meshConfig"} <= set(istiod_defaults)
+
+
+def test_istiod_issues_identities_in_the_trust_domain_the_principals_are_written_in() -> None:
+    """``MeshSpec.trust_domain`` roots every principal meshstack writes; istiod must get it
+    (``meshConfig.trustDomain``) or, under default-deny, every call is a 403."""
+    from meshstack.render import stack_releases
+
+    spec = MeshSpec(
+        stack="t",
+        namespaces=(),
+        trust_domain="corp.example",
+        trust_domain_aliases=("cluster.local",),
+        install=IstioInstall(),
+    )
+    (istiod,) = [r for r in stack_releases(spec) if r.name == "istiod"]
+    assert istiod.values["meshConfig"]["trustDomain"] == "corp.example"
+    assert istiod.values["meshConfig"]["trustDomainAliases"] == ["cluster.local"]

@@ -15,8 +15,7 @@ import pytest
 from builders import shop
 from engine_stack import require_toolchain
 from istio_agreement import graph_disagreements
-from meshstack.graph import Verdict
-from meshstack.istio_judge import ask, gateway_stand_ins, istio_verdicts, route_query
+from meshstack.istio_judge import ask, gateway_stand_ins, route_query
 from meshstack.render import K8sObject, render
 from meshstack.spec import (
     MeshSpec,

@@ -56,7 +56,7 @@ def mesh_config(spec: MeshSpec) -> dict[str, Any]:
     too. Without an install, Istio's defaults with the spec's root namespace."""
     if spec.install is None:
         return {"rootNamespace": spec.root_namespace}
-    return {"rootNamespace": spec.install.namespace, **mesh_config_values(spec.install)}
+    return {"rootNamespace": spec.install.namespace, **mesh_config_values(spec.install, spec.trust)}
 
 
 def ask(
@@ -79,14 +79,24 @@ def ask(
         asked, answered = Path(scratch) / "q.json", Path(scratch) / "a.json"
         asked.write_text(json.dumps(question))
         done = subprocess.run(
-            [str(binary), "-test.run", "^TestJudge$", "-input", str(asked), "-output", str(answered)],
+            [
+                str(binary),
+                "-test.run",
+                "^TestJudge$",
+                "-input",
+                str(asked),
+                "-output",
+                str(answered),
+            ],
             capture_output=True,
             text=True,
             timeout=600,
         )
         if done.returncode != 0 or not answered.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-            raise JudgeUnavailable(f"Istio's control-plane judge failed ({done.returncode}):\n{tail}")
+            raise JudgeUnavailable(
+                f"Istio's control-plane judge failed ({done.returncode}):\n{tail}"
+            )
         output: dict[str, Any] = json.loads(answered.read_text())
     answers: list[dict[str, Any]] = output["answers"] or []
     return answers
@@ -132,7 +142,10 @@ def _probe_methods(spec: MeshSpec) -> list[str]:
 
 def probes(spec: MeshSpec, callee: ServiceKey) -> list[Probe]:
     workload = next(
-        w for app in spec.apps if app.namespace == callee.namespace for w in app.workloads
+        w
+        for app in spec.apps
+        if app.namespace == callee.namespace
+        for w in app.workloads
         if w.name == callee.name
     )
     paths, methods = _probe_paths(spec), _probe_methods(spec)
@@ -220,8 +233,10 @@ def istio_verdicts(
     verdicts = {}
     for pair, found in by_pair.items():
         if any(a is None or not a.get("judged") for a in found):
-            why = "caller runs on virtual machines" if any(a is None for a in found) else (
-                next(a for a in found if a is not None and not a.get("judged"))["decided"]
+            why = (
+                "caller runs on virtual machines"
+                if any(a is None for a in found)
+                else (next(a for a in found if a is not None and not a.get("judged"))["decided"])
             )
             verdicts[pair] = IstioVerdict(None, why)
             continue
@@ -230,7 +245,11 @@ def istio_verdicts(
             raise JudgeUnavailable(f"Istio's judge could not decide {pair}: {errors[0]}")
         allowed = [bool(a and a["allowed"]) for a in found]
         verdict = (
-            Verdict.ALLOWED if all(allowed) else Verdict.DENIED if not any(allowed) else Verdict.PARTIAL
+            Verdict.ALLOWED
+            if all(allowed)
+            else Verdict.DENIED
+            if not any(allowed)
+            else Verdict.PARTIAL
         )
         decided = next((a["decided"] for a in found if a), "")
         verdicts[pair] = IstioVerdict(verdict, decided, tuple(a for a in found if a))

@@ -125,8 +125,12 @@ def trace(
     target = parse_url(url)
     wanted = parse_headers(headers)
     if target.scheme == "https" and not source.gateway:
-        raise TraceError("https:// is traced at an ingress gateway (--from ingress); sidecars speak http")
-    host = target.host if source.gateway else fqdn(target.host, source.namespace, spec.cluster_domain)
+        raise TraceError(
+            "https:// is traced at an ingress gateway (--from ingress); sidecars speak http"
+        )
+    host = (
+        target.host if source.gateway else fqdn(target.host, source.namespace, spec.cluster_domain)
+    )
     objects = render(spec)
     objects += gateway_stand_ins(spec, objects)
     route = route_query(
@@ -152,7 +156,8 @@ def trace(
         for b in answer.get("backends") or []
         if (s := backend_service(b["cluster"], spec.cluster_domain)) is not None
     ]
-    access = [
+    callees = sorted({(s[0], s[1], s[2]) for s in services})
+    access: list[dict[str, Any]] = [
         {
             "kind": "access",
             "from": {"namespace": source.namespace, "name": source.deployment},
@@ -162,11 +167,11 @@ def trace(
             "path": target.path,
             "headers": wanted,
         }
-        for ns, name, port in sorted({(s[0], s[1], s[2]) for s in services})
+        for ns, name, port in callees
     ]
-    for query, verdict in zip(access, ask(objects, spec, access) if access else [], strict=True):
-        callee = f"{query['to']['namespace']}/{query['to']['service']}"
-        lines.append(f"policy at {callee}: {_access_line(verdict)}")
+    verdicts = ask(objects, spec, access) if access else []
+    for (ns, name, _), verdict in zip(callees, verdicts, strict=True):
+        lines.append(f"policy at {ns}/{name}: {_access_line(verdict)}")
     return "\n".join(lines) + "\n"
 
 
@@ -179,11 +184,15 @@ def _route_lines(a: dict[str, Any]) -> list[str]:
     ]
     outcome = a.get("outcome")
     if outcome == "not found":
-        lines.append("  outcome       404: no route matches" + (f" ({a['error']})" if a.get("error") else ""))
+        lines.append(
+            "  outcome       404: no route matches" + (f" ({a['error']})" if a.get("error") else "")
+        )
         return lines
     if outcome == "redirect":
         r = a["redirect"]
-        lines.append(f"  outcome       redirect {r.get('code')} to {r.get('scheme') or 'same scheme'}://{r.get('host') or '(same host)'}")
+        lines.append(
+            f"  outcome       redirect {r.get('code')} to {r.get('scheme') or 'same scheme'}://{r.get('host') or '(same host)'}"
+        )
         return lines
     if outcome == "direct response":
         lines.append(f"  outcome       direct response {a['directResponse']}")
@@ -201,11 +210,16 @@ def _route_lines(a: dict[str, Any]) -> list[str]:
                 f"lb {policy['lbPolicy']}" if policy else "",
                 f"tls {policy['tls']}" if policy else "",
                 "outlier detection" if policy.get("outlierDetection") else "",
-                f"max {policy['maxConnections']} connections" if policy.get("maxConnections") else "",
+                f"max {policy['maxConnections']} connections"
+                if policy.get("maxConnections")
+                else "",
             )
             if x
         )
-        lines.append(f"  goes to       {100 * b['weight'] / total:g} % {b['cluster']}" + (f" [{extra}]" if extra else ""))
+        lines.append(
+            f"  goes to       {100 * b['weight'] / total:g} % {b['cluster']}"
+            + (f" [{extra}]" if extra else "")
+        )
     fault = a.get("fault")
     if fault:
         parts = []
@@ -215,7 +229,9 @@ def _route_lines(a: dict[str, Any]) -> list[str]:
             parts.append(f"abort {fault['abortStatus']} on {fault['abortPercent']:g} %")
         lines.append("  fault         " + "; ".join(parts))
     if a.get("timeoutMs") is not None:
-        lines.append(f"  timeout       {a['timeoutMs']} ms" if a["timeoutMs"] else "  timeout       none")
+        lines.append(
+            f"  timeout       {a['timeoutMs']} ms" if a["timeoutMs"] else "  timeout       none"
+        )
     retry = a.get("retry")
     if retry:
         per_try = f", {retry['perTryTimeoutMs']} ms each" if retry.get("perTryTimeoutMs") else ""

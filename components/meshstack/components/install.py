@@ -13,6 +13,7 @@ from meshstack.chart_files import local_chart_problems
 from meshstack.components.helm import register_release
 from meshstack.render.install import istio_releases
 from meshstack.spec.install import IstioInstall
+from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
 from meshstack.validation.fields import field_problems
 from meshstack.validation.install_rules import install_only_problems
 from meshstack.validation.problems import SpecInvalid
@@ -28,6 +29,8 @@ class IstioInstallationArgs:
     namespaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     provider: pulumi.ProviderResource | None = None
     base_dir: Path | None = None
+    trust: TrustDomain = DEFAULT_TRUST
+    """The mesh's trust domain (``MeshSpec.trust``), which istiod issues identities in."""
 
 
 class IstioInstallation(pulumi.ComponentResource):
@@ -66,7 +69,7 @@ class IstioInstallation(pulumi.ComponentResource):
         )
         namespaces = {**args.namespaces, install.namespace: self.namespace}
         self.releases = {}
-        plan = istio_releases(install)
+        plan = istio_releases(install, args.trust)
         for release in plan:
             waits_for: list[pulumi.Resource] = [self.releases[b] for b in release.after]
             own_namespace = namespaces.get(release.namespace)

@@ -81,7 +81,11 @@ class MeshStack(pulumi.ComponentResource):
             self.install = IstioInstallation(
                 f"{name}-istio",
                 IstioInstallationArgs(
-                    spec.install, self.namespaces.by_name, args.provider, args.base_dir
+                    spec.install,
+                    self.namespaces.by_name,
+                    args.provider,
+                    args.base_dir,
+                    trust=spec.trust,
                 ),
                 child,
             )

@@ -47,6 +47,6 @@ def render(spec: MeshSpec) -> list[K8sObject]:
 
 def stack_releases(spec: MeshSpec) -> list[HelmRelease]:
     """The Helm releases the stack installs: Istio's (if it installs Istio), then add-ons."""
-    releases = istio_releases(spec.install) if spec.install else []
+    releases = istio_releases(spec.install, spec.trust) if spec.install else []
     istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
     return releases + addon_releases(spec.addons, istio_namespace)

@@ -20,6 +20,7 @@ from meshstack.spec.install import (
     LocalCharts,
     OciRegistry,
 )
+from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
 
 SOURCE_TREE_PATHS = {
     "base": "base",
@@ -63,9 +64,13 @@ def _autoscaling_values(scaling: Autoscaling | None, replicas: int) -> dict[str,
     }
 
 
-def mesh_config_values(install: IstioInstall) -> dict[str, Any]:
+def mesh_config_values(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST) -> dict[str, Any]:
+    """istiod's mesh config. The trust domain is the one every principal meshstack writes
+    is rooted in: istiod must issue identities in it, or every ALLOW rule naming a
+    service account matches no caller."""
     mesh = install.mesh_config
     values: dict[str, Any] = {
+        "trustDomain": trust.name,
         "accessLogFile": mesh.access_log_file or "",
         "accessLogEncoding": mesh.access_log_encoding.value,
         "outboundTrafficPolicy": {"mode": mesh.outbound_traffic_policy.value},
@@ -79,6 +84,8 @@ def mesh_config_values(install: IstioInstall) -> dict[str, Any]:
             }
         ]
         values["defaultProviders"] = {"tracing": [mesh.tracing.name]}
+    if trust.aliases:
+        values["trustDomainAliases"] = list(trust.aliases)
     return values
 
 
@@ -108,12 +115,14 @@ def base_values(install: IstioInstall) -> dict[str, Any]:
     return deep_merge(values, install.base_values)
 
 
-def istiod_values(install: IstioInstall, cp: ControlPlane) -> dict[str, Any]:
+def istiod_values(
+    install: IstioInstall, cp: ControlPlane, trust: TrustDomain = DEFAULT_TRUST
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         "revision": cp.revision or "",
         "revisionTags": [t.name for t in install.revision_tags if t.revision == cp.revision],
         **_autoscaling_values(cp.autoscaling, cp.replicas),
-        "meshConfig": mesh_config_values(install),
+        "meshConfig": mesh_config_values(install, trust),
         "global": _global_values(install, install.version_of(cp.version)),
         "env": {"BLOCKED_CIDRS_IN_JWKS_URIS": ",".join(install.jwks_blocked_cidrs)},
         "base": {"validationFailurePolicy": install.validation_failure_policy.value},
@@ -190,7 +199,7 @@ def _injector_release(install: IstioInstall, revision: str | None) -> str | None
     return None
 
 
-def istio_releases(install: IstioInstall) -> list[HelmRelease]:
+def istio_releases(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST) -> list[HelmRelease]:
     """Every release of the install, in an order where each comes after what it waits for."""
     base = HelmRelease(
         name=BASE_RELEASE,
@@ -226,7 +235,7 @@ def istio_releases(install: IstioInstall) -> list[HelmRelease]:
             name=istiod_release_name(cp),
             chart=chart_ref(install, "istiod", install.version_of(cp.version)),
             namespace=install.namespace,
-            values=istiod_values(install, cp),
+            values=istiod_values(install, cp, trust),
             after=tuple(before_istiod),
             role="istiod",
         )

@@ -13,6 +13,7 @@ from meshstack.spec.observability import LocalRateLimit, SidecarScope, Telemetry
 from meshstack.spec.refs import gateway_key
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
+from meshstack.spec.trust import DEFAULT_TRUST_DOMAIN, TrustDomain
 from meshstack.spec.workloads import App, Namespace
 
 
@@ -40,8 +41,12 @@ class MeshSpec(Spec):
     stack: NonEmptyStr
     root_namespace: DnsLabel = "istio-system"
     """Istio's root namespace: mesh-wide policies live here."""
-    trust_domain: NonEmptyStr = "cluster.local"
-    """The SPIFFE identity root of workload principals (``<trust_domain>/ns/../sa/..``)."""
+    trust_domain: NonEmptyStr = DEFAULT_TRUST_DOMAIN
+    """The SPIFFE identity root of workload principals (``<trust_domain>/ns/../sa/..``);
+    the install gives it to istiod (``meshConfig.trustDomain``), which issues them."""
+    trust_domain_aliases: tuple[NonEmptyStr, ...] = ()
+    """Other trust domains istiod accepts as this one (``meshConfig.trustDomainAliases``):
+    callers still holding identities of the old domain during a migration."""
     cluster_domain: NonEmptyStr = "cluster.local"
     """The cluster's DNS suffix: services are ``<name>.<namespace>.svc.<cluster_domain>``.
     Not the trust domain: the two merely share a default."""
@@ -55,6 +60,10 @@ class MeshSpec(Spec):
     addons: Addons = Field(default_factory=Addons)
     gateway_api: GatewayApiCrds = Field(default_factory=GatewayApiCrds)
     """Where the Gateway API's CRDs come from; installed only when a gateway uses that API."""
+
+    @property
+    def trust(self) -> TrustDomain:
+        return TrustDomain(self.trust_domain, self.trust_domain_aliases)
 
     def gateway_workload(self, name: str) -> GatewayWorkload | None:
         """The gateway deployment called ``name``, or ``None`` when none is declared."""
