@@ -128,3 +128,33 @@ def test_meshstack_graph_prints_each_format(fmt: str, capsys: pytest.CaptureFixt
         assert out.startswith("flowchart LR") and "-->" in out
     else:
         assert "## Declared calls the policy denies: 0" in out and "```mermaid" in out
+
+
+def test_mesh_wide_mtls_gets_one_verdict_however_it_is_spelled() -> None:
+    """``namespace=None`` and ``namespace=<root>`` render the same PeerAuthentication, and
+    Istio reads both as mesh-wide: DISABLE leaves callers without an identity either way."""
+    from meshstack.render import render
+
+    spelled = {
+        namespace: shop(
+            peer_authentications=(PeerAuthentication(namespace=namespace, mode=MtlsMode.DISABLE),),
+            default_deny_namespaces=("shop",),
+            authorization_policies=(
+                AuthorizationPolicy(
+                    name="api-from-web",
+                    namespace="shop",
+                    workload="api",
+                    rules=(
+                        AuthorizationRule(sources=(RequestSource(service_accounts=("shop/web",)),)),
+                    ),
+                ),
+            ),
+        )
+        for namespace in (None, "istio-system")
+    }
+    rendered = {
+        ns: [o for o in render(s) if o["kind"] == "PeerAuthentication"] for ns, s in spelled.items()
+    }
+    assert rendered[None] == rendered["istio-system"]
+    judged = {ns: verdicts(s)[("shop/web", "shop/api")] for ns, s in spelled.items()}
+    assert judged == {None: Verdict.DENIED, "istio-system": Verdict.DENIED}

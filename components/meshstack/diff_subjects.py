@@ -116,11 +116,8 @@ def _traffic(spec: MeshSpec, found: Subjects) -> None:
 def _security(spec: MeshSpec, found: Subjects) -> None:
     policy = spec.policy
     for pa in policy.peer_authentications:
-        scope = (
-            "mesh"
-            if pa.namespace is None
-            else pa.namespace + (f"/{pa.workload}" if pa.workload else "")
-        )
+        namespace, workload = spec.mtls_scope(pa)
+        scope = "mesh" if namespace is None else namespace + (f"/{workload}" if workload else "")
         found.facts[f"mTLS {scope}"] = pa.mode.value
         for port, mode in sorted(pa.port_modes.items()):
             found.facts[f"mTLS {scope}:{port}"] = mode.value

@@ -108,9 +108,7 @@ class Evaluator:
         self.selecting: dict[ServiceKey, list[AuthorizationPolicy]] = {}
 
     def _mtls_modes(self) -> dict[tuple[str | None, str | None], MtlsMode]:
-        return {
-            (pa.namespace, pa.workload): pa.mode for pa in self.spec.policy.peer_authentications
-        }
+        return {self.spec.mtls_scope(pa): pa.mode for pa in self.spec.policy.peer_authentications}
 
     def mtls_mode(self, key: ServiceKey) -> MtlsMode:
         for scope in ((key.namespace, key.name), (key.namespace, None), (None, None)):

@@ -61,6 +61,14 @@ class MeshSpec(Spec):
     gateway_api: GatewayApiCrds = Field(default_factory=GatewayApiCrds)
     """Where the Gateway API's CRDs come from; installed only when a gateway uses that API."""
 
+    def mtls_scope(self, pa: PeerAuthentication) -> tuple[str | None, str | None]:
+        """``(namespace, workload)`` a PeerAuthentication applies to, ``None`` for the
+        mesh: Istio reads a namespace-wide policy in its root namespace as mesh-wide, so
+        ``namespace=None`` and ``namespace=<root>`` are one scope, spelled two ways."""
+        if pa.workload is None and pa.namespace in (None, self.root_namespace):
+            return None, None
+        return pa.namespace, pa.workload
+
     @property
     def trust(self) -> TrustDomain:
         return TrustDomain(self.trust_domain, self.trust_domain_aliases)

@@ -82,7 +82,7 @@ class SecurityRules:
         mesh_wide: list[str] = []
         for i, pa in enumerate(self.spec.policy.peer_authentications):
             path = f"policy.peer_authentications[{i}]"
-            if pa.namespace is None:
+            if self.spec.mtls_scope(pa) == (None, None):
                 mesh_wide.append(path)
                 if len(mesh_wide) > 1:
                     yield Problem(
@@ -90,8 +90,9 @@ class SecurityRules:
                         f"a second mesh-wide PeerAuthentication (the first is {mesh_wide[0]}); "
                         "Istio honours only one: set namespace= to scope this one",
                     )
-                if pa.workload is not None:
-                    yield Problem(f"{path}.workload", "a workload-level policy needs its namespace")
+                continue
+            if pa.namespace is None:
+                yield Problem(f"{path}.workload", "a workload-level policy needs its namespace")
                 continue
             yield from self._namespace(pa.namespace, f"{path}.namespace")
             yield from self._workload(pa.workload, pa.namespace, f"{path}.workload")
