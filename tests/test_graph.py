@@ -158,3 +158,16 @@ def test_mesh_wide_mtls_gets_one_verdict_however_it_is_spelled() -> None:
     assert rendered[None] == rendered["istio-system"]
     judged = {ns: verdicts(s)[("shop/web", "shop/api")] for ns, s in spelled.items()}
     assert judged == {None: Verdict.DENIED, "istio-system": Verdict.DENIED}
+
+
+def test_a_callee_outside_the_callers_sidecar_scope_gets_plaintext_which_strict_refuses(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """staging's bookinfo Sidecar imports only its own namespace and istio-system: a call to
+    the STRICT hipster-shop leaves through the passthrough cluster, without mTLS (found by
+    Istio's own control plane, ``test_istio_judge``; graph had said "allowed")."""
+    found = {(c.caller, c.callee): c for c in who_can_call_whom(stack_specs["staging"])}
+    call = found[("bookinfo/reviews", "hipster-shop/frontend")]
+    assert call.verdict is Verdict.DENIED
+    assert "egress hosts" in call.reason and "STRICT" in call.reason
+    assert found[("bookinfo/productpage", "bookinfo/reviews")].verdict is Verdict.ALLOWED

@@ -12,55 +12,22 @@ like any other permission (``caller → external/<host>``).
 from __future__ import annotations
 
 from meshstack.graph import Call, Endpoint, Verdict, endpoints
-from meshstack.hosts import served_by
+from meshstack.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.spec.edge import ExternalService
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.observability import OutboundPolicy, SidecarScope
+from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.refs import service_account_key
 
 EXTERNAL = "external"
 """The pseudo-namespace external hosts are labelled with (``external/<host>``)."""
 
 
-def _scope(spec: MeshSpec, caller: Endpoint) -> SidecarScope | None:
-    """The Sidecar that configures the caller's proxy: its own, its namespace's, the mesh's."""
-    sidecars = spec.policy.sidecars
-    for namespace, workload in (
-        (caller.key.namespace, caller.key.name),
-        (caller.key.namespace, None),
-        (spec.root_namespace, None),
-    ):
-        for sidecar in sidecars:
-            if sidecar.namespace == namespace and sidecar.workload == workload:
-                return sidecar
-    return None
-
-
-def _visible(scope: SidecarScope, caller: Endpoint, ext: ExternalService, host: str) -> bool:
-    """Whether ``scope``'s egress hosts import the ServiceEntry for ``host``."""
-    for entry in scope.egress_hosts:
-        namespace, _, pattern = entry.partition("/")
-        if namespace == ".":
-            namespace = caller.key.namespace
-        if namespace in ("*", ext.namespace) and served_by((pattern,), host):
-            return True
-    return False
-
-
-def _outbound(spec: MeshSpec, scope: SidecarScope) -> OutboundPolicy:
-    if scope.outbound_policy is not None:
-        return scope.outbound_policy
-    if spec.install is not None:
-        return spec.install.mesh_config.outbound_traffic_policy
-    return OutboundPolicy.ALLOW_ANY
-
-
 def _judge(
     spec: MeshSpec, caller: Endpoint, ext: ExternalService, host: str
 ) -> tuple[Verdict, str]:
-    scope = _scope(spec, caller)
-    if scope is not None and not _visible(scope, caller, ext, host):
-        if _outbound(spec, scope) is OutboundPolicy.REGISTRY_ONLY:
+    scope = scope_of(spec, caller.key)
+    if scope is not None and not imports(scope, caller.key, ext.namespace, host):
+        if outbound_policy(spec, scope) is OutboundPolicy.REGISTRY_ONLY:
             return Verdict.DENIED, f"not in Sidecar {scope.namespace}/{scope.name}'s egress hosts"
         return Verdict.ALLOWED, "outside the Sidecar's egress hosts, passed through by ALLOW_ANY"
     if not ext.via_egress_gateway:

@@ -16,7 +16,9 @@ from enum import StrEnum
 
 from meshstack.enforcement import Enforcement, Placement
 from meshstack.runtime import collector_paused
+from meshstack.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.refs import ServiceKey, service_account_key, service_key
 from meshstack.spec.security import (
     AuthorizationAction,
@@ -188,11 +190,20 @@ class Evaluator:
         return True
 
     def judge(
-        self, caller: Endpoint, callee: Endpoint, *, end_user_tokens: bool = False
+        self,
+        caller: Endpoint,
+        callee: Endpoint,
+        *,
+        end_user_tokens: bool = False,
+        plaintext: bool = False,
     ) -> tuple[Verdict, str]:
         """``end_user_tokens``: the requests may carry end users' JWTs (they come through
-        an ingress gateway), so token rules can match some of them."""
-        identity = self.mtls_mode(callee.key) is not MtlsMode.DISABLE
+        an ingress gateway), so token rules can match some of them. ``plaintext``: the
+        caller's proxy cannot speak mTLS to the callee (it does not know the host)."""
+        mode = self.mtls_mode(callee.key)
+        if plaintext and mode is MtlsMode.STRICT:
+            return Verdict.DENIED, "plaintext (passed through), which STRICT mTLS refuses"
+        identity = mode is not MtlsMode.DISABLE and not plaintext
         jwt = self.jwt_required.get(
             (callee.key.namespace, callee.key.name)
         ) or self.jwt_required.get((callee.key.namespace, None))
@@ -261,7 +272,7 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
             for callee in workloads:
                 if caller.key == callee.key or not callee.ports:
                     continue
-                verdict, reason = evaluator.judge(caller, callee)
+                verdict, reason = _judge_through_scope(spec, evaluator, caller, callee)
                 calls.append(
                     Call(
                         caller.label,
@@ -272,6 +283,22 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
                     )
                 )
     return calls
+
+
+def _judge_through_scope(
+    spec: MeshSpec, evaluator: Evaluator, caller: Endpoint, callee: Endpoint
+) -> tuple[Verdict, str]:
+    """A callee outside the caller's Sidecar egress hosts has no cluster in the caller's
+    proxy: dropped under REGISTRY_ONLY, passed through in plaintext under ALLOW_ANY."""
+    scope = scope_of(spec, caller.key)
+    host = callee.key.fqdn(spec.cluster_domain)
+    if scope is None or imports(scope, caller.key, callee.key.namespace, host):
+        return evaluator.judge(caller, callee)
+    where = f"not in Sidecar {scope.namespace}/{scope.name}'s egress hosts"
+    if outbound_policy(spec, scope) is OutboundPolicy.REGISTRY_ONLY:
+        return Verdict.DENIED, f"{where} (REGISTRY_ONLY)"
+    verdict, reason = evaluator.judge(caller, callee, plaintext=True)
+    return verdict, f"{where}: {reason}"
 
 
 def broken_calls(calls: list[Call]) -> list[Call]:

@@ -166,14 +166,18 @@ def probes(spec: MeshSpec, callee: ServiceKey) -> list[Probe]:
 
 
 def deployment_name(spec: MeshSpec, key: ServiceKey) -> str | None:
-    """The Deployment whose first replica stands for a workload (its first version); None
-    for a workload that runs on virtual machines only."""
+    """The instance that stands for a workload: its first version's Deployment, or for a
+    workload on virtual machines its first WorkloadEntry (found by its app label); None
+    for machines that register themselves (no entry to judge before they join)."""
     for app in spec.apps:
         if app.namespace != key.namespace:
             continue
         for w in app.workloads:
-            if w.name == key.name and w.virtual_machines is None:
+            if w.name != key.name:
+                continue
+            if w.virtual_machines is None:
                 return f"{w.name}-{w.versions[0].name}"
+            return w.name if w.virtual_machines.addresses else None
     return None
 
 
@@ -234,9 +238,13 @@ def istio_verdicts(
     for pair, found in by_pair.items():
         if any(a is None or not a.get("judged") for a in found):
             why = (
-                "caller runs on virtual machines"
+                "caller's machines register themselves: no instance yet"
                 if any(a is None for a in found)
-                else (next(a for a in found if a is not None and not a.get("judged"))["decided"])
+                else next(
+                    a.get("decided") or a.get("error", "")
+                    for a in found
+                    if a is not None and not a.get("judged")
+                )
             )
             verdicts[pair] = IstioVerdict(None, why)
             continue
@@ -295,9 +303,9 @@ def fqdn(host: str, namespace: str, domain: str) -> str:
     made whole, the way the cluster's DNS search path completes it."""
     parts = host.split(".")
     if len(parts) == 1:
-        return f"{host}.{namespace}.svc.{domain}"
+        return ServiceKey(namespace, host).fqdn(domain)
     if len(parts) == 2:
-        return f"{host}.svc.{domain}"
+        return ServiceKey(parts[1], parts[0]).fqdn(domain)
     return host
 
 

@@ -73,6 +73,7 @@ type pod struct {
 	name, namespace, ip, serviceAccount, deployment string
 	labels                                          map[string]string
 	sidecar                                         bool
+	machine                                         bool // a WorkloadEntry, not a Pod
 	containerPorts                                  map[string]int
 }
 
@@ -137,6 +138,9 @@ func buildWorld(objects []object) (*world, error) {
 	for _, o := range objects {
 		switch {
 		case strings.HasSuffix(o.group(), "istio.io"):
+			if o.kind() == "WorkloadEntry" {
+				w.addMachine(o)
+			}
 			doc, err := yaml.Marshal(map[string]any(o))
 			if err != nil {
 				return nil, err
@@ -268,6 +272,31 @@ func (w *world) addPods(d object) error {
 	return nil
 }
 
+// addMachine records a WorkloadEntry as an instance: a virtual machine runs Istio's proxy,
+// so it is judged like a pod with a sidecar (Istio itself reads the entry from the config).
+func (w *world) addMachine(o object) {
+	spec := dig(map[string]any(o), "spec")
+	account, _ := dig(spec, "serviceAccount").(string)
+	if account == "" {
+		account = "default"
+	}
+	ports := map[string]int{}
+	for name, port := range stringMapAny(dig(spec, "ports")) {
+		ports[name] = number(port)
+	}
+	address, _ := dig(spec, "address").(string)
+	w.pods = append(w.pods, &pod{
+		name: o.name(), namespace: o.namespace(), ip: address, serviceAccount: account,
+		deployment: o.name(), labels: stringMap(dig(spec, "labels")), sidecar: true,
+		containerPorts: ports, machine: true,
+	})
+}
+
+func stringMapAny(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
 func selects(selector, labels map[string]string) bool {
 	if len(selector) == 0 {
 		return false
@@ -296,7 +325,7 @@ func (w *world) endpointSlice(svc object) string {
 	selector := stringMap(dig(map[string]any(svc), "spec", "selector"))
 	var backing []*pod
 	for _, p := range w.pods {
-		if p.namespace == svc.namespace() && selects(selector, p.labels) {
+		if !p.machine && p.namespace == svc.namespace() && selects(selector, p.labels) {
 			backing = append(backing, p)
 		}
 	}
@@ -335,9 +364,16 @@ func (w *world) endpointSlice(svc object) string {
 	return string(doc)
 }
 
-func (w *world) firstPod(namespace, deployment string) *pod {
+// firstPod is the first instance of a Deployment or WorkloadEntry named so, else of the
+// workload whose pods carry that app label.
+func (w *world) firstPod(namespace, name string) *pod {
 	for _, p := range w.pods {
-		if p.namespace == namespace && p.deployment == deployment {
+		if p.namespace == namespace && p.deployment == name {
+			return p
+		}
+	}
+	for _, p := range w.pods {
+		if p.namespace == namespace && p.labels["app"] == name {
 			return p
 		}
 	}

@@ -352,7 +352,7 @@ func (j *judge) access(q Query) Answer {
 		}
 	}
 	if callee == nil {
-		return Answer{Error: fmt.Sprintf("no pod backs Service %s/%s", q.To.Namespace, q.To.Service)}
+		return Answer{Judged: false, Decided: fmt.Sprintf("no instance backs Service %s/%s", q.To.Namespace, q.To.Service)}
 	}
 	if !callee.sidecar {
 		// Ambient (ztunnel, waypoints) and workloads without a proxy: not judged here.
@@ -367,6 +367,9 @@ func (j *judge) access(q Query) Answer {
 	}
 	target := callee.targetPort(sp)
 	calleeProxy, err := j.proxy(Workload{callee.namespace, callee.deployment}, false)
+	if err == nil && callee.machine && len(calleeProxy.sim.Listeners) == 0 {
+		err = fmt.Errorf("Istio built no listeners for the machine %s/%s", callee.namespace, callee.name)
+	}
 	if err != nil {
 		return Answer{Error: err.Error()}
 	}
