@@ -71,3 +71,189 @@ def _weights(answer: dict[str, Any]) -> dict[str, float]:
     backends = answer["backends"]
     total = sum(b["weight"] for b in backends)
     return {b["subset"]: round(100 * b["weight"] / total, 3) for b in backends}
+
+
+def _allowed(spec: MeshSpec, caller: tuple[str, str], callee: tuple[str, str], port: int) -> bool:
+    (answer,) = ask(
+        objects_of(spec),
+        spec,
+        [
+            {
+                "kind": "access",
+                "from": {"namespace": caller[0], "name": caller[1]},
+                "to": {"namespace": callee[0], "service": callee[1], "port": port},
+                "protocol": "http2",
+                "path": "/hipstershop.CartService/GetCart",
+                "method": "POST",
+            }
+        ],
+    )
+    assert answer["judged"], answer
+    return bool(answer["allowed"])
+
+
+PRODUCTPAGE = ("bookinfo", "productpage-v1")
+REVIEWS = "reviews.bookinfo.svc.cluster.local"
+
+
+def test_dev_reviews_jason_on_v2_mobile_on_v3_and_the_rest_split_50_50_with_a_mirror(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    dev = stack_specs["dev"]
+    common = {"source": PRODUCTPAGE, "gateway": False, "host": REVIEWS, "port": 9080}
+    jason = _route(dev, **common, path="/reviews/0", headers={"end-user": "jason"})
+    assert _weights(jason) == {"v2": 100}
+    mobile = _route(dev, **common, headers={"user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148"})
+    assert _weights(mobile) == {"v3": 100}
+    rest = _route(dev, **common, path="/reviews/0")
+    assert _weights(rest) == {"v1": 50, "v3": 50}
+    assert [(m["cluster"].split("|")[2], m["percent"]) for m in rest["mirrors"]] == [("v2", 10)]
+
+
+def _boutique_on_sidecars(dev: MeshSpec) -> MeshSpec:
+    """dev's Online Boutique with sidecars instead of ambient: the same VirtualServices,
+    which istiod translates with the same route builder for a sidecar as for the waypoint
+    that applies them in ambient mode (waypoints are not judged yet)."""
+    from meshstack.spec import Dataplane
+
+    namespaces = tuple(
+        ns.model_copy(update={"dataplane": Dataplane.SIDECAR, "waypoint": None})
+        if ns.name == "hipster-shop"
+        else ns
+        for ns in dev.namespaces
+    )
+    apps = tuple(
+        app.model_copy(
+            update={
+                "workloads": tuple(w.model_copy(update={"waypoint": None}) for w in app.workloads)
+            }
+        )
+        for app in dev.apps
+    )
+    policy = dev.policy.model_copy(update={"authorization_policies": ()})
+    return dev.model_copy(update={"namespaces": namespaces, "apps": apps, "policy": policy})
+
+
+def test_dev_fault_drills_delay_productcatalog_and_abort_cartservice(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    spec = _boutique_on_sidecars(stack_specs["dev"])
+    frontend = ("hipster-shop", "frontend-v1")
+    catalog = _route(
+        spec,
+        source=frontend,
+        gateway=False,
+        host="productcatalogservice.hipster-shop.svc.cluster.local",
+        port=3550,
+        protocol="http2",
+        path="/hipstershop.ProductCatalogService/ListProducts",
+    )
+    assert catalog["fault"] == {"delayMs": 5000, "delayPercent": 10}
+    cart = _route(
+        spec,
+        source=frontend,
+        gateway=False,
+        host="cartservice.hipster-shop.svc.cluster.local",
+        port=7070,
+        protocol="http2",
+        path="/hipstershop.CartService/GetCart",
+    )
+    assert cart["fault"] == {"abortStatus": 500, "abortPercent": 5}
+
+
+def test_staging_canaries_and_cartservice_only_from_frontend(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    staging = stack_specs["staging"]
+    reviews = _route(staging, source=PRODUCTPAGE, gateway=False, host=REVIEWS, port=9080)
+    assert _weights(reviews) == {"v1": 90, "v3": 10}
+    assert reviews["retry"]["attempts"] == 2 and reviews["retry"]["perTryTimeoutMs"] == 2000
+    checkout = ("hipster-shop", "checkoutservice-v1")
+    frontend = "frontend.hipster-shop.svc.cluster.local"
+    canary = _route(
+        staging, source=checkout, gateway=False, host=frontend, port=80, headers={"canary": "true"}
+    )
+    assert _weights(canary) == {"v2": 100}
+    assert _weights(_route(staging, source=checkout, gateway=False, host=frontend, port=80)) == {
+        "v1": 100
+    }
+    cart = ("hipster-shop", "cartservice")
+    assert _allowed(staging, ("hipster-shop", "frontend-v1"), cart, 7070)
+    assert not _allowed(staging, checkout, cart, 7070)
+
+
+def test_prod_productcatalog_resilience_https_redirect_and_controlled_egress(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    prod = stack_specs["prod"]
+    catalog = _route(
+        prod,
+        source=("hipster-shop", "frontend-v1"),
+        gateway=False,
+        host="productcatalogservice.hipster-shop.svc.cluster.local",
+        port=3550,
+        protocol="http2",
+    )
+    assert catalog["retry"] == {
+        "attempts": 3,
+        "retryOn": "5xx,reset,connect-failure",
+        "perTryTimeoutMs": 2000,
+    }
+    assert catalog["timeoutMs"] == 10000
+    (backend,) = catalog["backends"]
+    assert backend["policy"]["outlierDetection"] and backend["policy"]["maxConnections"] < 2**32 - 1
+    ingress = ("istio-ingress", "istio-ingressgateway")
+    plain = _route(prod, source=ingress, gateway=True, host="bookinfo.meshstack.test", port=80)
+    assert plain["outcome"] == "redirect" and plain["redirect"]["scheme"] == "https"
+    # paymentservice's request leaves through the egress gateway, over mTLS ...
+    payments = "payments.meshstack.test"
+    out = _route(
+        prod, source=("hipster-shop", "paymentservice-v1"), gateway=False, host=payments, port=80
+    )
+    (hop,) = out["backends"]
+    assert hop["host"] == "istio-egressgateway.istio-egress.svc.cluster.local"
+    assert hop["policy"]["tls"] == "ISTIO_MUTUAL"
+
+    # ... where only paymentservice's identity gets through, and TLS starts to the API.
+    def at_gateway(account: str) -> dict[str, Any]:
+        return _route(
+            prod,
+            source=("istio-egress", "istio-egressgateway"),
+            gateway=True,
+            host=payments,
+            port=hop["port"],
+            principal=f"spiffe://cluster.local/ns/hipster-shop/sa/{account}",
+        )
+
+    through = at_gateway("paymentservice")
+    assert through["allowed"] is True
+    (api,) = through["backends"]
+    assert api["host"] == payments and api["port"] == 443 and api["policy"]["tls"] == "SIMPLE"
+    assert api["policy"]["sni"] == payments
+    assert at_gateway("frontend")["allowed"] is False
+
+
+def test_prod_ingress_requires_a_token_except_on_its_open_paths(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    prod = stack_specs["prod"]
+    ingress = ("istio-ingress", "istio-ingressgateway")
+
+    def at_ingress(path: str, jwt: dict[str, Any] | None = None) -> bool:
+        query = route_query(
+            source=ingress,
+            gateway=True,
+            host="bookinfo.meshstack.test",
+            port=443,
+            path=path,
+            tls=True,
+        )
+        if jwt is not None:
+            query["jwt"] = jwt
+        (answer,) = ask(objects_of(prod), prod, [query])
+        assert answer["judged"], answer
+        return bool(answer["allowed"])
+
+    assert not at_ingress("/productpage")
+    assert at_ingress("/healthz")
+    assert at_ingress("/productpage", {"iss": "https://auth.meshstack.test", "sub": "jason"})

@@ -268,15 +268,37 @@ def istio_verdicts(
 
 
 def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sObject]:
-    """The installed gateways' Deployments, as their chart labels them, for objects that
-    lack them (``meshstack render`` leaves Istio's charts out; the real engine's render has
+    """The installed gateways' Deployments (and Services, with the ports the install
+    gives them), as their chart labels them, for objects that lack them (``meshstack render`` leaves Istio's charts out; the real engine's render has
     them): what a Gateway's selector binds to, and whose identity calls the backends."""
     present = {
         (o["metadata"].get("namespace"), o["metadata"]["name"])
         for o in objects
         if o.get("kind") == "Deployment"
     }
-    return [
+    installed = {(g.namespace, g.name): g for g in (spec.install.gateways if spec.install else ())}
+    services = {
+        (o["metadata"].get("namespace"), o["metadata"]["name"])
+        for o in objects
+        if o.get("kind") == "Service"
+    }
+    stand_ins: list[K8sObject] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": gw.name, "namespace": gw.namespace},
+            "spec": {
+                "selector": dict(gw.selector),
+                "ports": [
+                    {"name": p.name, "port": p.port, "targetPort": p.target_port}
+                    for p in installed[(gw.namespace, gw.name)].ports
+                ],
+            },
+        }
+        for gw in spec.gateway_workloads
+        if (gw.namespace, gw.name) in installed and (gw.namespace, gw.name) not in services
+    ]
+    return stand_ins + [
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -285,7 +307,8 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
                 "replicas": 1,
                 "selector": {"matchLabels": dict(gw.selector)},
                 "template": {
-                    "metadata": {"labels": dict(gw.selector)},
+                    # The gateway chart labels its pods app=<release> besides the selector.
+                    "metadata": {"labels": {"app": gw.name, **gw.selector}},
                     "spec": {
                         "serviceAccountName": gw.service_account,
                         "containers": [{"name": "istio-proxy", "image": "auto"}],
@@ -320,8 +343,13 @@ def route_query(
     headers: dict[str, str] | None = None,
     tls: bool = False,
     protocol: str = "http",
+    principal: str | None = None,
 ) -> dict[str, Any]:
+    """A route query; ``principal`` (a SPIFFE URI): the request reaches a gateway over
+    Istio mTLS from that identity, and the gateway's own policy judges it too."""
     return {
+        "mtls": principal is not None,
+        "principal": principal or "",
         "kind": "route",
         "from": {"namespace": source[0], "name": source[1]},
         "gateway": gateway,

@@ -36,6 +36,8 @@ class Source:
     deployment: str
     gateway: bool
     label: str
+    account: str
+    """The caller's service account: its identity is ``<trust>/ns/<namespace>/sa/<account>``."""
 
 
 def _workloads(spec: MeshSpec) -> list[ServiceKey]:
@@ -56,7 +58,9 @@ def resolve_source(spec: MeshSpec, text: str) -> Source:
             raise TraceError(
                 f"--from {text}: no gateway workload {name!r} (declared: {', '.join(names) or 'none'})"
             )
-        return Source(gw.namespace, gw.name, True, f"{gw.namespace}/{gw.name} (gateway)")
+        return Source(
+            gw.namespace, gw.name, True, f"{gw.namespace}/{gw.name} (gateway)", gw.service_account
+        )
     if "/" in text:
         namespace, _, name = text.partition("/")
     elif "." in text:
@@ -72,7 +76,14 @@ def resolve_source(spec: MeshSpec, text: str) -> Source:
     deployment = deployment_name(spec, key)
     if deployment is None:
         raise TraceError(f"--from {text}: runs on virtual machines; trace from a pod's sidecar")
-    return Source(namespace, deployment, False, f"{namespace}/{name} (sidecar)")
+    account = next(
+        w.identity
+        for app in spec.apps
+        if app.namespace == namespace
+        for w in app.workloads
+        if w.name == name
+    )
+    return Source(namespace, deployment, False, f"{namespace}/{name} (sidecar)", account)
 
 
 def _unknown(spec: MeshSpec, text: str, ambiguous: list[ServiceKey]) -> str:
@@ -151,11 +162,31 @@ def trace(
         "",
     ]
     lines += _route_lines(answer)
+    if answer.get("judged"):
+        lines.append(f"policy at the gateway: {_access_line(answer)}")
     services = [
         s
         for b in answer.get("backends") or []
         if (s := backend_service(b["cluster"], spec.cluster_domain)) is not None
     ]
+    gateways = {(g.namespace, g.name) for g in (spec.install.gateways if spec.install else ())}
+    for ns, name, port, _ in sorted({s for s in services if (s[0], s[1]) in gateways}):
+        principal = f"spiffe://{spec.trust_domain}/ns/{source.namespace}/sa/{source.account}"
+        hop = route_query(
+            source=(ns, name),
+            gateway=True,
+            host=host,
+            port=port,
+            path=target.path,
+            method=method,
+            headers=wanted,
+            principal=principal,
+        )
+        (through,) = ask(objects, spec, [hop])
+        lines += ["", f"then at the gateway {ns}/{name} (port {port}, mTLS from {principal}):"]
+        lines += _route_lines(through)
+        lines.append(f"policy at the gateway: {_access_line(through)}")
+    services = [s for s in services if (s[0], s[1]) not in gateways]
     callees = sorted({(s[0], s[1], s[2]) for s in services})
     access: list[dict[str, Any]] = [
         {
@@ -211,7 +242,7 @@ def _route_lines(a: dict[str, Any]) -> list[str]:
                 f"tls {policy['tls']}" if policy else "",
                 "outlier detection" if policy.get("outlierDetection") else "",
                 f"max {policy['maxConnections']} connections"
-                if policy.get("maxConnections")
+                if 0 < policy.get("maxConnections", 0) < 2**32 - 1
                 else "",
             )
             if x

@@ -62,6 +62,10 @@ type Query struct {
 	Method   string            `json:"method,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
 	TLS      bool              `json:"tls,omitempty"`
+	// MTLS: the request arrives over Istio mTLS (a sidecar calling a gateway), from the
+	// identity Principal (a SPIFFE URI); the gateway's own RBAC then judges it.
+	MTLS      bool   `json:"mtls,omitempty"`
+	Principal string `json:"principal,omitempty"`
 	Protocol string            `json:"protocol,omitempty"`
 	JWT      map[string]any    `json:"jwt,omitempty"`
 }
@@ -556,9 +560,14 @@ func (j *judge) route(q Query) Answer {
 	if q.TLS {
 		tls = simulation.TLS
 	}
+	var chain *listener.FilterChain
 	call := simulation.Call{
 		Port: q.Port, Path: pathOf(q), Protocol: protocolOf(q), TLS: tls, HostHeader: q.Host,
 		Headers: httpHeaders(q), CallMode: mode,
+		CustomListenerValidations: []simulation.CustomFilterChainValidation{func(fc *listener.FilterChain) error { chain = fc; return nil }},
+	}
+	if q.MTLS {
+		call.TLS, call.Sni, call.Alpn = simulation.MTLS, q.Host, "istio-http/1.1"
 	}
 	if !q.Gateway {
 		if addr := j.serviceAddress(q.Host); addr != "" {
@@ -601,7 +610,20 @@ func (j *judge) route(q Query) Answer {
 		a.Outcome, a.Error = "error", "virtual host not found in its route configuration"
 		return a
 	}
-	r := &request{method: methodOf(q), path: pathOf(q), authority: q.Host, headers: lowerHeaders(q)}
+	r := &request{method: methodOf(q), path: pathOf(q), authority: q.Host, headers: lowerHeaders(q), jwt: q.JWT, destPort: uint32(q.Port)}
+	if q.MTLS {
+		r.principal = q.Principal
+	}
+	if q.Gateway && chain != nil {
+		// A gateway enforces its own AuthorizationPolicies on the chain that took the request.
+		allowed, decided, err := chainAllows(j.t, chain, r)
+		if err != nil {
+			a.Outcome, a.Error = "error", err.Error()
+			return a
+		}
+		a.Judged, a.Allowed, a.Decided = true, &allowed, decided
+		a.MTLS, a.Principal = q.MTLS, r.principal
+	}
 	var matched *route.Route
 	for _, candidate := range vh.GetRoutes() {
 		ok, err := routeMatches(candidate.GetMatch(), r)
