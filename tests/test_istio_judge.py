@@ -257,3 +257,155 @@ def test_prod_ingress_requires_a_token_except_on_its_open_paths(
     assert not at_ingress("/productpage")
     assert at_ingress("/healthz")
     assert at_ingress("/productpage", {"iss": "https://auth.meshstack.test", "sub": "jason"})
+
+
+# ---------------------------------------------------------------- mutation proof
+#
+# Each mutation is a renderer bug, applied to the rendered objects; each must make a check
+# judged by Istio fail, while the same check passes on what the renderer really writes.
+
+Objects = list[K8sObject]
+
+
+def _answers(
+    spec: MeshSpec, objects: Objects, queries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return ask(objects, spec, queries)
+
+
+def check_reviews_routes(spec: MeshSpec, objects: Objects) -> list[str]:
+    common = {"source": PRODUCTPAGE, "gateway": False, "host": REVIEWS, "port": 9080}
+    jason, rest = _answers(
+        spec,
+        objects,
+        [route_query(**common, headers={"end-user": "jason"}), route_query(**common)],
+    )
+    found = []
+    if _weights(jason) != {"v2": 100}:
+        found.append(f"jason: {_weights(jason)}")
+    if _weights(rest) != {"v1": 50, "v3": 50}:
+        found.append(f"others: {_weights(rest)}")
+    return found
+
+
+def check_canary_split(spec: MeshSpec, objects: Objects) -> list[str]:
+    (answer,) = _answers(
+        spec, objects, [route_query(source=PRODUCTPAGE, gateway=False, host=REVIEWS, port=9080)]
+    )
+    weights = _weights(answer)
+    return [] if weights == {"v1": 90, "v3": 10} else [f"reviews: {weights}"]
+
+
+def check_graph(spec: MeshSpec, objects: Objects) -> list[str]:
+    return graph_disagreements(spec, objects)[0]
+
+
+def check_plaintext_refused(spec: MeshSpec, objects: Objects) -> list[str]:
+    """Under STRICT mTLS a plaintext caller reaches no sidecar."""
+    queries = [
+        {
+            "kind": "access",
+            "from": {"namespace": "bookinfo", "name": "productpage-v1"},
+            "to": {"namespace": ns, "service": svc, "port": port},
+            "plaintext": True,
+        }
+        for ns, svc, port in (("bookinfo", "reviews", 9080), ("bookinfo", "ratings", 9080))
+    ]
+    answers = _answers(spec, objects, queries)
+    return [
+        f"plaintext accepted by {q['to']}"
+        for q, a in zip(queries, answers, strict=True)
+        if a["allowed"]
+    ]
+
+
+def check_ingress_token(spec: MeshSpec, objects: Objects) -> list[str]:
+    query = route_query(
+        source=("istio-ingress", "istio-ingressgateway"),
+        gateway=True,
+        host="bookinfo.meshstack.test",
+        port=443,
+        path="/productpage",
+        tls=True,
+    )
+    (answer,) = _answers(spec, objects, [query])
+    return ["a request without a token got through"] if answer["allowed"] else []
+
+
+def _edit(objects: Objects, kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def drop_header_match(objects: Objects) -> None:
+    for route in _edit(objects, "VirtualService", "reviews")["spec"]["http"]:
+        for match in route.get("match", []):
+            match.pop("headers", None)
+
+
+def reverse_route_rules(objects: Objects) -> None:
+    spec = _edit(objects, "VirtualService", "reviews")["spec"]
+    spec["http"].reverse()
+
+
+def swap_subset_names(objects: Objects) -> None:
+    for route in _edit(objects, "VirtualService", "reviews")["spec"]["http"]:
+        for dest in route.get("route", []):
+            subset = dest["destination"].get("subset")
+            dest["destination"]["subset"] = {"v1": "v3", "v3": "v1"}.get(subset, subset)
+
+
+def principals_without_trust_domain(objects: Objects) -> None:
+    for o in objects:
+        if o["kind"] != "AuthorizationPolicy":
+            continue
+        for rule in o["spec"].get("rules", []):
+            for source in rule.get("from", []):
+                principals = source["source"].get("principals")
+                if principals:
+                    source["source"]["principals"] = [p.split("/", 1)[1] for p in principals]
+
+
+def drop_mesh_wide_peer_authentication(objects: Objects) -> None:
+    objects[:] = [
+        o
+        for o in objects
+        if not (o["kind"] == "PeerAuthentication" and o["metadata"]["namespace"] == "istio-system")
+    ]
+
+
+def deny_into_allow(objects: Objects) -> None:
+    _edit(objects, "AuthorizationPolicy", "ingress-jwt-require-token")["spec"]["action"] = "ALLOW"
+
+
+MUTATIONS = {
+    "drop a header match": ("dev", drop_header_match, check_reviews_routes),
+    "reverse two route rules": ("dev", reverse_route_rules, check_reviews_routes),
+    "swap two subset names": ("staging", swap_subset_names, check_canary_split),
+    "write principals without their trust domain": (
+        "prod",
+        principals_without_trust_domain,
+        check_graph,
+    ),
+    "drop the mesh-wide PeerAuthentication": (
+        "staging",
+        drop_mesh_wide_peer_authentication,
+        check_plaintext_refused,
+    ),
+    "turn a DENY into an ALLOW": ("prod", deny_into_allow, check_ingress_token),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_each_renderer_mutation_fails_a_check_istio_judges(
+    mutation: str, stack_specs: dict[str, MeshSpec]
+) -> None:
+    import copy
+
+    stack, mutate, check = MUTATIONS[mutation]
+    spec = stack_specs[stack]
+    objects = objects_of(spec)
+    assert check(spec, objects) == []
+    mutated = copy.deepcopy(objects)
+    mutate(mutated)
+    assert mutated != objects, "the mutation changed nothing"
+    assert check(spec, mutated) != []

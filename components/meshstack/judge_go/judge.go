@@ -68,6 +68,9 @@ type Query struct {
 	Principal string `json:"principal,omitempty"`
 	Protocol string            `json:"protocol,omitempty"`
 	JWT      map[string]any    `json:"jwt,omitempty"`
+	// Plaintext: the caller speaks no mTLS whatever its cluster says (a client outside
+	// the mesh, or a sidecar passing the request through).
+	Plaintext bool `json:"plaintext,omitempty"`
 }
 
 // Backend is one cluster a route sends to, with its share and the policy istiod gave it.
@@ -364,7 +367,7 @@ func (j *judge) access(q Query) Answer {
 	}
 	host := fmt.Sprintf("%s.%s.svc.%s", q.To.Service, q.To.Namespace, j.domain)
 	cluster := caller.clusters[fmt.Sprintf("outbound|%d||%s", q.To.Port, host)]
-	mtls := upstreamMTLS(cluster, callee.sidecar)
+	mtls := upstreamMTLS(cluster, callee.sidecar) && !q.Plaintext
 	principal := ""
 	if mtls {
 		principal = fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", j.trust, caller.pod.namespace, caller.pod.serviceAccount)
