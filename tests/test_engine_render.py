@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from engine_stack import EngineStack, new_stack
+from engine_stack import EngineStack, new_stack, require_toolchain
+from istio_agreement import graph_disagreements
 from istioctl import analyze, unjustified
 from meshstack.render import render
 from meshstack.stacks import resolve_stack
@@ -87,6 +88,11 @@ def test_up_renders_everything_then_changes_nothing_then_destroys_cleanly(
     assert not [i for i in images if i.endswith(":latest")], images
     # Istio's analyzer over everything the engine rendered, Istio's charts included.
     assert unjustified(analyze(stack.render_dir)) == []
+    # Istio's control plane on the same objects: graph's verdicts are its verdicts.
+    require_toolchain("judge")
+    spec, _ = resolve_stack(stack.name, stack.project)
+    wrong, judged = graph_disagreements(spec, list(written.values()))
+    assert judged > 0 and wrong == []
 
     second = stack.up("--expect-no-changes")
     assert "unchanged" in second.stdout
