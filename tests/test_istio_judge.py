@@ -15,7 +15,7 @@ import pytest
 from builders import shop
 from engine_stack import require_toolchain
 from istio_agreement import graph_disagreements
-from meshstack.istio_judge import ask, gateway_stand_ins, route_query
+from meshstack.istio_judge import ask, backend_service, gateway_stand_ins, route_query
 from meshstack.render import K8sObject, render
 from meshstack.spec import (
     MeshSpec,
@@ -409,3 +409,72 @@ def test_each_renderer_mutation_fails_a_check_istio_judges(
     mutate(mutated)
     assert mutated != objects, "the mutation changed nothing"
     assert check(spec, mutated) != []
+
+
+# ---------------------------------------------------------------- ingress_routing's answers
+
+ISTIO_DEFAULT_RETRY_ON = (
+    "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+)
+"""The retry policy istiod puts on every route that declares none (2 attempts): what
+``ingress_routing`` calls "no retries"."""
+
+
+def _as_ingress_answer(answer: dict[str, Any], domain: str) -> Any:
+    from ingress_routing import Answer
+
+    if answer.get("outcome") == "redirect":
+        return Answer(redirect=answer["redirect"]["scheme"])
+    if answer.get("outcome") != "route":
+        return Answer()
+
+    def service(cluster: str, percent: float) -> tuple[str, str, int, float]:
+        found = backend_service(cluster, domain)
+        assert found is not None, cluster
+        return found[0], found[1], found[2], round(percent, 3)
+
+    total = sum(b["weight"] for b in answer["backends"])
+    retry = answer.get("retry")
+    mirrors = answer.get("mirrors") or []
+    return Answer(
+        backends=frozenset(
+            service(b["cluster"], 100 * b["weight"] / total) for b in answer["backends"]
+        ),
+        timeout_ms=answer.get("timeoutMs") or None,
+        attempts=None
+        if retry is None or (retry["retryOn"] == ISTIO_DEFAULT_RETRY_ON and retry["attempts"] == 2)
+        else retry["attempts"],
+        mirror=service(mirrors[0]["cluster"], mirrors[0]["percent"]) if mirrors else None,
+    )
+
+
+def test_ingress_routing_answers_are_istios() -> None:
+    """Every request ``tests/ingress_routing.py`` answers for the Istio Gateway API table
+    gets the same answer from Istio: backends and weights, redirect, 404, timeout,
+    retries, mirror. (Gateway API routes: istiod's Gateway API controller is not run by
+    the judge yet; their reader is checked against this one in test_gateway_api.)"""
+    from ingress_routing import istio_answer
+    from meshstack.spec import GatewayApi
+    from test_gateway_api import AGREEING_ROUTES, REQUESTS, _edge
+
+    spec = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES)
+    objects = objects_of(spec)
+    source = (spec.gateway_workloads[0].namespace, spec.gateway_workloads[0].name)
+    queries = [
+        route_query(
+            source=source,
+            gateway=True,
+            host=r.host,
+            port=r.port,
+            path=r.path,
+            method=r.method,
+            headers=dict(r.headers),
+            tls=r.port == 443,
+        )
+        for r in REQUESTS
+    ]
+    theirs = [_as_ingress_answer(a, spec.cluster_domain) for a in ask(objects, spec, queries)]
+    ours = [istio_answer(render(spec), r) for r in REQUESTS]
+    assert [(str(r), a) for r, a in zip(REQUESTS, theirs, strict=True)] == [
+        (str(r), a) for r, a in zip(REQUESTS, ours, strict=True)
+    ]
