@@ -20,7 +20,7 @@ lint: setup
 	$(BIN)/ruff check components stacks tests scripts policy __main__.py
 	$(BIN)/ruff format --check components stacks tests scripts policy __main__.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint-workflows.sh
-	$(BIN)/shellcheck -x scripts/*.sh policy/analyzer .ci/run
+	$(BIN)/shellcheck -x scripts/*.sh components/meshstack/judge_go/build.sh policy/analyzer .ci/run
 
 # The cache lives outside the clone so that every clone on this machine reuses it
 # (mypy checks each cached module against its source's hash).

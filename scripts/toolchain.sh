@@ -267,7 +267,7 @@ EOF
 build_judge() {
   local started=$SECONDS stamp_before
   stamp_before=$(cat "$BIN/meshstack-judge.stamp" 2>/dev/null || true)
-  step "build meshstack-judge (Istio's control plane; about 5 min cold after istioctl)" \
+  step "build meshstack-judge (Istio's control plane; about 3 min after istioctl)" \
     bash "$here/../components/meshstack/judge_go/build.sh" "$BIN/meshstack-judge" "$ISTIO_MODULE_VERSION"
   [ "$stamp_before" = "$(cat "$BIN/meshstack-judge.stamp")" ] || say "meshstack-judge rebuilt in $((SECONDS - started)) s"
 }

@@ -478,3 +478,14 @@ def test_ingress_routing_answers_are_istios() -> None:
     assert [(str(r), a) for r, a in zip(REQUESTS, theirs, strict=True)] == [
         (str(r), a) for r, a in zip(REQUESTS, ours, strict=True)
     ]
+
+
+def test_the_judge_builds_against_the_pinned_istio_module() -> None:
+    """One Istio for istioctl, the charts and the judge: go.mod's require is the pin."""
+    from engine import pins
+    from meshstack.istio_judge import SOURCES
+
+    assert (
+        f"require istio.io/istio {pins()['ISTIO_MODULE_VERSION']}"
+        in (SOURCES / "go.mod").read_text()
+    )

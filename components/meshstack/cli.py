@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,7 +34,7 @@ from meshstack.guardrails.planned import guardrail_problems
 from meshstack.ingress_graph import as_json as ingress_json
 from meshstack.ingress_graph import to_markdown as ingress_markdown
 from meshstack.ingress_graph import who_can_enter
-from meshstack.istio_judge import JudgeUnavailable
+from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
 from meshstack.render import K8sObject, render, stack_releases
 from meshstack.review import build_comment, load_reviews
 from meshstack.spec.mesh import MeshSpec
@@ -113,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
         "-H", "--header", action="append", default=[], help="a request header, NAME:VALUE"
     )
     trace_cmd.add_argument("-X", "--method", default="GET")
+    commands.add_parser(
+        "build-judge",
+        help="build Istio's control-plane judge that `trace` asks (needs Go; ~5 min cold)",
+    )
     review = commands.add_parser(
         "review-comment",
         help="one pull-request comment from the preview workflow's per-stack results",
@@ -238,6 +243,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "build-judge":
+        if shutil.which("go") is None:
+            print(
+                "meshstack build-judge: Go is needed to build Istio's judge (none on PATH)",
+                file=sys.stderr,
+            )
+            return 1
+        status = build_judge()
+        if status == 0:
+            print(f"meshstack-judge ready: {judge_binary()}")
+        return status
     if args.command == "review-comment":
         if not args.results.is_dir():
             print(f"meshstack: no directory {args.results}", file=sys.stderr)

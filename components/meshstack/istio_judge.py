@@ -33,7 +33,9 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 
 JUDGE_NAME = "meshstack-judge"
-BUILD_COMMAND = "bash scripts/toolchain.sh ensure judge"
+BUILD_COMMAND = "meshstack build-judge"
+SOURCES = Path(__file__).parent / "judge_go"
+"""The judge's Go sources, shipped in the package: a wheel's user builds it the same way."""
 
 
 class JudgeUnavailable(Exception):
@@ -46,8 +48,24 @@ def judge_binary() -> Path:
     explicit = os.environ.get("MESHSTACK_JUDGE")
     if explicit:
         return Path(explicit)
-    cache = Path(os.environ.get("MESHSTACK_CACHE", Path.home() / ".cache" / "meshstack"))
-    return cache / "toolchain" / "bin" / JUDGE_NAME
+    return cache_dir() / "toolchain" / "bin" / JUDGE_NAME
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MESHSTACK_CACHE", Path.home() / ".cache" / "meshstack"))
+
+
+def build_judge() -> int:
+    """Build the judge from the package's Go sources into the toolchain's cache (Go
+    modules through the module proxy; the Go caches under it unless GOMODCACHE/GOCACHE
+    say otherwise). Returns the build's exit status; it says what it does."""
+    env = dict(os.environ)
+    env.setdefault("GOMODCACHE", str(cache_dir() / "go" / "mod"))
+    env.setdefault("GOCACHE", str(cache_dir() / "go" / "build"))
+    out = cache_dir() / "toolchain" / "bin" / JUDGE_NAME
+    return subprocess.run(
+        ["bash", str(SOURCES / "build.sh"), str(out)], env=env, check=False
+    ).returncode
 
 
 def mesh_config(spec: MeshSpec) -> dict[str, Any]:
