@@ -10,6 +10,7 @@ import (
 	clusterpb "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corepb "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	rbacpb "github.com/envoyproxy/go-control-plane/envoy/config/rbac/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	faultpb "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	rbachttp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
@@ -51,23 +52,23 @@ type Target struct {
 // with the TLS the caller's own outbound cluster speaks). Kind "route": where does From's
 // proxy (a sidecar, or a gateway when Gateway is set) send the request.
 type Query struct {
-	ID       string            `json:"id"`
-	Kind     string            `json:"kind"`
-	From     Workload          `json:"from"`
-	Gateway  bool              `json:"gateway"`
-	To       *Target           `json:"to,omitempty"`
-	Host     string            `json:"host,omitempty"`
-	Port     int               `json:"port,omitempty"`
-	Path     string            `json:"path,omitempty"`
-	Method   string            `json:"method,omitempty"`
-	Headers  map[string]string `json:"headers,omitempty"`
-	TLS      bool              `json:"tls,omitempty"`
+	ID      string            `json:"id"`
+	Kind    string            `json:"kind"`
+	From    Workload          `json:"from"`
+	Gateway bool              `json:"gateway"`
+	To      *Target           `json:"to,omitempty"`
+	Host    string            `json:"host,omitempty"`
+	Port    int               `json:"port,omitempty"`
+	Path    string            `json:"path,omitempty"`
+	Method  string            `json:"method,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	TLS     bool              `json:"tls,omitempty"`
 	// MTLS: the request arrives over Istio mTLS (a sidecar calling a gateway), from the
 	// identity Principal (a SPIFFE URI); the gateway's own RBAC then judges it.
-	MTLS      bool   `json:"mtls,omitempty"`
-	Principal string `json:"principal,omitempty"`
-	Protocol string            `json:"protocol,omitempty"`
-	JWT      map[string]any    `json:"jwt,omitempty"`
+	MTLS      bool           `json:"mtls,omitempty"`
+	Principal string         `json:"principal,omitempty"`
+	Protocol  string         `json:"protocol,omitempty"`
+	JWT       map[string]any `json:"jwt,omitempty"`
 	// Plaintext: the caller speaks no mTLS whatever its cluster says (a client outside
 	// the mesh, or a sidecar passing the request through).
 	Plaintext bool `json:"plaintext,omitempty"`
@@ -455,9 +456,11 @@ func lowerHeaders(q Query) map[string]string {
 	return out
 }
 
-// chainAllows runs the RBAC filters of a filter chain, HTTP or network, in their order.
-func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, string, error) {
-	decided := "no RBAC filter: allowed"
+// chainRBAC is the RBAC configuration of each RBAC filter of a filter chain, in the
+// order Envoy runs them: the HTTP filters when the chain ends in an HTTP connection
+// manager, the network filters otherwise. A filter without rules does nothing.
+func chainRBAC(t *testing.T, chain *listener.FilterChain) ([]*rbacpb.RBAC, error) {
+	var found []*rbacpb.RBAC
 	if hcm := xdstest.ExtractHTTPConnectionManager(t, chain); hcm != nil {
 		for _, f := range hcm.GetHttpFilters() {
 			if f.GetName() != "envoy.filters.http.rbac" {
@@ -465,23 +468,13 @@ func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, s
 			}
 			cfg := &rbachttp.RBAC{}
 			if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
-				return false, "", err
+				return nil, err
 			}
-			if cfg.GetRules() == nil {
-				continue
-			}
-			d, err := evaluateRBAC(cfg.GetRules(), r)
-			if err != nil {
-				return false, "", err
-			}
-			if d.denied {
-				return false, d.action + ": " + d.policy, nil
-			}
-			if d.action == "ALLOW" {
-				decided = "ALLOW: " + d.policy
+			if cfg.GetRules() != nil {
+				found = append(found, cfg.GetRules())
 			}
 		}
-		return true, decided, nil
+		return found, nil
 	}
 	for _, f := range chain.GetFilters() {
 		if f.GetName() != "envoy.filters.network.rbac" {
@@ -489,12 +482,25 @@ func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, s
 		}
 		cfg := &rbacnet.RBAC{}
 		if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
-			return false, "", err
+			return nil, err
 		}
-		if cfg.GetRules() == nil {
-			continue
+		if cfg.GetRules() != nil {
+			found = append(found, cfg.GetRules())
 		}
-		d, err := evaluateRBAC(cfg.GetRules(), r)
+	}
+	return found, nil
+}
+
+// chainAllows runs the RBAC filters of a filter chain in their order: the first that
+// denies decides; otherwise the last ALLOW filter's matching policy is the reason.
+func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, string, error) {
+	filters, err := chainRBAC(t, chain)
+	if err != nil {
+		return false, "", err
+	}
+	decided := "no RBAC filter: allowed"
+	for _, rules := range filters {
+		d, err := evaluateRBAC(rules, r)
 		if err != nil {
 			return false, "", err
 		}
