@@ -17,16 +17,15 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 lint: setup
-	$(BIN)/ruff check components stacks tests scripts policy __main__.py
-	$(BIN)/ruff format --check components stacks tests scripts policy __main__.py
+	$(BIN)/ruff check components stacks tests scripts __main__.py
+	$(BIN)/ruff format --check components stacks tests scripts __main__.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/lint-workflows.sh
-	$(BIN)/shellcheck -x scripts/*.sh components/meshstack/judge_go/build.sh policy/analyzer .ci/run
+	$(BIN)/shellcheck -x scripts/*.sh components/meshstack/judge_go/build.sh .ci/run
 
 # The cache lives outside the clone so that every clone on this machine reuses it
 # (mypy checks each cached module against its source's hash).
 typecheck: setup
 	MYPY_CACHE_DIR=$(MYPY_CACHE) $(BIN)/mypy
-	MYPY_CACHE_DIR=$(MYPY_CACHE) $(BIN)/mypy policy/__main__.py
 
 # The Pulumi CLI, language host, Kubernetes provider, etcd, kube-apiserver and istioctl,
 # built from Go modules into ~/.cache/meshstack on first use (about 30 min cold), then reused.

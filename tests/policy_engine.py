@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import yaml
 from conftest import PROJECT
 from google.protobuf import empty_pb2, struct_pb2
+from meshstack.stack_config import pulumi_text
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-POLICY_PACK = PROJECT / "policy"
 RECORDER = Path(__file__).resolve().parent / "record_program.py"
 MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
 
@@ -82,6 +83,15 @@ class PolicyPackClient:
         info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         return [p.name for p in info.policies]
 
+    def configure_stack(self, stack: str, config: Mapping[str, str]) -> None:
+        """What the engine sends before any analysis: the stack and its whole config,
+        every value as Pulumi's text (``NewPolicyAnalyzer`` in pulumi's analyzer_plugin.go)."""
+        self.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=stack, project="meshstack", dry_run=True, config=dict(config)
+            )
+        )
+
     def configure(self, config: Mapping[str, Mapping[str, Any]]) -> None:
         """``--policy-pack-config``: per-policy properties, enforcement left as declared."""
         self.stub.Configure(
@@ -119,15 +129,20 @@ class PolicyPackClient:
         ]
 
 
+def stack_config_text(stack: str) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml``'s config as the engine passes it: every value as text."""
+    path = PROJECT / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return {k: pulumi_text(v) for k, v in ((document or {}).get("config") or {}).items()}
+
+
 @contextmanager
-def running_policy_pack(pack: Path = POLICY_PACK) -> Iterator[PolicyPackClient]:
-    """Start the pack as the CLI's ``pulumi-analyzer-policy-python`` shim does: the SDK's
-    own launcher, ``python -u -m pulumi.policy ENGINE PACK_DIR``, which runs the pack's
-    ``__main__.py``; the pack prints the port it serves on. (The engine address is only
-    read by the launcher's argument parser here.)"""
+def running_policy_pack() -> Iterator[PolicyPackClient]:
+    """Start the pack as the CLI starts an executable policy pack: the package's
+    ``meshstack-policy-pack ENGINE`` (here ``python -m meshstack.policy_pack``), which
+    prints the port it serves on. (The engine address is not used by the pack.)"""
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack)],
-        cwd=pack,
+        [sys.executable, "-u", "-m", "meshstack.policy_pack", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -188,7 +188,6 @@ def test_usage_errors_do_not_share_an_exit_code_with_diff_outcomes(
 ) -> None:
     assert EXIT_USAGE not in (0, 1, 2, 3)
     for argv in (
-        ["diff", "dev"],
         ["render", "dev"],
         ["no-such-command"],
         ["diff", "dev", "--base"],

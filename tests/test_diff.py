@@ -86,18 +86,20 @@ def test_removing_default_deny_is_risky_and_shows_the_access_it_opens() -> None:
     ]
 
 
-def test_a_fault_reaching_prod_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
+def test_a_fault_reaching_production_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
     prod = stack_specs["prod"]
     canary = prod.policy.canaries[0]
     faulty = canary.model_copy(
         update={"fault": FaultInjection(abort=AbortFault(http_status=500, percentage=5))}
     )
     head = with_policy(prod, canaries=(faulty,))
-    changes = diff(prod, head)
+    changes = diff(prod, head, production=True)
     assert [c.line() for c in changes] == [
         'canary bookinfo/reviews fault: added: {"abort": {"http_status": 500, "percentage": 5.0}}'
-        "  ⚠ fault injection reaches prod"
+        "  ⚠ fault injection reaches production"
     ]
+    # Production is the stack's setting (meshstack:production), not its name.
+    assert [c.risk for c in diff(prod, head, production=False)] == [None]
 
 
 def test_an_image_change_is_a_plain_change(stack_specs: dict[str, MeshSpec]) -> None:

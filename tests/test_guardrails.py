@@ -20,8 +20,11 @@ from meshstack.guardrails.mtls import (
 )
 from meshstack.guardrails.protection import protected_istio_crds
 from meshstack.guardrails.routes import weights_sum_to_100
+from meshstack.stack_config import production_from_stack_config
 
-DEFAULTS = GuardrailSettings()
+DEFAULTS = GuardrailSettings(production=True)
+"""A production stack's settings (its ``meshstack:production`` is true)."""
+DEV = GuardrailSettings()
 PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication"
 AUTHZ = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 VS = "kubernetes:networking.istio.io/v1:VirtualService"
@@ -56,13 +59,14 @@ def test_a_planned_resource_knows_its_stack_kind_and_group() -> None:
     assert resource.display_name == "VirtualService bookinfo/reviews"
 
 
-def test_settings_come_from_policy_config_with_prod_as_the_default() -> None:
-    assert DEFAULTS.production_stacks == {"prod"}
-    custom = GuardrailSettings.from_config(
-        {"productionStacks": ["prod-eu", "prod-us"], "meshRootNamespace": "mesh-root"}
-    )
-    assert custom.production_stacks == {"prod-eu", "prod-us"}
-    assert custom.mesh_root_namespace == "mesh-root"
+def test_production_is_the_stacks_setting_and_the_root_namespace_policy_config() -> None:
+    assert DEV.production is False  # a stack is production only when it says so
+    custom = GuardrailSettings.from_config({"meshRootNamespace": "mesh-root"}, production=True)
+    assert custom.production and custom.mesh_root_namespace == "mesh-root"
+    assert production_from_stack_config({"meshstack:production": "true"}) is True
+    assert production_from_stack_config({"meshstack:production": "false"}) is False
+    assert production_from_stack_config({"meshstack:production": "yes"}) is False
+    assert production_from_stack_config({}) is False
 
 
 def test_the_catalog_names_every_resource_guardrail_once() -> None:
@@ -79,9 +83,7 @@ def test_permissive_peer_authentication_is_refused_in_production_only() -> None:
         "PeerAuthentication bookinfo/default: spec.mtls.mode is PERMISSIVE, which accepts "
         "plaintext; stack 'prod' is production and needs STRICT (or UNSET to inherit)"
     ]
-    assert (
-        list(strict_mtls_in_production(planned(PEER_AUTH, permissive, stack="dev"), DEFAULTS)) == []
-    )
+    assert list(strict_mtls_in_production(planned(PEER_AUTH, permissive, stack="dev"), DEV)) == []
 
 
 def test_a_port_left_in_plaintext_is_refused_too() -> None:
@@ -121,11 +123,11 @@ def test_production_must_declare_mesh_wide_strict_mtls() -> None:
     dev = planned(
         PEER_AUTH, {"mtls": {"mode": "PERMISSIVE"}}, namespace="istio-system", stack="dev"
     )
-    assert list(mesh_wide_strict_mtls_in_production([dev], DEFAULTS)) == []
+    assert list(mesh_wide_strict_mtls_in_production([dev], DEV)) == []
 
 
 def test_the_root_namespace_is_configurable() -> None:
-    root = GuardrailSettings.from_config({"meshRootNamespace": "mesh-root"})
+    root = GuardrailSettings.from_config({"meshRootNamespace": "mesh-root"}, production=True)
     mesh_wide = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="mesh-root")
     assert list(mesh_wide_strict_mtls_in_production([mesh_wide], root)) == []
     assert list(mesh_wide_strict_mtls_in_production([mesh_wide], DEFAULTS)) != []
@@ -280,7 +282,7 @@ def test_the_crd_chart_must_be_protected_in_production() -> None:
     for chart in ("oci://registry.local/istio/base", "/srv/istio/manifests/charts/base/"):
         assert len(list(protected_istio_crds(_base_chart(chart), DEFAULTS))) == 1
     assert list(protected_istio_crds(_base_chart("base", protect=True), DEFAULTS)) == []
-    assert list(protected_istio_crds(_base_chart("base", stack="dev"), DEFAULTS)) == []
+    assert list(protected_istio_crds(_base_chart("base", stack="dev"), DEV)) == []
     assert list(protected_istio_crds(_base_chart("istiod"), DEFAULTS)) == []
 
 
@@ -330,7 +332,7 @@ def test_production_egress_must_leave_through_an_egress_gateway() -> None:
     internal = planned(SERVICE_ENTRY, {**PAYMENTS_ENTRY, "location": "MESH_INTERNAL"})
     assert list(controlled_egress_in_production([internal], DEFAULTS)) == []
     dev = planned(SERVICE_ENTRY, PAYMENTS_ENTRY, stack="dev")
-    assert list(controlled_egress_in_production([dev], DEFAULTS)) == []
+    assert list(controlled_egress_in_production([dev], DEV)) == []
 
 
 NAMESPACE = "kubernetes:core/v1:Namespace"

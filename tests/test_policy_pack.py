@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 from meshstack.guardrails import RESOURCE_GUARDRAILS, STACK_GUARDRAILS
-from policy_engine import PROJECT, PolicyPackClient, record_program, running_policy_pack
+from policy_engine import (
+    PROJECT,
+    PolicyPackClient,
+    record_program,
+    running_policy_pack,
+    stack_config_text,
+)
 
 LOOSENED_PROD = Path(__file__).resolve().parent / "programs" / "loosened_prod.py"
 
@@ -31,12 +37,14 @@ def test_the_pack_declares_every_guardrail(pack: PolicyPackClient) -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_shipped_stack_passes_the_guardrails(pack: PolicyPackClient, stack: str) -> None:
+    pack.configure_stack(stack, stack_config_text(stack))
     planned = record_program(PROJECT / "__main__.py", stack)
     assert len(planned) > 50  # the whole program registered, not an early failure
     assert pack.preview(planned) == []
 
 
 def test_a_loosened_prod_program_is_rejected_by_every_guardrail(pack: PolicyPackClient) -> None:
+    pack.configure_stack("prod", stack_config_text("prod"))
     violations = pack.preview(record_program(LOOSENED_PROD, "prod"))
     assert all(v.mandatory for v in violations)
     by_policy = {v.policy: v.message.splitlines()[-1] for v in violations}
@@ -58,17 +66,21 @@ def test_a_loosened_prod_program_is_rejected_by_every_guardrail(pack: PolicyPack
     )
 
 
-def test_production_is_whatever_the_pack_config_says(pack: PolicyPackClient) -> None:
-    """``--policy-pack-config`` naming other production stacks relaxes 'prod' itself."""
-    names = [g.name for g in (*RESOURCE_GUARDRAILS, *STACK_GUARDRAILS) if g.configurable]
-    pack.configure({name: {"productionStacks": ["prod-eu"]} for name in names})
-    try:
-        violations = pack.preview(record_program(LOOSENED_PROD, "prod"))
-        assert sorted({v.policy for v in violations}) == [
-            "no-allow-all-authorization",
-            "no-floating-images",
-            "request-rules-on-a-waypoint",
-            "route-weights-sum-to-100",
-        ]
-    finally:
-        pack.configure({name: {"productionStacks": ["prod"]} for name in names})
+def test_production_is_the_stacks_own_setting(pack: PolicyPackClient) -> None:
+    """The pack reads ``meshstack:production`` from the stack config the engine sends, the
+    setting the program protects namespaces by; a stack's name decides nothing."""
+    planned = record_program(LOOSENED_PROD, "prod")
+    correctness_only = [
+        "no-allow-all-authorization",
+        "no-floating-images",
+        "request-rules-on-a-waypoint",
+        "route-weights-sum-to-100",
+    ]
+    config = stack_config_text("prod")
+    assert config["meshstack:production"] == "true"
+    not_production = {k: v for k, v in config.items() if k != "meshstack:production"}
+    pack.configure_stack("prod", not_production)
+    assert sorted({v.policy for v in pack.preview(planned)}) == correctness_only
+    pack.configure_stack("prod-eu", {**not_production, "meshstack:production": "true"})
+    production = sorted({v.policy for v in pack.preview(planned)})
+    assert production == sorted(g.name for g in (*RESOURCE_GUARDRAILS, *STACK_GUARDRAILS))

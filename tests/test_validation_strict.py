@@ -334,7 +334,7 @@ def test_validate_runs_the_guardrails_on_production_stacks(
 ) -> None:
     shutil.copytree(PROJECT / "stacks", tmp_path / "stacks")
     floating = "config:\n  meshstack:imageTags:\n    productpage: latest\n"
-    (tmp_path / "Pulumi.prod.yaml").write_text(floating)
+    (tmp_path / "Pulumi.prod.yaml").write_text(floating + "  meshstack:production: true\n")
     assert main(["--project", str(tmp_path), "validate", "prod"]) == 1
     err = capsys.readouterr().err
     assert "guardrail no-floating-images:" in err and "productpage" in err and ":latest" in err

@@ -71,10 +71,10 @@ def test_the_preview_uses_the_pinned_cli_the_diff_and_the_policy_pack(
     assert workflow["env"]["PULUMI_VERSION"] == version("pulumi")
     preview = step(workflow["jobs"]["preview"], "pulumi preview --diff with the policy pack")
     script = " ".join(preview["run"].split())
-    assert "pulumi preview --diff --non-interactive --policy-pack policy" in script
+    assert (
+        'pulumi preview --diff --non-interactive --policy-pack "$(meshstack policy-pack)"' in script
+    )
     assert preview["env"] == PREVIEW_ENV, "the preview skips the engine's per-step checkpoints"
-    assert (PROJECT / "policy" / "PulumiPolicy.yaml").is_file()
-    assert (PROJECT / "policy" / "__main__.py").is_file()
 
 
 def _run(script: str, cwd: Path, env: dict[str, str]) -> None:

@@ -6,30 +6,63 @@ component and ``meshstack validate`` run it before anything is registered.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from meshstack.locations import expand, unset_variables
+from meshstack.render import stack_releases
 from meshstack.render.install import istio_releases
 from meshstack.spec.addons import Addons, IstioSampleManifests
-from meshstack.spec.gateway_api import GatewayApiCrdFiles
+from meshstack.spec.gateway_api import GatewayApiCrdFiles, GatewayApiRelease
 from meshstack.spec.install import VERSION_PLACEHOLDER, IstioInstall, LocalCharts
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 
 
 def on_disk(path: str, base_dir: Path | None) -> Path:
-    """``path``, taken from ``base_dir`` (the Pulumi project directory) when relative."""
-    found = Path(path)
+    """``path`` with its ``${NAME}`` references expanded (``meshstack.locations``), taken
+    from ``base_dir`` (the Pulumi project directory) when relative."""
+    found = Path(expand(path))
     return base_dir / found if not found.is_absolute() and base_dir is not None else found
 
 
 def source_file_problems(spec: MeshSpec, base_dir: Path | None = None) -> list[Problem]:
     """Every local source the stack reads that is missing something: Istio's charts, the
     add-ons' sample manifests and the Gateway API's CRDs."""
+    unset = _unset_location_problems(spec)
+    if unset:
+        return unset
     charts = local_chart_problems(spec.install, base_dir) if spec.install is not None else []
     return [
         *charts,
         *sample_manifest_problems(spec.addons, base_dir),
         *gateway_api_source_problems(spec, base_dir),
+    ]
+
+
+def _local_paths(spec: MeshSpec) -> list[tuple[str, str]]:
+    """Every local source path the stack names, with its field path."""
+    found = []
+    if spec.install is not None and isinstance(spec.install.chart_source, LocalCharts):
+        found.append(("install.chart_source.path", spec.install.chart_source.path))
+    if isinstance(spec.addons.source, IstioSampleManifests):
+        found.append(("addons.source.path", spec.addons.source.path))
+    if isinstance(spec.gateway_api.source, GatewayApiCrdFiles):
+        found.append(("gateway_api.source.path", spec.gateway_api.source.path))
+    return found
+
+
+def _unset_location_problems(spec: MeshSpec) -> list[Problem]:
+    return [
+        Problem(
+            where,
+            f"{path!r} names {', '.join('$' + name for name in missing)}, which is not set "
+            "here: export it to the directory it stands for (the committed config stays "
+            "the same on every machine)",
+        )
+        for where, path in _local_paths(spec)
+        if (missing := unset_variables(path))
     ]
 
 
@@ -99,6 +132,63 @@ def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) ->
                     "install.chart_source.path",
                     f"no chart for release {release.name!r} at {str(chart_dir)!r} "
                     f"(layout {source.layout.value!r})",
+                )
+            )
+    return problems
+
+
+def _address(url: str) -> tuple[str, int] | None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    default = 80 if parts.scheme == "http" else 443
+    return parts.hostname, parts.port or default
+
+
+def unreachable_source_problems(spec: MeshSpec, timeout: float = 5.0) -> list[Problem]:
+    """Every remote chart or manifest source the stack reads that this machine cannot
+    connect to, one line each naming the chart, the address and the offline setting.
+
+    Run by the program before anything is registered: without it an offline ``pulumi
+    preview`` ends in the provider's "no such host" and a page of gRPC traceback.
+    """
+    wanted: dict[tuple[str, int], tuple[str, str, str]] = {}
+    istio = istio_releases(spec.install, spec.trust) if spec.install else []
+    istio_names = {release.name for release in istio}
+    for release in stack_releases(spec):
+        chart = release.chart
+        url = chart.repository or (chart.chart if chart.chart.startswith("oci://") else None)
+        address = _address(url) if url else None
+        if url is None or address is None or address in wanted:
+            continue
+        setting = (
+            "meshstack:istioCharts (kind local, path to a mirror; ${NAME} in it stands for "
+            "a directory this machine names)"
+            if release.name in istio_names
+            else "meshstack:addonsSource (kind istio-samples, path to samples/addons)"
+        )
+        wanted[address] = (f"chart {chart.chart!r}", url, setting)
+    crds = spec.gateway_api
+    if spec.uses_gateway_api() and crds.install and isinstance(crds.source, GatewayApiRelease):
+        url = crds.source.manifest_url(crds.version)
+        address = _address(url)
+        if address is not None and address not in wanted:
+            wanted[address] = (
+                "the Gateway API's CRDs",
+                url,
+                "meshstack:gatewayApiCrds (kind local, path to config/crd/standard)",
+            )
+    problems = []
+    for (host, port), (what, url, setting) in wanted.items():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            problems.append(
+                Problem(
+                    setting.split(" ", 1)[0],
+                    f"{what} comes from {url}, which this machine cannot reach ({host}:{port}: "
+                    f"{reason}); offline, set {setting}",
                 )
             )
     return problems

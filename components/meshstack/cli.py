@@ -19,6 +19,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,14 +31,18 @@ from meshstack.egress_graph import to_markdown as egress_markdown
 from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import to_json as graph_json
 from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
+from meshstack.guardrails.model import GuardrailSettings
 from meshstack.guardrails.planned import guardrail_problems
 from meshstack.ingress_graph import as_json as ingress_json
 from meshstack.ingress_graph import to_markdown as ingress_markdown
 from meshstack.ingress_graph import who_can_enter
 from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
+from meshstack.policy_pack import executable as policy_pack_executable
 from meshstack.render import K8sObject, render, stack_releases
 from meshstack.review import build_comment, load_reviews
+from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
+from meshstack.stack_config import StackSettings, read_settings, stack_config
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.trace import TraceError, trace
 from meshstack.validation import Problem
@@ -67,7 +72,19 @@ def _parser() -> argparse.ArgumentParser:
         default=Path.cwd(),
         help="project directory holding stacks/ and Pulumi.<stack>.yaml (default: .)",
     )
+    parser.add_argument("--version", action="version", version=f"meshstack {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
+    init_cmd = commands.add_parser(
+        "init", help="start a project for your own app: Pulumi.yaml, a dev stack, CI"
+    )
+    init_cmd.add_argument("directory", type=Path, help="where to write it (new or empty)")
+    init_cmd.add_argument(
+        "--name", help="project and app name (default: the directory's name)", default=None
+    )
+    commands.add_parser(
+        "policy-pack",
+        help="print the policy pack to give `pulumi preview --policy-pack`",
+    )
     validate = commands.add_parser("validate", help="check a stack's spec and config")
     validate.add_argument("stack")
     render_cmd = commands.add_parser("render", help="write a stack's Kubernetes objects as YAML")
@@ -89,8 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         help="what a change does to the mesh; exit 0 unchanged, 2 changed, 3 risky, 1 error",
     )
     diff_cmd.add_argument("stack")
-    base = diff_cmd.add_mutually_exclusive_group(required=True)
-    base.add_argument("--base", metavar="REF", help="compare with the stack at this git ref")
+    base = diff_cmd.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base",
+        metavar="REF",
+        default="HEAD",
+        help="compare with the stack at this git ref (default: HEAD, the last commit)",
+    )
     base.add_argument("--base-stack", metavar="OTHER", help="compare with another stack")
     diff_cmd.add_argument(
         "--canary-step",
@@ -141,15 +163,30 @@ def _percentage_points(text: str) -> int:
     return int(text)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("meshstack")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _git(project: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, check=False)
+
+
 def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[Problem]]:
-    """The stack as committed at ``ref``: its stacks/ and Pulumi.<stack>.yaml, read with
-    ``git archive`` into a scratch directory (the work tree is left alone)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", ref, "stacks", f"Pulumi.{stack}.yaml"],
-        cwd=project,
-        capture_output=True,
-        check=False,
-    )
+    """The stack as committed at ``ref``: the project's tree at that commit (its stacks/,
+    the modules they import, Pulumi.<stack>.yaml), read with ``git archive`` into a scratch
+    directory (the work tree is left alone). The project may sit below the repository's
+    root."""
+    prefix = _git(project, "rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        raise StackLoadError(
+            f"cannot read stack {stack!r} at {ref!r}: {prefix.stderr.decode().strip()} "
+            "(diff compares with a git revision; --base-stack compares two stacks instead)"
+        )
+    tree = f"{ref}:{prefix.stdout.decode().strip()}"
+    archive = _git(project, "archive", "--format=tar", tree)
     if archive.returncode != 0:
         raise StackLoadError(
             f"cannot read stack {stack!r} at {ref!r}: {archive.stderr.decode().strip()}"
@@ -161,6 +198,12 @@ def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[P
             else:
                 tar.extractall(scratch)  # our own repository's archive
         return resolve_stack(stack, Path(scratch))
+
+
+def _settings(stack: str, project: Path) -> StackSettings:
+    """The stack's settings; the caller has already resolved the stack, so its config
+    reads (problems in it were reported then)."""
+    return read_settings(stack_config(stack, project))[0]
 
 
 def chart_plan(spec: MeshSpec) -> list[dict[str, Any]]:
@@ -254,6 +297,25 @@ def _run(args: argparse.Namespace) -> int:
         if status == 0:
             print(f"meshstack-judge ready: {judge_binary()}")
         return status
+    if args.command == "init":
+        try:
+            written = init_project(args.directory, args.name)
+        except ScaffoldError as error:
+            print(f"meshstack init: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(written)} files to {args.directory}; next: meshstack validate dev")
+        return 0
+    if args.command == "policy-pack":
+        pack = policy_pack_executable()
+        if pack is None:
+            print(
+                "meshstack policy-pack: the meshstack-policy-pack executable is not installed "
+                "beside this Python nor on PATH (reinstall meshstack)",
+                file=sys.stderr,
+            )
+            return 1
+        print(pack)
+        return 0
     if args.command == "review-comment":
         if not args.results.is_dir():
             print(f"meshstack: no directory {args.results}", file=sys.stderr)
@@ -269,7 +331,8 @@ def _run(args: argparse.Namespace) -> int:
         return _report(args.stack, problems)
     if args.command == "validate":
         # Production stacks also face the policy pack's guardrails, before any preview.
-        violations = guardrail_problems(spec, args.stack)
+        production = _settings(args.stack, args.project).production
+        violations = guardrail_problems(spec, args.stack, GuardrailSettings(production=production))
         if violations:
             return _report(args.stack, violations)
         print(f"stack {args.stack!r} is valid")
@@ -325,7 +388,8 @@ def _diff(args: argparse.Namespace) -> int:
         return 1
     if problems:
         return _report(f"{args.stack} (base)", problems)
-    changes = mesh_diff(base, head, canary_step=args.canary_step)
+    production = _settings(args.stack, args.project).production
+    changes = mesh_diff(base, head, canary_step=args.canary_step, production=production)
     print(to_diff_markdown(title, changes), end="")
     return int(outcome(changes))
 

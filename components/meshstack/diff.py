@@ -70,8 +70,11 @@ def _field_pairs(
     ]
 
 
-def diff(base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP) -> list[Change]:
-    """Every difference, sorted by what it is about.
+def diff(
+    base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP, production: bool = False
+) -> list[Change]:
+    """Every difference, sorted by what it is about; ``production`` says whether the head
+    is a production stack (``meshstack.stack_config``), which makes some changes risky.
 
     An object present on both sides reports each changed field (``route
     bookinfo/reviews#0 timeout: "5s" → "10s"``); an added or removed object is
@@ -94,7 +97,7 @@ def diff(base: MeshSpec, head: MeshSpec, *, canary_step: int = CANARY_STEP) -> l
     for key, before, after in pairs:
         if before == after:
             continue
-        judged = judge(Line(key, before, after, head, canary_step))
+        judged = judge(Line(key, before, after, head, canary_step, production))
         risk, rank = judged if judged else (None, 0)
         changes.append(Change(key, before, after, risk, rank))
     return changes

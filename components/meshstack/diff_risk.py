@@ -31,6 +31,8 @@ class Line:
     after: str | None
     head: MeshSpec
     canary_step: int
+    production: bool = False
+    """Whether the head is a production stack (its ``meshstack:production`` setting)."""
 
     def value(self, which: str) -> Any:
         text = self.before if which == "before" else self.after
@@ -160,8 +162,8 @@ def _fault_in_prod(line: Line) -> str | None:
         (line.key.endswith(" fault") and line.before is None)
         or ('"fault"' in line.after and (line.before is None or '"fault"' not in line.before))
     )
-    if line.key.startswith(("route ", "canary ")) and new_fault and line.head.stack == "prod":
-        return "fault injection reaches prod"
+    if line.key.startswith(("route ", "canary ")) and new_fault and line.production:
+        return "fault injection reaches production"
     return None
 
 

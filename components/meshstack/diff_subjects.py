@@ -23,6 +23,9 @@ from pydantic import BaseModel
 
 from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import Verdict, who_can_call_whom
+from meshstack.spec.addons import IstioSampleManifests
+from meshstack.spec.gateway_api import GatewayApiRelease
+from meshstack.spec.install import ChartRepository, ChartSource, LocalCharts, OciRegistry
 from meshstack.spec.mesh import MeshSpec
 
 Objects = dict[str, dict[str, Any]]
@@ -71,12 +74,22 @@ def subjects(spec: MeshSpec) -> Subjects:
     _edge_and_proxies(spec, found)
     _install(spec, found)
     _addons(spec, found)
+    _gateway_api(spec, found)
     return found
 
 
 def _mesh(spec: MeshSpec, found: Subjects) -> None:
     found.objects["mesh"] = fields_of(
-        spec, drop=("namespaces", "apps", "gateway_workloads", "policy", "install", "addons")
+        spec,
+        drop=(
+            "namespaces",
+            "apps",
+            "gateway_workloads",
+            "policy",
+            "install",
+            "addons",
+            "gateway_api",
+        ),
     )
     for ns in spec.namespaces:
         found.objects[f"namespace {ns.name}"] = fields_of(ns, drop=("name",))
@@ -165,9 +178,19 @@ def _install(spec: MeshSpec, found: Subjects) -> None:
     )
     for tag in install.revision_tags:
         found.facts[f"revision tag {tag.name}"] = tag.revision
+    # Where charts come from is a kind and an address; a local path is this machine's
+    # business (``meshstack.locations``), not a change to the mesh.
+    found.facts["istio charts from"] = _chart_source(install.chart_source)
     found.objects["install"] = fields_of(
         install,
-        drop=("version", "control_planes", "revision_tags", "mesh_config", "gateways"),
+        drop=(
+            "version",
+            "control_planes",
+            "revision_tags",
+            "mesh_config",
+            "gateways",
+            "chart_source",
+        ),
         flat=True,
     )
     found.objects["mesh config"] = fields_of(install.mesh_config, defaults=True, flat=True)
@@ -179,10 +202,34 @@ def _install(spec: MeshSpec, found: Subjects) -> None:
         )
 
 
+def _chart_source(source: ChartSource | None) -> str:
+    if isinstance(source, LocalCharts):
+        return f"{source.kind} files (layout {source.layout.value})"
+    if isinstance(source, ChartRepository | OciRegistry):
+        return f"{source.kind} {source.url}"
+    return "none"
+
+
+def _gateway_api(spec: MeshSpec, found: Subjects) -> None:
+    crds = spec.gateway_api
+    found.objects["gateway api crds"] = fields_of(crds, drop=("source",), flat=True)
+    source = crds.source
+    found.facts["gateway api crds from"] = (
+        f"{source.kind} {source.url or 'the project release'}"
+        if isinstance(source, GatewayApiRelease)
+        else f"{source.kind} files"
+    )
+
+
 def _addons(spec: MeshSpec, found: Subjects) -> None:
     addons = spec.addons
     found.facts["add-ons"] = ", ".join(addons.enabled) or "none"
-    found.objects["add-ons settings"] = fields_of(addons, drop=_ADDONS, flat=True)
+    found.facts["add-ons from"] = (
+        f"{addons.source.kind} (Istio's sample manifests, local files)"
+        if isinstance(addons.source, IstioSampleManifests)
+        else addons.source.kind
+    )
+    found.objects["add-ons settings"] = fields_of(addons, drop=(*_ADDONS, "source"), flat=True)
     for name in _ADDONS:
         addon = getattr(addons, name)
         if addon is not None:

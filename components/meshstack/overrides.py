@@ -24,7 +24,7 @@ key as path, before anything is registered.
 
 from __future__ import annotations
 
-import json
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -37,9 +37,9 @@ from meshstack.spec.gateway_api import GatewayApiSource
 from meshstack.spec.install import ChartSource, ValidationFailurePolicy
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.workloads import App, Version, Workload
+from meshstack.stack_config import CONFIG_NAMESPACE, SETTING_KEYS
 from meshstack.validation.problems import Problem
 
-CONFIG_NAMESPACE = "meshstack"
 _IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 OVERRIDE_KEYS = (
     "canaryWeights",
@@ -50,8 +50,6 @@ OVERRIDE_KEYS = (
     "gatewayApiCrds",
     "validationFailurePolicy",
 )
-SETTING_KEYS = ("renderDir", "grafanaAdminPassword", "skipAwait")
-"""Config keys read by ``__main__.py`` itself, not overrides of the spec."""
 KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
 
 
@@ -73,17 +71,6 @@ def with_tag(image: str, tag: str) -> str:
     return f"{image}:{tag}"
 
 
-def config_value(raw: str | None) -> object:
-    """A config value as Pulumi hands it to a program (a string) read back as written: a
-    structured value (``--path`` or YAML objects arrive as JSON) or a plain string."""
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec, list[Problem]]:
     """``spec`` with the config values applied, and the problems found in ``config``.
 
@@ -92,9 +79,12 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
     problems: list[Problem] = []
     for key in config:
         if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"did you mean {CONFIG_NAMESPACE}:{close[0]}? " if close else ""
             problems.append(
                 Problem(
-                    f"{CONFIG_NAMESPACE}:{key}", f"unknown config key; known: {list(KNOWN_KEYS)}"
+                    f"{CONFIG_NAMESPACE}:{key}",
+                    f"unknown config key; {hint}known: {', '.join(KNOWN_KEYS)}",
                 )
             )
     weights = _mapping(config, "canaryWeights", problems)

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from meshstack.chart_files import source_file_problems
-from meshstack.overrides import CONFIG_NAMESPACE, apply_overrides
+from meshstack.overrides import apply_overrides
 from meshstack.spec import build_mistakes
 from meshstack.spec.mesh import MeshSpec
+from meshstack.stack_config import StackConfigError, read_settings, stack_config
 from meshstack.validation import Problem, validate
 
 
@@ -72,6 +73,35 @@ def _failure_line(error: BaseException, path: Path) -> str:
     return f"{where}: {type(error).__name__}: {error}"
 
 
+@contextmanager
+def _project_imports(stacks_dir: Path) -> Iterator[None]:
+    """While a stack file runs, its project's modules are importable as the file expects:
+    ``from stacks._common import x``, ``from ._common import x`` (the file is loaded as
+    ``stacks.<name>``), ``from _common import x`` and any package beside ``stacks/``.
+
+    Afterwards the project's modules leave ``sys.modules`` again, so that a stack loaded
+    from another revision of the project (``diff --base``) imports its own siblings, not
+    this one's.
+    """
+    project_dir = stacks_dir.parent.resolve()
+    added = [str(project_dir), str(stacks_dir.resolve())]
+    before = set(sys.modules)
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
+        for module_name_ in set(sys.modules) - before:
+            module = sys.modules[module_name_]
+            where = getattr(module, "__file__", None) or next(
+                iter(getattr(module, "__path__", None) or ()), None
+            )
+            if where is not None and Path(where).resolve().is_relative_to(project_dir):
+                del sys.modules[module_name_]
+
+
 def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
     if not _STACK_NAME.match(name):
         raise StackNotFound(
@@ -87,14 +117,15 @@ def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
             f"no stack {name!r} (looked for {_shown(path)}); "
             f"available: {', '.join(available_stacks(stacks_dir)) or 'none'}"
         )
-    module_spec = importlib.util.spec_from_file_location(
-        f"meshstack_stack_{module_name(name)}", path
-    )
+    module_spec = importlib.util.spec_from_file_location(f"stacks.{module_name(name)}", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     failure: BaseException | None = None
     built: object = None
-    with build_mistakes.collecting(path, _shown(path)) as mistakes:
+    with (
+        _project_imports(stacks_dir),
+        build_mistakes.collecting(path, _shown(path)) as mistakes,
+    ):
         try:
             module_spec.loader.exec_module(module)
             built = module.spec()
@@ -118,49 +149,20 @@ def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
     return built
 
 
-def stack_config(name: str, project_dir: Path) -> dict[str, Any]:
-    """The ``meshstack:*`` values of ``Pulumi.<name>.yaml``, keys without the prefix."""
-    path = project_dir / f"Pulumi.{name}.yaml"
-    if not path.is_file():
-        return {}
-    shown = _shown(path)
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
-        raise StackLoadError(f"{where}: not valid YAML: {error.problem}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise StackLoadError(f"{shown}: cannot be read: {error}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, Mapping):
-        raise StackLoadError(
-            f"{shown}: expected a mapping at the top, found a {_kind(document)} "
-            "(a stack file looks like 'config:' followed by indented 'meshstack:key: value' lines)"
-        )
-    config = document.get("config") or {}
-    if not isinstance(config, Mapping):
-        raise StackLoadError(
-            f"{shown}: 'config' must be a mapping of keys to values, found a {_kind(config)}"
-        )
-    prefix = f"{CONFIG_NAMESPACE}:"
-    return {k[len(prefix) :]: v for k, v in config.items() if str(k).startswith(prefix)}
-
-
-def _kind(value: object) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def resolve_stack(
     name: str, project_dir: Path, config: Mapping[str, Any] | None = None
 ) -> tuple[MeshSpec, list[Problem]]:
     """The stack's spec with its config applied, and every problem in either."""
     spec = load_spec(name, project_dir / "stacks")
-    values = stack_config(name, project_dir) if config is None else config
+    if config is None:
+        try:
+            values: Mapping[str, Any] = stack_config(name, project_dir)
+        except StackConfigError as error:
+            raise StackLoadError(str(error)) from None
+    else:
+        values = config
     spec, problems = apply_overrides(spec, values)
+    problems += read_settings(values)[1]
     if problems:
         return spec, problems
     problems = validate(spec)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import CONFIG_NAMESPACE, OVERRIDE_KEYS, apply_overrides, config_value
+from meshstack.overrides import OVERRIDE_KEYS, apply_overrides
 from meshstack.spec import (
     AuthorizationPolicy,
     AuthorizationRule,
@@ -23,6 +23,7 @@ from meshstack.spec import (
     Protocol,
     ServicePort,
 )
+from meshstack.stack_config import CONFIG_NAMESPACE, config_value
 from meshstack.stacks import load_spec
 from meshstack.validation import SpecInvalid
 

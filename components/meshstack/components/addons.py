@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from meshstack.chart_files import on_disk
 from meshstack.components.helm import register_release
@@ -62,6 +62,7 @@ class ObservabilityAddons(pulumi.ComponentResource):
                 given = pulumi.Output.from_input(args.grafana_admin_password)
                 self.grafana_admin_password = pulumi.Output.secret(given)
             else:
+                random = _pulumi_random()
                 password = random.RandomPassword(
                     f"{name}-grafana-admin-password",
                     length=addons.grafana.password_length,
@@ -127,3 +128,17 @@ class ObservabilityAddons(pulumi.ComponentResource):
                 providers=[args.provider] if args.provider is not None else None,
             ),
         )
+
+
+def _pulumi_random() -> Any:
+    """``pulumi_random``, an optional dependency (``meshstack[random]``): only a Grafana
+    whose admin password is not given needs it."""
+    try:
+        import pulumi_random
+    except ImportError:
+        raise pulumi.RunError(
+            "Grafana needs an admin password: set one with `pulumi config set --secret "
+            "meshstack:grafanaAdminPassword <password>`, or install meshstack[random] "
+            "(pulumi-random and its provider) to have one generated"
+        ) from None
+    return pulumi_random

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_PRODUCTION_STACKS = frozenset({"prod"})
 DEFAULT_MESH_ROOT_NAMESPACE = "istio-system"
 
 
@@ -81,32 +80,30 @@ class PlannedResource:
 
 @dataclass(frozen=True)
 class GuardrailSettings:
-    """Per-policy configuration (``--policy-pack-config``), with production defaults."""
+    """What the guardrails know of the stack they judge.
 
-    production_stacks: frozenset[str] = DEFAULT_PRODUCTION_STACKS
+    ``production`` is the stack's own ``meshstack:production`` setting
+    (``meshstack.stack_config``), the same one the program protects namespaces by; the
+    mesh's root namespace comes from per-policy configuration (``--policy-pack-config``).
+    """
+
+    production: bool = False
     mesh_root_namespace: str = DEFAULT_MESH_ROOT_NAMESPACE
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> GuardrailSettings:
-        stacks = config.get("productionStacks")
+    def from_config(cls, config: Mapping[str, Any], *, production: bool) -> GuardrailSettings:
         root = config.get("meshRootNamespace")
         return cls(
-            production_stacks=frozenset(stacks)
-            if stacks is not None
-            else DEFAULT_PRODUCTION_STACKS,
+            production=production,
             mesh_root_namespace=root if isinstance(root, str) else DEFAULT_MESH_ROOT_NAMESPACE,
         )
 
     def is_production(self, resource: PlannedResource) -> bool:
-        return resource.stack in self.production_stacks
+        del resource  # every resource of a plan belongs to the one stack being judged
+        return self.production
 
 
 CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
-    "productionStacks": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Stacks held to production rules (default: prod).",
-    },
     "meshRootNamespace": {
         "type": "string",
         "description": "Istio's root namespace, where mesh-wide policy lives (default: istio-system).",

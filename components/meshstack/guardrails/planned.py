@@ -51,7 +51,7 @@ def guardrail_problems(
 ) -> list[Problem]:
     """Every guardrail violation of the plan; none for a stack that is not production."""
     settings = settings or GuardrailSettings()
-    if stack not in settings.production_stacks:
+    if not settings.production:
         return []
     planned = planned_resources(spec, stack)
     problems = [

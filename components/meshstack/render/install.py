@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from meshstack.locations import expand
 from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
 from meshstack.render.objects import drop_none
 from meshstack.render.workloads import resources_values
@@ -40,7 +41,7 @@ def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
     source = install.chart_source
     if isinstance(source, LocalCharts):
         sub = SOURCE_TREE_PATHS[chart] if source.layout is ChartLayout.ISTIO_SOURCE else chart
-        root = source.path.replace(VERSION_PLACEHOLDER, version)
+        root = expand(source.path).replace(VERSION_PLACEHOLDER, version)
         return ChartRef(chart=posixpath.join(root, sub), version=None)
     if isinstance(source, OciRegistry):
         return ChartRef(chart=f"{source.url.rstrip('/')}/{chart}", version=version)

@@ -46,14 +46,27 @@ class _Collector:
     mistakes: list[BuildMistake] = field(default_factory=list)
 
     def call_site(self) -> str:
-        """The innermost frame in the stack file: the line that called the constructor."""
+        """The innermost frame in the stack file, or in a module of its project that it
+        imports (``stacks/_common.py``): the line that called the constructor."""
+        project = self.stack_file.parent.parent
         frame = sys._getframe(1)
         while frame is not None:
-            if Path(frame.f_code.co_filename).resolve() == self.stack_file:
+            path = Path(frame.f_code.co_filename).resolve()
+            if path == self.stack_file:
                 return f"{self.shown_as}:{frame.f_lineno}"
+            if (
+                path.is_relative_to(project)
+                and not path.is_relative_to(_PACKAGE)
+                and "site-packages" not in path.parts
+            ):
+                shown = Path(self.shown_as).parent.parent / path.relative_to(project)
+                return f"{shown}:{frame.f_lineno}"
             frame = frame.f_back  # type: ignore[assignment]
         return self.shown_as
 
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+"""meshstack's own sources: never the line a user wrote, even in this repository's tree."""
 
 _ACTIVE: ContextVar[_Collector | None] = ContextVar("meshstack_build_mistakes", default=None)
 

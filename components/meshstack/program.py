@@ -1,0 +1,84 @@
+"""The Pulumi program, shipped in the package: a project's ``__main__.py`` is two lines.
+
+    from meshstack.program import run
+    run()
+
+It loads the stack's typed spec from ``stacks/<stack>.py``, applies the stack's config
+(overrides and settings, ``stack_config.py``), refuses every problem before any resource
+is registered, and deploys the spec with :class:`~meshstack.components.MeshStack`. A
+production stack (``meshstack:production: true``) gets its namespaces protected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from meshstack.chart_files import unreachable_source_problems
+from meshstack.components import MeshStack, MeshStackArgs
+from meshstack.overrides import KNOWN_KEYS
+from meshstack.runtime import tune_garbage_collector
+from meshstack.stack_config import CONFIG_NAMESPACE, config_value, read_settings
+from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
+from meshstack.validation import SpecInvalid
+
+
+def _engine_fetches_charts() -> bool:
+    """Whether a real engine (and so the Kubernetes provider) runs the program. Under the
+    SDK's mock engine (tests, the policy pack's recordings) no chart is ever fetched, so
+    there is nothing to reach."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return not isinstance(get_monitor(), MockMonitor)
+
+
+def run(project_dir: Path | None = None) -> MeshStack:
+    """Deploy this stack's spec; ``project_dir`` holds ``stacks/`` (default: the directory
+    Pulumi runs the program in, which is the project's)."""
+    tune_garbage_collector()
+    project = (project_dir or Path.cwd()).resolve()
+    stack = pulumi.get_stack()
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    values = {
+        key: value for key in KNOWN_KEYS if (value := config_value(config.get(key))) is not None
+    }
+    # pulumi.RunError: the engine shows the message alone, without a Python traceback.
+    try:
+        spec, problems = resolve_stack(stack, project, values)
+    except (StackNotFound, StackLoadError) as error:
+        raise pulumi.RunError(str(error)) from None
+    if problems:
+        raise pulumi.RunError(str(SpecInvalid(stack, problems)))
+    if _engine_fetches_charts():
+        unreachable = unreachable_source_problems(spec)
+        if unreachable:
+            raise pulumi.RunError(str(SpecInvalid(stack, unreachable)))
+    settings, _ = read_settings(values)
+
+    provider = (
+        k8s.Provider("render", render_yaml_to_directory=settings.render_dir)
+        if settings.render_dir
+        else None
+    )
+    mesh = MeshStack(
+        "mesh",
+        MeshStackArgs(
+            spec=spec,
+            protect_namespaces=settings.production,
+            provider=provider,
+            base_dir=project,
+            # A `pulumi config set --secret` value, or None: then the component makes one.
+            grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+            skip_await=settings.skip_await,
+        ),
+    )
+    pulumi.export("namespaces", sorted(mesh.namespaces.by_name))
+    pulumi.export("istio_version", spec.install.version if spec.install else None)
+    pulumi.export("addons", list(spec.addons.enabled))
+    if mesh.addons is not None and mesh.addons.grafana_admin_password is not None:
+        pulumi.export("grafana_admin_password", mesh.addons.grafana_admin_password)  # a secret
+    pulumi.export("render_dir", settings.render_dir or None)
+    return mesh
