@@ -179,14 +179,14 @@ def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[P
     the modules they import, Pulumi.<stack>.yaml), read with ``git archive`` into a scratch
     directory (the work tree is left alone). The project may sit below the repository's
     root."""
-    prefix = _git(project, "rev-parse", "--show-prefix")
-    if prefix.returncode != 0:
+    found = _git(project, "rev-parse", "--show-toplevel", "--show-prefix")
+    if found.returncode != 0:
         raise StackLoadError(
-            f"cannot read stack {stack!r} at {ref!r}: {prefix.stderr.decode().strip()} "
+            f"cannot read stack {stack!r} at {ref!r}: {found.stderr.decode().strip()} "
             "(diff compares with a git revision; --base-stack compares two stacks instead)"
         )
-    tree = f"{ref}:{prefix.stdout.decode().strip()}"
-    archive = _git(project, "archive", "--format=tar", tree)
+    top, prefix = [*found.stdout.decode().splitlines(), ""][:2]
+    archive = _git(Path(top), "archive", "--format=tar", f"{ref}:{prefix}")
     if archive.returncode != 0:
         raise StackLoadError(
             f"cannot read stack {stack!r} at {ref!r}: {archive.stderr.decode().strip()}"

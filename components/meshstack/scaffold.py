@@ -53,6 +53,8 @@ from meshstack.spec import (
 )
 
 NAMESPACE = "{name}"
+IMAGES = "{name}"
+"""Where the app's images live (a registry path); each image is IMAGES/<workload>:<tag>."""
 INGRESS_IDENTITY = "istio-ingress/istio-ingressgateway"
 """The ingress gateway's service account (namespace/name), as the install deploys it."""
 
@@ -60,21 +62,21 @@ INGRESS_IDENTITY = "istio-ingress/istio-ingressgateway"
 def app(api_candidate: str = "1.1.0") -> App:
     """web (one version) calls api, which runs v1 and a candidate v2."""
     return App(
-        name="{name}",
+        name=NAMESPACE,
         namespace=NAMESPACE,
         workloads=(
             Workload(
                 name="web",
                 ports=(ServicePort(number=8080),),
                 calls=("api",),
-                versions=(Version(image="{name}/web:1.0.0"),),
+                versions=(Version(image=f"{{IMAGES}}/web:1.0.0"),),
             ),
             Workload(
                 name="api",
                 ports=(ServicePort(number=9090),),
                 versions=(
-                    Version(name="v1", image="{name}/api:1.0.0"),
-                    Version(name="v2", image=f"{name}/api:{{api_candidate}}"),
+                    Version(name="v1", image=f"{{IMAGES}}/api:1.0.0"),
+                    Version(name="v2", image=f"{{IMAGES}}/api:{{api_candidate}}"),
                 ),
             ),
         ),
@@ -88,13 +90,21 @@ def allowed_calls() -> tuple[AuthorizationPolicy, ...]:
             name="web-from-ingress",
             namespace=NAMESPACE,
             workload="web",
-            rules=(AuthorizationRule(sources=(RequestSource(service_accounts=(INGRESS_IDENTITY,)),)),),
+            rules=(
+                AuthorizationRule(
+                    sources=(RequestSource(service_accounts=(INGRESS_IDENTITY,)),),
+                ),
+            ),
         ),
         AuthorizationPolicy(
             name="api-from-web",
             namespace=NAMESPACE,
             workload="api",
-            rules=(AuthorizationRule(sources=(RequestSource(service_accounts=("{name}/web",)),)),),
+            rules=(
+                AuthorizationRule(
+                    sources=(RequestSource(service_accounts=(f"{{NAMESPACE}}/web",)),),
+                ),
+            ),
         ),
     )
 '''
@@ -102,7 +112,7 @@ def allowed_calls() -> tuple[AuthorizationPolicy, ...]:
 
 def _dev(name: str) -> str:
     return f'''\
-"""dev: {name} with STRICT mTLS, default-deny, an ingress route and a 10 % canary of api."""
+"""dev: STRICT mTLS, default-deny, an ingress route and a 10 % canary of api."""
 
 from meshstack.recipes import INGRESS_GATEWAY, ingress_gateway_install
 from meshstack.spec import (
@@ -127,7 +137,9 @@ HOST = "{name}.dev.example.com"
 
 def spec() -> MeshSpec:
     gateway = Gateway(
-        name="{name}-gateway", namespace=NAMESPACE, servers=(GatewayServer(port=80, hosts=(HOST,)),)
+        name="{name}-gateway",
+        namespace=NAMESPACE,
+        servers=(GatewayServer(port=80, hosts=(HOST,)),),
     )
     return MeshSpec(
         stack="dev",
@@ -146,7 +158,13 @@ def spec() -> MeshSpec:
                 ),
             ),
             canaries=(
-                Canary(service="api", namespace=NAMESPACE, stable="v1", candidate="v2", weight=10),
+                Canary(
+                    service="api",
+                    namespace=NAMESPACE,
+                    stable="v1",
+                    candidate="v2",
+                    weight=10,
+                ),
             ),
             peer_authentications=(PeerAuthentication(mode=MtlsMode.STRICT),),
             default_deny_namespaces=(NAMESPACE,),

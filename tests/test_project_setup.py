@@ -1,0 +1,265 @@
+"""A team's own project: stack config read as Pulumi reads it, stacks that share code,
+``meshstack init``, local sources named by environment variables, and what the CLI tells."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from builders import shop
+from meshstack.chart_files import unreachable_source_problems
+from meshstack.cli import main
+from meshstack.diff import diff
+from meshstack.scaffold import init_project
+from meshstack.spec import IstioInstall
+from meshstack.spec.install import ChartRepository, LocalCharts
+from meshstack.stack_config import StackConfigError, read_settings, stack_config
+from meshstack.stacks import resolve_stack
+from scratch_repo import git
+
+# --- stack config as Pulumi reads it ---------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str, project: str = "payments") -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(f"name: {project}\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    return tmp_path
+
+
+def test_a_key_written_twice_is_refused_as_pulumi_refuses_it(tmp_path: Path) -> None:
+    project = _config(
+        tmp_path,
+        "config:\n  meshstack:skipAwait: 'true'\n  meshstack:skipAwait: 'false'\n",
+    )
+    with pytest.raises(StackConfigError, match=r"Pulumi.dev.yaml:3:3: .*'meshstack:skipAwait'"):
+        stack_config("dev", project)
+
+
+def test_values_are_pulumis_text_so_yes_is_no_boolean(tmp_path: Path) -> None:
+    project = _config(
+        tmp_path,
+        "config:\n  meshstack:skipAwait: yes\n  meshstack:renderDir: true\n"
+        "  meshstack:production: 'true'\n",
+    )
+    values = stack_config("dev", project)
+    settings, problems = read_settings(values)
+    assert [p.path for p in problems] == ["meshstack:skipAwait", "meshstack:renderDir"]
+    assert "'yes' is not a boolean" in problems[0].message
+    assert "True is not a directory" in problems[1].message
+    assert settings.production  # the quoted 'true' is Pulumi's "true" all the same
+
+
+def test_keys_meshstack_never_reads_are_errors_with_the_fix(tmp_path: Path) -> None:
+    project = _config(
+        tmp_path,
+        "config:\n  canaryWeights:\n    api: 10\n  meshstak:replicas:\n    api: 2\n"
+        "  kubernetes:context: kind\n",
+    )
+    with pytest.raises(StackConfigError) as raised:
+        stack_config("dev", project)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2
+    assert "'canaryWeights' has no namespace" in lines[0] and "'payments'" in lines[0]
+    assert "write 'meshstack:canaryWeights'" in lines[0]
+    assert "did you mean 'meshstack:replicas'?" in lines[1]
+
+
+def test_an_unprefixed_key_is_ours_in_a_project_named_meshstack(tmp_path: Path) -> None:
+    project = _config(tmp_path, "config:\n  skipAwait: 'true'\n", project="meshstack")
+    assert stack_config("dev", project) == {"skipAwait": True}
+
+
+def test_an_unknown_key_gets_a_did_you_mean(tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).parent.parent / "stacks", tmp_path / "stacks")
+    _config(tmp_path, "config:\n  meshstack:canaryWeight:\n    reviews: 10\n", project="meshstack")
+    _, problems = resolve_stack("dev", tmp_path)
+    assert [str(p) for p in problems][0].startswith(
+        "meshstack:canaryWeight: unknown config key; did you mean meshstack:canaryWeights?"
+    )
+
+
+# --- stacks share code -----------------------------------------------------------------
+
+_COMMON = '''\
+from meshstack.spec import App, ServicePort, Version, Workload
+
+
+def app() -> App:
+    return App(
+        name="shop",
+        namespace="shop",
+        workloads=(Workload(name="web", ports=(ServicePort(number=8080),), versions=(Version(image="web:1"),)),),
+    )
+'''
+
+_STACK = """\
+from meshstack.spec import MeshSpec, Namespace
+{import_line}
+
+
+def spec() -> MeshSpec:
+    return MeshSpec(stack="dev", namespaces=(Namespace(name="shop"),), apps=(app(),))
+"""
+
+
+@pytest.mark.parametrize(
+    "import_line",
+    [
+        "from stacks._common import app",
+        "from ._common import app",
+        "from _common import app",
+        "from shared.pieces import app",
+    ],
+)
+def test_a_stack_file_imports_its_projects_modules_from_any_directory(
+    tmp_path: Path, import_line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "payments"
+    (project / "stacks").mkdir(parents=True)
+    (project / "shared").mkdir()
+    (project / "stacks" / "_common.py").write_text(_COMMON)
+    (project / "shared" / "pieces.py").write_text(_COMMON)
+    (project / "stacks" / "dev.py").write_text(_STACK.format(import_line=import_line))
+    assert main(["--project", str(project), "validate", "dev"]) == 0, capsys.readouterr().err
+    assert not any(name.startswith("stacks.") for name in sys.modules)  # nothing left behind
+
+
+def test_a_mistake_in_a_shared_module_names_that_module_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    broken = _COMMON.replace("ports=(ServicePort(number=8080),)", "portz=()")
+    (tmp_path / "stacks" / "_common.py").write_text(broken)
+    (tmp_path / "stacks" / "dev.py").write_text(
+        _STACK.format(import_line="from stacks._common import app")
+    )
+    assert main(["--project", str(tmp_path), "validate", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "stacks/_common.py:8: Workload.portz" in err, err
+
+
+# --- meshstack init --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["payments", "a", "ledger-and-payments-platform-team"])
+def test_init_writes_a_project_that_validates_renders_and_passes_ruff(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / name
+    assert main(["init", str(project)]) == 0
+    assert (project / "__main__.py").read_text().count("\n") <= 6
+    assert main(["--project", str(project), "validate", "dev"]) == 0
+    assert main(["--project", str(project), "render", "dev", "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main(["--project", str(project), "graph", "dev", "--format", "json"]) == 0
+    graph = capsys.readouterr().out
+    assert f'"{name}/web"' in graph and f'"{name}/api"' in graph
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for command in (["check", "--select", "E,F,W,I,UP,B"], ["format", "--check"]):
+        linted = subprocess.run(
+            [ruff, *command, "--isolated", "--line-length", "100", "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert linted.returncode == 0, linted.stdout
+
+
+def test_init_refuses_to_overwrite_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "dev.py").write_text("# ours\n")
+    assert main(["init", str(tmp_path), "--name", "payments"]) == 1
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "stacks" / "dev.py").read_text() == "# ours\n"
+    assert not (tmp_path / "Pulumi.yaml").exists()  # nothing half-written
+
+
+def test_init_refuses_a_name_that_cannot_be_a_namespace(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="cannot name the project's namespace"):
+        init_project(tmp_path / "Payments_App")
+
+
+# --- the CLI ---------------------------------------------------------------------------
+
+
+def test_version_is_printed_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("meshstack 0.")
+
+
+def test_diff_compares_with_head_by_default_even_below_the_repository_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(tmp_path, "init", "-q")
+    project = tmp_path / "infra" / "mesh"
+    assert main(["init", str(project), "--name", "payments"]) == 0
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "init")
+    dev = project / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text().replace("api: 10", "api: 60"))
+    capsys.readouterr()
+    assert main(["--project", str(project), "diff", "dev"]) == 3  # a 50-point jump is risky
+    out = capsys.readouterr().out
+    assert "dev: HEAD → working tree" in out
+    assert "canary payments/api split: v1 90% / v2 10% → v1 40% / v2 60%" in out
+
+
+# --- local sources by environment variable, and remote ones that cannot be reached -----
+
+
+def test_a_local_source_named_by_a_variable_resolves_where_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charts = tmp_path / "mirror"
+    for chart in ("base", "istiod", "gateway", "cni"):
+        (charts / "1.30.4" / chart).mkdir(parents=True)
+        (charts / "1.30.4" / chart / "Chart.yaml").write_text(f"name: {chart}\n")
+    project = tmp_path / "payments"
+    init_project(project)
+    config = project / "Pulumi.dev.yaml"
+    config.write_text(
+        config.read_text()
+        + "  meshstack:istioCharts:\n    kind: local\n    path: ${MIRROR}/{version}\n"
+    )
+    monkeypatch.delenv("MIRROR", raising=False)
+    _, problems = resolve_stack("dev", project)
+    assert [p.path for p in problems] == ["install.chart_source.path"]
+    assert "names $MIRROR, which is not set here" in problems[0].message
+    monkeypatch.setenv("MIRROR", str(charts))
+    spec, problems = resolve_stack("dev", project)
+    assert problems == []
+    # Another machine's mirror is the same committed config: the diff sees no change.
+    assert spec.install is not None
+    elsewhere = spec.install.model_copy(
+        update={"chart_source": LocalCharts(path="/srv/charts/{version}")}
+    )
+    assert diff(spec, spec.model_copy(update={"install": elsewhere})) == []
+    remote = spec.install.model_copy(update={"chart_source": ChartRepository()})
+    [change] = diff(spec, spec.model_copy(update={"install": remote}))
+    assert change.key == "istio charts from"
+    assert change.before == "local files (layout release)"
+
+
+def test_an_unreachable_chart_repository_is_one_line_naming_chart_url_and_setting() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, never listening: connections are refused
+        url = f"http://127.0.0.1:{port}/charts"
+        spec = shop().model_copy(
+            update={"install": IstioInstall(chart_source=ChartRepository(url=url))}
+        )
+        problems = unreachable_source_problems(spec, timeout=2)
+    assert len(problems) == 1
+    [problem] = problems
+    assert problem.path == "meshstack:istioCharts"
+    assert f"chart 'base' comes from {url}" in problem.message
+    assert "offline, set meshstack:istioCharts (kind local" in problem.message
