@@ -5,15 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 MYPY_CACHE ?= $(HOME)/.cache/meshstack/mypy
 
-.PHONY: setup toolchain test test-fast lint typecheck unit demo bench bench-review clean
+.PHONY: setup toolchain test test-fast lint typecheck unit ranges package demo bench bench-review clean
 
 setup: $(VENV)/.installed
 
 # uv (from PyPI) installs the dependencies from its cache in seconds; pip took half a minute.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	touch $@
 
 lint: setup
@@ -37,11 +37,16 @@ toolchain:
 unit: setup toolchain
 	MESHSTACK_REQUIRE_ENGINE=1 $(BIN)/pytest -n 2 --dist worksteal --durations=12
 
+# The fast tests at both ends of the dependency ranges the package declares (extra
+# virtualenvs under ~/.cache/meshstack/venvs; about 3 min).
+ranges: setup
+	bash scripts/test_ranges.sh
+
 # Without the real engine, the API server and istioctl: seconds, for the edit-test loop.
 test-fast: setup
 	$(BIN)/pytest -m "not engine and not cluster"
 
-test: lint typecheck unit
+test: lint typecheck unit ranges
 
 demo: setup
 	bash scripts/demo.sh

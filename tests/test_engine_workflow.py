@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,14 @@ def test_a_broken_stack_is_stopped_before_anything_is_registered(tmp_path: Path)
     assert [t for t in stack.resource_types() if t != "pulumi:pulumi:Stack"] == []
 
 
+POLICY_PACK = Path(sys.executable).parent / "meshstack-policy-pack"
+"""The pack as the package installs it: what ``meshstack policy-pack`` prints."""
+
+
 @pytest.mark.parametrize("name", ("dev", "staging", "prod"))
 def test_every_stack_passes_the_policy_pack_under_the_real_cli(name: str, tmp_path: Path) -> None:
     stack = new_stack(tmp_path, name)
-    pack = PROJECT / "policy" / "analyzer"
+    pack = POLICY_PACK
 
     preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
 
@@ -107,7 +112,7 @@ def test_the_loosened_prod_program_fails_every_guardrail_under_the_real_cli(
 ) -> None:
     stack = new_stack(tmp_path, "prod")
     shutil.copy2(PROJECT / "tests" / "programs" / "loosened_prod.py", stack.project / "__main__.py")
-    pack = PROJECT / "policy" / "analyzer"
+    pack = POLICY_PACK
 
     preview = stack.pulumi("preview", "--policy-pack", str(pack), check=False)
 

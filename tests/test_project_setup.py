@@ -77,14 +77,14 @@ def test_an_unknown_key_gets_a_did_you_mean(tmp_path: Path) -> None:
     shutil.copytree(Path(__file__).parent.parent / "stacks", tmp_path / "stacks")
     _config(tmp_path, "config:\n  meshstack:canaryWeight:\n    reviews: 10\n", project="meshstack")
     _, problems = resolve_stack("dev", tmp_path)
-    assert [str(p) for p in problems][0].startswith(
+    assert str(problems[0]).startswith(
         "meshstack:canaryWeight: unknown config key; did you mean meshstack:canaryWeights?"
     )
 
 
 # --- stacks share code -----------------------------------------------------------------
 
-_COMMON = '''\
+_COMMON = """\
 from meshstack.spec import App, ServicePort, Version, Workload
 
 
@@ -94,7 +94,7 @@ def app() -> App:
         namespace="shop",
         workloads=(Workload(name="web", ports=(ServicePort(number=8080),), versions=(Version(image="web:1"),)),),
     )
-'''
+"""
 
 _STACK = """\
 from meshstack.spec import MeshSpec, Namespace

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,15 @@ from scratch_repo import git
 
 WORKFLOW = PROJECT / ".github" / "workflows" / "mesh-review.yml"
 VENV_BIN = Path(sys.executable).parent
+
+
+def pinned(package: str) -> str:
+    """This repository's exact version of ``package`` (constraints.txt)."""
+    for line in (PROJECT / "constraints.txt").read_text().splitlines():
+        name, _, exact = line.partition("==")
+        if name.strip().lower() == package:
+            return exact.strip()
+    raise LookupError(f"{package} is not pinned in constraints.txt")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +76,7 @@ def test_every_stack_is_previewed(workflow: dict[str, Any]) -> None:
 def test_the_preview_uses_the_pinned_cli_the_diff_and_the_policy_pack(
     workflow: dict[str, Any],
 ) -> None:
-    assert workflow["env"]["PULUMI_VERSION"] == version("pulumi")
+    assert workflow["env"]["PULUMI_VERSION"] == pinned("pulumi")
     preview = step(workflow["jobs"]["preview"], "pulumi preview --diff with the policy pack")
     script = " ".join(preview["run"].split())
     assert (
