@@ -26,12 +26,21 @@ from scratch_repo import git
 pytestmark = pytest.mark.engine
 
 UV = Path(sys.executable).parent / "uv"
+BUILD = ("--wheel", "--sdist", "--out-dir")
 
 
 def _built(out: Path) -> tuple[Path, Path]:
     subprocess.run(
-        [str(UV), "build", "--offline", "--no-build-isolation", "--python", sys.executable]
-        + ["--wheel", "--sdist", "--out-dir", str(out)],
+        [
+            str(UV),
+            "build",
+            "--offline",
+            "--no-build-isolation",
+            "--python",
+            sys.executable,
+            *BUILD,
+            str(out),
+        ],
         cwd=PROJECT,
         check=True,
         capture_output=True,
@@ -66,7 +75,8 @@ def test_the_wheel_holds_the_program_the_pack_and_the_license_not_the_repository
     assert "make demo" not in metadata and ".venv/bin" not in metadata  # written for PyPI
     entry_points = zipfile.ZipFile(wheel).read("meshstack-0.1.0.dist-info/entry_points.txt")
     assert b"meshstack-policy-pack = meshstack.policy_pack:serve" in entry_points
-    members = tarfile.open(sdist).getnames()
+    with tarfile.open(sdist) as archive:
+        members = archive.getnames()
     assert "meshstack-0.1.0/LICENSE" in members
     assert not [m for m in members if "/tests/" in m or m.endswith("conftest.py")]
 
@@ -114,7 +124,11 @@ def _edit(team: Path) -> None:
 
 def _venv(where: Path, wheel: Path) -> Path:
     """A fresh virtualenv with the wheel and its dependencies, nothing from this tree."""
-    subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(where)], check=True)
+    # python -m venv, as README says: Pulumi's Python host lists packages with pip.
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    python = str(where / "bin" / "python")
+    requirement = f"meshstack[policy] @ {wheel.as_uri()}"
+    constraints = str(PROJECT / "constraints.txt")
     subprocess.run(
         [
             str(UV),
@@ -123,9 +137,11 @@ def _venv(where: Path, wheel: Path) -> Path:
             "--quiet",
             "--offline",
             "--python",
-            str(where / "bin" / "python"),
-        ]
-        + ["-c", str(PROJECT / "constraints.txt"), f"meshstack[policy] @ {wheel.as_uri()}"],
+            python,
+            "-c",
+            constraints,
+            requirement,
+        ],
         check=True,
         capture_output=True,
     )
@@ -172,7 +188,9 @@ def test_a_team_goes_from_init_to_a_real_up_of_its_own_app(
     cli("render", "dev", "--out", str(tmp_path / "rendered"))
     graph = cli("graph", "dev", "--format", "json")
     assert '"payments/ledger"' in graph
-    changed = cli("diff", "dev", status=2)
+    changed = cli("diff", "dev", status=3)  # a new permission is risky: it is reviewed
+    risky = changed.split("## Risky", 1)[1].split("##", 1)[0]
+    assert "payments/api → payments/ledger" in risky
     assert "workload payments/ledger: added" in changed
     assert "canary payments/api split: v1 90% / v2 10% → v1 75% / v2 25%" in changed
 
@@ -189,8 +207,15 @@ def test_a_team_goes_from_init_to_a_real_up_of_its_own_app(
     run(["pulumi", "up", "--yes", "--non-interactive", "--policy-pack", pack], team, env)
     assert (team / "build" / "manifests").is_dir()
     again = run(
-        ["pulumi", "up", "--yes", "--non-interactive", "--expect-no-changes"]
-        + ["--policy-pack", pack],
+        [
+            "pulumi",
+            "up",
+            "--yes",
+            "--non-interactive",
+            "--expect-no-changes",
+            "--policy-pack",
+            pack,
+        ],
         team,
         env,
     )
