@@ -16,7 +16,9 @@ from meshstack.cli import main
 from meshstack.diff import diff
 from meshstack.scaffold import init_project
 from meshstack.spec import IstioInstall
+from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import ChartRepository, LocalCharts
+from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import StackConfigError, read_settings, stack_config
 from meshstack.stacks import resolve_stack
 from scratch_repo import git
@@ -263,3 +265,19 @@ def test_an_unreachable_chart_repository_is_one_line_naming_chart_url_and_settin
     assert problem.path == "meshstack:istioCharts"
     assert f"chart 'base' comes from {url}" in problem.message
     assert "offline, set meshstack:istioCharts (kind local" in problem.message
+
+
+def test_add_ons_read_from_istio_samples_fetch_no_chart(stack_specs: dict[str, MeshSpec]) -> None:
+    prod = stack_specs["prod"]
+    samples = prod.addons.model_copy(
+        update={"source": IstioSampleManifests(path="/srv/istio/samples/addons")}
+    )
+    local = LocalCharts(path="/srv/charts/{version}")
+    assert prod.install is not None
+    offline = prod.model_copy(
+        update={
+            "addons": samples,
+            "install": prod.install.model_copy(update={"chart_source": local}),
+        }
+    )
+    assert unreachable_source_problems(offline, timeout=1) == []  # nothing to connect to

@@ -155,7 +155,10 @@ def unreachable_source_problems(spec: MeshSpec, timeout: float = 5.0) -> list[Pr
     wanted: dict[tuple[str, int], tuple[str, str, str]] = {}
     istio = istio_releases(spec.install, spec.trust) if spec.install else []
     istio_names = {release.name for release in istio}
+    from_samples = isinstance(spec.addons.source, IstioSampleManifests)
     for release in stack_releases(spec):
+        if from_samples and release.name not in istio_names:
+            continue  # the add-ons come from files on disk, not from their charts
         chart = release.chart
         url = chart.repository or (chart.chart if chart.chart.startswith("oci://") else None)
         address = _address(url) if url else None
