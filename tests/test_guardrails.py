@@ -109,6 +109,18 @@ def test_a_destination_rule_sending_plaintext_inside_the_mesh_is_refused() -> No
     assert list(strict_mtls_in_production(planned(DR, external), DEFAULTS)) == []
 
 
+@pytest.mark.parametrize(
+    "host",
+    ["api.shop.svc.corp.internal", "api", "*.shop.svc.cluster.local", "api.shop.svc"],
+)
+def test_plaintext_to_an_in_mesh_host_is_refused_whatever_the_cluster_domain(host: str) -> None:
+    """A Service's name is ``<svc>.<ns>.svc.<cluster domain>``, or a short name the
+    DestinationRule's namespace completes: in-mesh whichever domain the cluster uses."""
+    disabled = {"host": host, "trafficPolicy": {"tls": {"mode": "DISABLE"}}}
+    [message] = strict_mtls_in_production(planned(DR, disabled), DEFAULTS)
+    assert f"in-mesh host {host}" in message
+
+
 def test_production_must_declare_mesh_wide_strict_mtls() -> None:
     mesh_wide = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="istio-system")
     scoped = planned(PEER_AUTH, {"mtls": {"mode": "STRICT"}}, namespace="bookinfo")

@@ -14,13 +14,15 @@ from builders import shop
 from meshstack.chart_files import unreachable_source_problems
 from meshstack.cli import main
 from meshstack.diff import diff
+from meshstack.overrides import apply_overrides
 from meshstack.scaffold import init_project
-from meshstack.spec import IstioInstall
+from meshstack.spec import Canary, IstioInstall, Namespace
 from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import ChartRepository, LocalCharts
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import StackConfigError, read_settings, stack_config
 from meshstack.stacks import resolve_stack
+from meshstack.validation import validate
 from scratch_repo import git
 
 # --- stack config as Pulumi reads it ---------------------------------------------------
@@ -281,3 +283,59 @@ def test_add_ons_read_from_istio_samples_fetch_no_chart(stack_specs: dict[str, M
         }
     )
     assert unreachable_source_problems(offline, timeout=1) == []  # nothing to connect to
+
+
+# --- overrides address items as validation does ----------------------------------------
+
+
+def _two_shops() -> MeshSpec:
+    """Namespaces ``shop`` and ``outlet``, each running web → api with a canary of api."""
+    one = shop()
+    app = one.apps[0]
+    outlet_app = app.model_copy(update={"name": "outlet", "namespace": "outlet"})
+    canary = Canary(service="api", namespace="shop", stable="v1", candidate="v2", weight=10)
+    policy = one.policy.model_copy(
+        update={
+            "canaries": (canary, canary.model_copy(update={"namespace": "outlet"})),
+            "destination_policies": (),
+        }
+    )
+    return one.model_copy(
+        update={
+            "namespaces": (*one.namespaces, Namespace(name="outlet")),
+            "apps": (app, outlet_app),
+            "policy": policy,
+        }
+    )
+
+
+def test_a_bare_name_that_two_namespaces_share_is_an_error_listing_both() -> None:
+    spec = _two_shops()
+    assert validate(spec) == []
+    for key, value in (("canaryWeights", 50), ("replicas", 3), ("imageTags", "2.0.0")):
+        _, problems = apply_overrides(spec, {key: {"api": value}})
+        assert [str(p) for p in problems] == [
+            f"meshstack:{key}.api: 'api' is in 2 namespaces (outlet/api, shop/api); "
+            "write namespace/name"
+        ], key
+
+
+def test_namespace_and_name_change_that_item_only() -> None:
+    spec = _two_shops()
+    changed, problems = apply_overrides(
+        spec,
+        {
+            "canaryWeights": {"shop/api": 50},
+            "replicas": {"outlet/api": 3},
+            "imageTags": {"shop/api/v2": "2.0.1", "outlet/web": "1.1"},
+        },
+    )
+    assert problems == []
+    weights = {(c.namespace, c.service): c.weight for c in changed.policy.canaries}
+    assert weights == {("shop", "api"): 50, ("outlet", "api"): 10}
+    workloads = {(a.namespace, w.name): w for a in changed.apps for w in a.workloads}
+    assert workloads["outlet", "api"].replicas == 3 and workloads["shop", "api"].replicas == 1
+    assert [v.image for v in workloads["shop", "api"].versions] == ["api:1", "api:2.0.1"]
+    assert [v.image for v in workloads["outlet", "api"].versions] == ["api:1", "api:2"]
+    assert [v.image for v in workloads["outlet", "web"].versions] == ["web:1.1"]
+    assert [v.image for v in workloads["shop", "web"].versions] == ["web:1"]

@@ -18,6 +18,17 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_key
 
 
+def is_cluster_service_host(host: str) -> bool:
+    """Whether Istio reads ``host`` in a config as a Kubernetes Service of the cluster: a
+    short name (completed with the config's namespace and the cluster domain) or
+    ``<service>.<namespace>.svc`` followed by whatever cluster domain the cluster uses.
+
+    For judging rendered objects without their spec (the guardrails), where the cluster
+    domain is not known: a Service's name always has its ``svc`` label."""
+    labels = host.split(".")
+    return len(labels) == 1 or (len(labels) >= 3 and labels[2] == "svc")
+
+
 def served_by(server_hosts: tuple[str, ...] | list[str], host: str) -> bool:
     """Whether a Gateway server with ``server_hosts`` accepts a route for ``host``, as
     Istio matches them: ``*``, the exact name, or a ``*.suffix`` wildcard; a

@@ -7,6 +7,10 @@ keys (namespace ``meshstack``):
 * ``canaryWeights``: ``{service: percent}``: percent of traffic to the candidate
 * ``imageTags``: ``{workload or workload/version: tag}``
 * ``replicas``: ``{workload: count}``
+
+Items are addressed as validation names them: ``namespace/name`` (``shop/api``), or the
+bare name when only one namespace has it; an ambiguous bare name is an error listing the
+candidates, never a silent pick (``imageTags`` also takes ``namespace/workload/version``).
 * ``istioCharts``: where the Istio charts come from, e.g. ``{kind: local, path: ...,
   layout: istio-source}`` or ``{kind: oci, url: oci://...}`` (air-gapped mirrors)
 * ``validationFailurePolicy``: ``Fail`` or ``Ignore``, the install's webhook failure
@@ -77,13 +81,13 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
     ``config`` holds the keys without the ``meshstack:`` prefix.
     """
     problems: list[Problem] = []
-    for key in config:
-        if key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+    for config_key in config:
+        if config_key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(config_key, KNOWN_KEYS, n=1)
             hint = f"did you mean {CONFIG_NAMESPACE}:{close[0]}? " if close else ""
             problems.append(
                 Problem(
-                    f"{CONFIG_NAMESPACE}:{key}",
+                    f"{CONFIG_NAMESPACE}:{config_key}",
                     f"unknown config key; {hint}known: {', '.join(KNOWN_KEYS)}",
                 )
             )
@@ -92,40 +96,31 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
     replicas = _mapping(config, "replicas", problems)
 
     canaries = list(spec.policy.canaries)
-    by_service = {c.service: i for i, c in enumerate(canaries)}
-    for service, weight in weights.items():
-        path = f"{CONFIG_NAMESPACE}:canaryWeights.{service}"
-        if service not in by_service:
-            problems.append(
-                Problem(path, f"no canary for {service!r}; canaries: {sorted(by_service)}")
-            )
-        elif not _int_in(weight, 0, 100):
+    canary_at = {(c.namespace, c.service): i for i, c in enumerate(canaries)}
+    for target, weight in weights.items():
+        path = f"{CONFIG_NAMESPACE}:canaryWeights.{target}"
+        key = _addressed(target, canary_at, path, "canary", problems)
+        if key is None:
+            continue
+        if not _int_in(weight, 0, 100):
             problems.append(
                 Problem(path, f"{weight!r} is not an integer percentage between 0 and 100")
             )
-        else:
-            i = by_service[service]
-            canaries[i] = canaries[i].model_copy(update={"weight": int(weight)})
+            continue
+        i = canary_at[key]
+        canaries[i] = canaries[i].model_copy(update={"weight": int(weight)})
 
-    versions = {w.name: [v.name for v in w.versions] for app in spec.apps for w in app.workloads}
-    workload_names = set(versions)
-    on_machines = {w.name for app in spec.apps for w in app.workloads if w.virtual_machines}
+    workloads = {(app.namespace, w.name): w for app in spec.apps for w in app.workloads}
+    tag_of: dict[tuple[str, str, str | None], str] = {}
     for target, tag in tags.items():
         path = f"{CONFIG_NAMESPACE}:imageTags.{target}"
-        workload, slash, version = target.partition("/")
-        if workload not in workload_names:
-            problems.append(Problem(path, f"no workload {workload!r}"))
-        elif workload in on_machines:
+        found = _tag_target(target, workloads, path, problems)
+        if found is None:
+            continue
+        key, version = found
+        if workloads[key].virtual_machines:
             problems.append(
-                Problem(path, f"{workload!r} runs on virtual machines: it has no image to tag")
-            )
-        elif slash and version not in versions[workload]:
-            problems.append(
-                Problem(
-                    path,
-                    f"{workload!r} has no version {version!r}; versions: "
-                    + ", ".join(versions[workload]),
-                )
+                Problem(path, f"{key[1]!r} runs on virtual machines: it has no image to tag")
             )
         elif not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
             problems.append(
@@ -135,16 +130,22 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
                     "not starting with '.' or '-' (e.g. 'v1.2.3')",
                 )
             )
+        else:
+            tag_of[(*key, version)] = tag
+    replica_of: dict[tuple[str, str], int] = {}
     for target, count in replicas.items():
         path = f"{CONFIG_NAMESPACE}:replicas.{target}"
-        if target not in workload_names:
-            problems.append(Problem(path, f"no workload {target!r}"))
-        elif target in on_machines:
+        key = _addressed(target, workloads, path, "workload", problems)
+        if key is None:
+            continue
+        if workloads[key].virtual_machines:
             problems.append(
-                Problem(path, f"{target!r} runs on virtual machines: they are not replicas")
+                Problem(path, f"{key[1]!r} runs on virtual machines: they are not replicas")
             )
         elif not _int_in(count, 0, None):
             problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
+        else:
+            replica_of[key] = int(count)
     install = spec.install
     if "istioCharts" in config:
         if install is None:
@@ -185,7 +186,7 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
     if problems:
         return spec, problems
 
-    apps = tuple(_retune(app, tags, replicas) for app in spec.apps)
+    apps = tuple(_retune(app, tag_of, replica_of) for app in spec.apps)
     policy = spec.policy.model_copy(update={"canaries": tuple(canaries)})
     update = {
         "apps": apps,
@@ -244,16 +245,87 @@ def _mapping(config: Mapping[str, Any], key: str, problems: list[Problem]) -> Ma
     return value
 
 
-def _retune(app: App, tags: Mapping[str, str], replicas: Mapping[str, Any]) -> App:
+def _addressed(
+    target: str,
+    items: Mapping[tuple[str, str], object],
+    path: str,
+    what: str,
+    problems: list[Problem],
+) -> tuple[str, str] | None:
+    """The ``(namespace, name)`` key ``target`` addresses, as validation names items:
+    ``namespace/name``, or a bare name when exactly one namespace has it."""
+    namespace, slash, name = target.rpartition("/")
+    if slash:
+        key = (namespace, name)
+        if key in items:
+            return key
+        candidates = sorted(f"{ns}/{n}" for ns, n in items)
+    else:
+        matches = sorted(k for k in items if k[1] == name)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(f"{ns}/{n}" for ns, n in matches)
+            problems.append(
+                Problem(
+                    path,
+                    f"{name!r} is in {len(matches)} namespaces ({listed}); write namespace/name",
+                )
+            )
+            return None
+        candidates = sorted({n for _, n in items})
+    close = difflib.get_close_matches(target, candidates, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    label = "no canary for" if what == "canary" else f"no {what}"
+    problems.append(
+        Problem(path, f"{label} {target!r}; {hint}{what}s: {', '.join(candidates) or 'none'}")
+    )
+    return None
+
+
+def _tag_target(
+    target: str,
+    workloads: Mapping[tuple[str, str], Workload],
+    path: str,
+    problems: list[Problem],
+) -> tuple[tuple[str, str], str | None] | None:
+    """``imageTags``' key: ``workload``, ``workload/version``, ``namespace/workload`` or
+    ``namespace/workload/version`` → the workload's key and the version (``None``: all)."""
+    parts = target.split("/")
+    names = {name for _, name in workloads}
+    if len(parts) == 3:
+        workload, version = "/".join(parts[:2]), parts[2]
+    elif len(parts) == 2 and parts[0] in names:
+        workload, version = parts[0], parts[1]
+    else:
+        workload, version = target, None
+    key = _addressed(workload, workloads, path, "workload", problems)
+    if key is None:
+        return None
+    versions = [v.name for v in workloads[key].versions]
+    if version is not None and version not in versions:
+        problems.append(
+            Problem(path, f"{key[1]!r} has no version {version!r}; versions: {', '.join(versions)}")
+        )
+        return None
+    return key, version
+
+
+def _retune(
+    app: App,
+    tags: Mapping[tuple[str, str, str | None], str],
+    replicas: Mapping[tuple[str, str], int],
+) -> App:
     def version(workload: Workload, v: Version) -> Version:
-        tag = tags.get(f"{workload.name}/{v.name}", tags.get(workload.name))
+        key = (app.namespace, workload.name)
+        tag = tags.get((*key, v.name), tags.get((*key, None)))
         return v.model_copy(update={"image": with_tag(v.image, tag)}) if tag and v.image else v
 
     workloads = tuple(
         w.model_copy(
             update={
                 "versions": tuple(version(w, v) for v in w.versions),
-                "replicas": int(replicas.get(w.name, w.replicas)),
+                "replicas": replicas.get((app.namespace, w.name), w.replicas),
             }
         )
         for w in app.workloads

@@ -18,11 +18,11 @@ from meshstack.guardrails.model import (
     as_list,
     child,
 )
+from meshstack.hosts import is_cluster_service_host
 
 SECURITY = "security.istio.io"
 NETWORKING = "networking.istio.io"
 WEAK_MODES = ("PERMISSIVE", "DISABLE")
-IN_MESH_SUFFIX = ".cluster.local"
 
 
 def _mode(block: Any) -> str | None:
@@ -82,7 +82,7 @@ def strict_mtls_in_production(
                 )
     elif resource.is_kind(NETWORKING, "DestinationRule"):
         host = resource.spec.get("host")
-        if not (isinstance(host, str) and host.endswith(IN_MESH_SUFFIX)):
+        if not (isinstance(host, str) and is_cluster_service_host(host)):
             return
         for path, mode in _client_tls_modes(resource):
             if mode == "DISABLE":
