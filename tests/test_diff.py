@@ -146,3 +146,24 @@ def test_diff_against_the_previous_commit_prints_the_one_weight_change(
 def test_an_unknown_ref_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--project", str(PROJECT), "diff", "prod", "--base", "no-such-ref"]) == 1
     assert "cannot read stack 'prod' at 'no-such-ref'" in capsys.readouterr().err
+
+
+def test_a_change_of_whom_the_mesh_trusts_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
+    prod = stack_specs["prod"]
+    jwt, *rest = prod.policy.jwt_rules
+    other_issuer = jwt.model_copy(
+        update={"issuer": "https://login.other.test", "jwks_uri": "https://login.other.test/k"}
+    )
+    changes = diff(prod, with_policy(prod, jwt_rules=(other_issuer, *rest)))
+    assert {c.key: c.risk for c in changes} == {
+        f"JWT {jwt.namespace}/{jwt.name} issuer": "tokens are trusted from another issuer",
+        f"JWT {jwt.namespace}/{jwt.name} jwks_uri": "tokens are checked against another key set",
+    }
+    renamed = diff(prod, prod.model_copy(update={"trust_domain": "corp.example"}))
+    assert [c.risk for c in renamed] == [
+        "the trust domain changes: every workload's identity changes with it"
+    ]
+    aliased = diff(prod, prod.model_copy(update={"trust_domain_aliases": ("old.example",)}))
+    assert [c.risk for c in aliased] == [
+        "identities of another trust domain are accepted as this mesh's"
+    ]

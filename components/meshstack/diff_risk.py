@@ -103,6 +103,22 @@ def _tokens(line: Line) -> str | None:
     return None
 
 
+def _trust(line: Line) -> str | None:
+    """Whom the mesh trusts: the issuers and keys of end-user tokens, the trust domain
+    its identities live in and the other domains it accepts as its own."""
+    changed = line.before is not None and line.after is not None
+    if line.key.startswith("JWT ") and changed:
+        if line.key.endswith(" issuer"):
+            return "tokens are trusted from another issuer"
+        if line.key.endswith(" jwks_uri"):
+            return "tokens are checked against another key set"
+    if line.key == "mesh trust_domain":
+        return "the trust domain changes: every workload's identity changes with it"
+    if line.key == "mesh trust_domain_aliases" and line.after is not None:
+        return "identities of another trust domain are accepted as this mesh's"
+    return None
+
+
 def _isolation(line: Line) -> str | None:
     if line.key.startswith("default-deny ") and line.after is None:
         return "default-deny removed"
@@ -194,6 +210,7 @@ RULES: tuple[Callable[[Line], str | None], ...] = (
     _ingress_move,
     _outbound,
     _tokens,
+    _trust,
     _isolation,
     _egress_scope,
     _egress_control,
