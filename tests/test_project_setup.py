@@ -16,7 +16,14 @@ from meshstack.cli import main
 from meshstack.diff import diff
 from meshstack.overrides import apply_overrides
 from meshstack.scaffold import init_project
-from meshstack.spec import Canary, IstioInstall, Namespace
+from meshstack.spec import (
+    AuthorizationPolicy,
+    AuthorizationRule,
+    Canary,
+    IstioInstall,
+    Namespace,
+    RequestSource,
+)
 from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import ChartRepository, LocalCharts
 from meshstack.spec.mesh import MeshSpec
@@ -339,3 +346,35 @@ def test_namespace_and_name_change_that_item_only() -> None:
     assert [v.image for v in workloads["outlet", "api"].versions] == ["api:1", "api:2"]
     assert [v.image for v in workloads["outlet", "web"].versions] == ["web:1.1"]
     assert [v.image for v in workloads["shop", "web"].versions] == ["web:1"]
+
+
+# --- messages that say what would be valid ---------------------------------------------
+
+
+def test_an_unknown_callee_gets_a_did_you_mean_and_the_workloads() -> None:
+    spec = shop()
+    app = spec.apps[0]
+    web = app.workloads[0].model_copy(update={"calls": ("apii",)})
+    broken = spec.model_copy(
+        update={"apps": (app.model_copy(update={"workloads": (web, *app.workloads[1:])}),)}
+    )
+    [problem] = validate(broken)
+    assert problem.message == (
+        "calls 'apii', but no workload 'apii' exists in namespace 'shop'; "
+        "did you mean 'api'? workloads: api, web"
+    )
+
+
+def test_a_service_account_written_as_namespace_name_is_not_told_to_write_it_so() -> None:
+    def allowing(account: str) -> MeshSpec:
+        rule = AuthorizationRule(sources=(RequestSource(service_accounts=(account,)),))
+        policy = AuthorizationPolicy(name="api", namespace="shop", workload="api", rules=(rule,))
+        return shop(authorization_policies=(policy,))
+
+    [qualified] = validate(allowing("shop/wbe"))
+    assert "write 'namespace/name'" not in qualified.message
+    assert qualified.message.endswith(
+        "did you mean 'shop/web'? service accounts: istio-ingress/istio-ingressgateway, shop/api, shop/web"
+    )
+    [bare] = validate(allowing("wbe"))
+    assert "a bare name is read there; write 'namespace/name' for another" in bare.message

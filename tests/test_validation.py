@@ -194,7 +194,8 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
             )
         ),
         "policy.gateways[edge].servers[0].tls_secret",
-        "wildcard hosts on an HTTPS server need a certificate",
+        "an HTTPS server with wildcard hosts needs a certificate: set tls_secret to a TLS "
+        "Secret in namespace 'istio-ingress', where the gateway's proxy runs",
     ),
     "fault percentage above 100": (
         lambda: shop(

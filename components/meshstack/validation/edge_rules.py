@@ -56,11 +56,24 @@ def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                 and not server.tls_secret
             ):
                 wildcard = any("*" in h for h in server.hosts)
+                proxy_namespace = (
+                    next(
+                        (w.namespace for w in spec.gateway_workloads if w.name == gw.workload),
+                        None,
+                    )
+                    if gw.api is GatewayApi.ISTIO
+                    else gw.namespace
+                )
+                where = (
+                    f"namespace {proxy_namespace!r}, where the gateway's proxy runs"
+                    if proxy_namespace
+                    else "the namespace where the gateway's proxy runs"
+                )
                 yield Problem(
                     f"{server_path}.tls_secret",
-                    ("wildcard hosts on an HTTPS server" if wildcard else "an HTTPS server")
-                    + " need a certificate: set tls_secret to a TLS secret in the gateway's "
-                    "namespace, or use tls_mode=PASSTHROUGH",
+                    ("an HTTPS server with wildcard hosts" if wildcard else "an HTTPS server")
+                    + f" needs a certificate: set tls_secret to a TLS Secret in {where} "
+                    "(Istio reads it from there), or use tls_mode=PASSTHROUGH",
                 )
             if server.https_redirect and server.protocol is not ServerProtocol.HTTP:
                 yield Problem(

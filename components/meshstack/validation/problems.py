@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,3 +29,16 @@ class SpecInvalid(ValueError):
         super().__init__(
             f"stack {stack!r} has {len(self.problems)} problem(s); nothing was registered:\n{lines}"
         )
+
+
+def suggestion(written: str, candidates: Iterable[str], what: str, shown: int = 8) -> str:
+    """``; did you mean 'x'? <what>s: a, b, c`` for a name that matches nothing: the
+    closest candidate when one is close, and the candidates themselves (the first
+    ``shown``), so the person reading knows what would be valid."""
+    names = sorted(set(candidates))
+    close = difflib.get_close_matches(written, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return f"{hint} {what}s: {listed or 'none'}" if hint else f"; {what}s: {listed or 'none'}"

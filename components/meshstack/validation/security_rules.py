@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from meshstack.spec.edge import GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.security import AuthorizationAction
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem
+from meshstack.validation.problems import Problem, suggestion
 
 
 class SecurityRules:
@@ -138,8 +138,7 @@ class SecurityRules:
                         if key not in self.index.service_accounts:
                             yield Problem(
                                 f"{rule_path}.sources[{s}].service_accounts[{a}]",
-                                f"no workload runs as service account {key.name!r} in namespace "
-                                f"{key.namespace!r} (write 'namespace/name')",
+                                unknown_account(account, key, self.index.service_accounts),
                             )
                     for n, namespace in enumerate(source.namespaces):
                         if namespace not in self.index.namespaces:
@@ -170,3 +169,16 @@ class SecurityRules:
                     "require_token=True, or add an AuthorizationPolicy in this namespace whose "
                     "sources name request_principals",
                 )
+
+
+def unknown_account(written: str, key: ServiceKey, known: Iterable[ServiceKey]) -> str:
+    """Why ``written`` names no service account, and what would be valid."""
+    where = (
+        f"in namespace {key.namespace!r}"
+        if "/" in written
+        else f"in namespace {key.namespace!r} (the policy's own: a bare name is read there; "
+        "write 'namespace/name' for another)"
+    )
+    return f"no workload runs as service account {key.name!r} {where}" + suggestion(
+        f"{key.namespace}/{key.name}", (f"{k.namespace}/{k.name}" for k in known), "service account"
+    )

@@ -23,7 +23,7 @@ from meshstack.spec.traffic import (
     VirtualService,
 )
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem
+from meshstack.validation.problems import Problem, suggestion
 
 MESH_GATEWAY = "mesh"
 
@@ -127,6 +127,9 @@ class TrafficRules:
             for g in spec.policy.gateways
         }
 
+    def _names_in(self, namespace: str) -> list[str]:
+        return [k.name for k in self.index.workloads if k.namespace == namespace]
+
     def _key(self, ref: str, namespace: str) -> ServiceKey:
         return self.hosts.key(ref, namespace)
 
@@ -139,7 +142,8 @@ class TrafficRules:
             yield Problem(
                 path,
                 f"no workload {key.name!r} in namespace {key.namespace!r} "
-                "and no external service with that host",
+                "and no external service with that host"
+                + suggestion(key.name, self._names_in(key.namespace), "workload"),
             )
         elif not workload.ports:
             yield Problem(
@@ -360,7 +364,8 @@ class TrafficRules:
             if workload is None:
                 yield Problem(
                     f"{path}.service",
-                    f"no workload {key.name!r} in namespace {key.namespace!r} to canary",
+                    f"no workload {key.name!r} in namespace {key.namespace!r} to canary"
+                    + suggestion(key.name, self._names_in(key.namespace), "workload"),
                 )
                 continue
             if workload.virtual_machines is not None:

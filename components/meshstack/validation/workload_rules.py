@@ -9,7 +9,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import service_key
 from meshstack.spec.workloads import Probe, ProbeKind, SidecarInjection, Workload
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem
+from meshstack.validation.problems import Problem, suggestion
 
 
 def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -157,7 +157,16 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                     yield Problem(
                         f"{path}.calls[{i}]",
                         f"calls {callee!r}, but no workload {callee_key.name!r} exists in "
-                        f"namespace {callee_key.namespace!r}",
+                        f"namespace {callee_key.namespace!r}"
+                        + suggestion(
+                            callee_key.name,
+                            (
+                                k.name
+                                for k in index.workloads
+                                if k.namespace == callee_key.namespace
+                            ),
+                            "workload",
+                        ),
                     )
                 elif not target.ports:
                     yield Problem(
