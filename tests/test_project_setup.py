@@ -378,3 +378,33 @@ def test_a_service_account_written_as_namespace_name_is_not_told_to_write_it_so(
     )
     [bare] = validate(allowing("wbe"))
     assert "a bare name is read there; write 'namespace/name' for another" in bare.message
+
+
+def test_a_semantic_problem_names_the_line_that_built_the_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "payments"
+    init_project(project)
+    dev = project / "stacks" / "dev.py"
+    dev.write_text(dev.read_text().replace('candidate="v2"', 'candidate="v9"'))
+    common = project / "stacks" / "_common.py"
+    common.write_text(common.read_text().replace('calls=("api",)', 'calls=("apix",)'))
+    assert main(["--project", str(project), "validate", "dev"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    canary_line = next(
+        i for i, line in enumerate(dev.read_text().splitlines(), 1) if "Canary(" in line
+    )
+    web_line = next(
+        i for i, line in enumerate(common.read_text().splitlines(), 1) if "Workload(" in line
+    )
+    assert any(
+        line.endswith(
+            f"stacks/dev.py:{canary_line}: policy.canaries[api].candidate_image: "
+            "version 'v9' is not declared by 'api'; give its image in candidate_image"
+        )
+        for line in err
+    ), err
+    assert any(
+        f"stacks/_common.py:{web_line}: apps[payments].workloads[web].calls[0]" in line
+        for line in err
+    ), err

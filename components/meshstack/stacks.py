@@ -24,6 +24,7 @@ from meshstack.chart_files import source_file_problems
 from meshstack.overrides import apply_overrides
 from meshstack.spec import build_mistakes
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec_sites import Sites, located
 from meshstack.stack_config import StackConfigError, read_settings, stack_config
 from meshstack.validation import Problem, validate
 
@@ -103,6 +104,12 @@ def _project_imports(stacks_dir: Path) -> Iterator[None]:
 
 
 def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
+    """Run ``stacks/<name>.py`` and return its spec (every building mistake raised)."""
+    return load_spec_and_sites(name, stacks_dir)[0]
+
+
+def load_spec_and_sites(name: str, stacks_dir: Path) -> tuple[MeshSpec, Sites]:
+    """The stack's spec and where each of its objects was built."""
     if not _STACK_NAME.match(name):
         raise StackNotFound(
             f"{name!r} is not a stack name: use {STACK_NAME_RULE}; '-' and '.' become '_' "
@@ -124,13 +131,14 @@ def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
     built: object = None
     with (
         _project_imports(stacks_dir),
-        build_mistakes.collecting(path, _shown(path)) as mistakes,
+        build_mistakes.collecting(path, _shown(path)) as collector,
     ):
         try:
             module_spec.loader.exec_module(module)
             built = module.spec()
         except Exception as error:  # a broken stack file must not surface as a traceback
             failure = error
+    mistakes = collector.mistakes
     if mistakes:
         raise StackLoadError(build_mistakes.report(name, mistakes, failure))
     if failure is not None:
@@ -146,14 +154,15 @@ def load_spec(name: str, stacks_dir: Path) -> MeshSpec:
             f"{_shown(path)} declares MeshSpec.stack = {built.stack!r}; "
             f"it is read for stack {name!r}, so MeshSpec.stack should be {name!r}"
         )
-    return built
+    return built, collector.sites
 
 
 def resolve_stack(
     name: str, project_dir: Path, config: Mapping[str, Any] | None = None
 ) -> tuple[MeshSpec, list[Problem]]:
     """The stack's spec with its config applied, and every problem in either."""
-    spec = load_spec(name, project_dir / "stacks")
+    built, sites = load_spec_and_sites(name, project_dir / "stacks")
+    spec = built
     if config is None:
         try:
             values: Mapping[str, Any] = stack_config(name, project_dir)
@@ -168,4 +177,5 @@ def resolve_stack(
     problems = validate(spec)
     if not problems:
         problems = source_file_problems(spec, project_dir)
-    return spec, problems
+    # The overridden spec has the built one's shape: its paths lead to the same objects.
+    return spec, located(problems, built, sites)

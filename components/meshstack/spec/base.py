@@ -41,6 +41,7 @@ class Spec(BaseModel):
             for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__"):
                 object.__setattr__(self, slot, getattr(stand_in, slot))
             object.__setattr__(self, "__pydantic_private__", None)
+        build_mistakes.remember_site(self)
 
 
 @dataclass(frozen=True)

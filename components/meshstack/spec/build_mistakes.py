@@ -44,6 +44,8 @@ class _Collector:
     stack_file: Path
     shown_as: str
     mistakes: list[BuildMistake] = field(default_factory=list)
+    sites: dict[int, tuple[object, str]] = field(default_factory=dict)
+    """``id(object)`` → (the object, kept alive so its id stays its own; where it was built)."""
 
     def call_site(self) -> str:
         """The innermost frame in the stack file, or in a module of its project that it
@@ -72,14 +74,23 @@ _ACTIVE: ContextVar[_Collector | None] = ContextVar("meshstack_build_mistakes", 
 
 
 @contextmanager
-def collecting(stack_file: Path, shown_as: str) -> Iterator[list[BuildMistake]]:
-    """Record constructor mistakes made while the body runs; yields the list they go to."""
+def collecting(stack_file: Path, shown_as: str) -> Iterator[_Collector]:
+    """Record constructor mistakes made while the body runs, and where each spec object
+    was built; yields the collector (``mistakes``, ``sites``)."""
     collector = _Collector(stack_file.resolve(), shown_as)
     token = _ACTIVE.set(collector)
     try:
-        yield collector.mistakes
+        yield collector
     finally:
         _ACTIVE.reset(token)
+
+
+def remember_site(obj: object) -> None:
+    """While a stack file runs, note the line that built ``obj`` (a spec object), so a
+    problem validation finds in it later can name that line."""
+    collector = _ACTIVE.get()
+    if collector is not None:
+        collector.sites[id(obj)] = (obj, collector.call_site())
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -14,9 +14,12 @@ class Problem:
 
     path: str
     message: str
+    where: str = ""
+    """``stacks/<name>.py:LINE`` that built the object, when the stack file is known."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        head = f"{self.where}: " if self.where else ""
+        return f"{head}{self.path}: {self.message}"
 
 
 class SpecInvalid(ValueError):
