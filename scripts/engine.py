@@ -27,6 +27,7 @@ PINS_FILE = ROOT / "scripts" / "toolchain.env"
 TOOLS = {
     "pulumi": ("pulumi",),
     "language-python": ("pulumi-language-python", "pulumi-language-python-exec"),
+    "language-yaml": ("pulumi-language-yaml",),
     "etcd": ("etcd",),
     "kube-apiserver": ("kube-apiserver",),
     "istioctl": ("istioctl",),

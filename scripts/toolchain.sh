@@ -8,7 +8,8 @@
 #   scripts/toolchain.sh bindir             print the directory holding the binaries
 #   scripts/toolchain.sh istio-module       print the istio.io/istio module directory
 #
-# Tools: pulumi, language-python, kubernetes-provider, etcd, kube-apiserver, istioctl, judge.
+# Tools: pulumi, language-python, language-yaml, kubernetes-provider, etcd, kube-apiserver,
+# istioctl, judge.
 # Idempotent: a tool whose binary is present is not rebuilt. A `pulumi` already on PATH
 # is used instead of building one when its version is at least the pinned one.
 set -euo pipefail
@@ -125,6 +126,25 @@ EOF
   # The host runs the program through this small script, taken from the CLI's own sdk.
   sdk=$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+}
+
+# Pulumi YAML's language host, for YAML programs that use meshstack's component provider.
+# Built at the pkg/sdk release its own go.mod names (its API predates the CLI's).
+build_language_yaml() {
+  [ -x "$BIN/pulumi-language-yaml" ] && return 0
+  local dir
+  dir=$(wrapper language-yaml <<EOF
+require github.com/pulumi/pulumi-yaml v$PULUMI_YAML_VERSION
+
+replace github.com/atotto/clipboard => ${CLIPBOARD_REPLACEMENT/@/ }
+EOF
+)
+  step "fetch Pulumi YAML language host v$PULUMI_YAML_VERSION" \
+    bash -c "cd '$dir' && go mod download github.com/pulumi/pulumi-yaml"
+  step "build Pulumi YAML language host v$PULUMI_YAML_VERSION (about 1-4 min cold)" \
+    bash -c "cd '$dir' && go build -trimpath -o '$BIN/pulumi-language-yaml.tmp' \
+      github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml"
+  mv "$BIN/pulumi-language-yaml.tmp" "$BIN/pulumi-language-yaml"
 }
 
 provider_binary() { printf '%s\n' "$BIN/pulumi-resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION"; }
@@ -283,7 +303,7 @@ export PATH="$BIN:\$PATH"
 EOF
 }
 
-all_tools=(pulumi language-python kubernetes-provider etcd kube-apiserver istioctl judge)
+all_tools=(pulumi language-python language-yaml kubernetes-provider etcd kube-apiserver istioctl judge)
 
 main() {
   local command=${1:-ensure}
@@ -294,7 +314,7 @@ main() {
       [ $# -gt 0 ] || set -- "${all_tools[@]}"
       for tool in "$@"; do
         case "$tool" in
-          pulumi | language-python | kubernetes-provider | etcd | kube-apiserver | istioctl | judge) ;;
+          pulumi | language-python | language-yaml | kubernetes-provider | etcd | kube-apiserver | istioctl | judge) ;;
           *) die "unknown tool '$tool' (known: ${all_tools[*]})" ;;
         esac
       done

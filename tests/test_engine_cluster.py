@@ -234,6 +234,8 @@ def test_a_custom_resource_the_server_rejects_reaches_the_user_by_name(
         program.read_text()
         + textwrap.dedent(
             """
+            import pulumi_kubernetes as k8s
+
             k8s.apiextensions.CustomResource(
                 "hand-written-broken-route",
                 api_version="networking.istio.io/v1",

@@ -277,8 +277,9 @@ def _addressed(
     close = difflib.get_close_matches(target, candidates, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     label = "no canary for" if what == "canary" else f"no {what}"
+    plural = "canaries" if what == "canary" else f"{what}s"
     problems.append(
-        Problem(path, f"{label} {target!r}; {hint}{what}s: {', '.join(candidates) or 'none'}")
+        Problem(path, f"{label} {target!r}; {hint}{plural}: {', '.join(candidates) or 'none'}")
     )
     return None
 

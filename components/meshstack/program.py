@@ -7,6 +7,8 @@ It loads the stack's typed spec from ``stacks/<stack>.py``, applies the stack's 
 (overrides and settings, ``stack_config.py``), refuses every problem before any resource
 is registered, and deploys the spec with :class:`~meshstack.components.MeshStack`. A
 production stack (``meshstack:production: true``) gets its namespaces protected.
+:func:`deploy` is the same for a spec given another way (the component provider that
+Pulumi YAML programs use).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import pulumi_kubernetes as k8s
 
 from meshstack.chart_files import unreachable_source_problems
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import KNOWN_KEYS
+from meshstack.overrides import KNOWN_KEYS, apply_overrides
 from meshstack.runtime import tune_garbage_collector
+from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import CONFIG_NAMESPACE, config_value, read_settings
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
-from meshstack.validation import SpecInvalid
+from meshstack.validation import SpecInvalid, validate
 
 
 def _engine_fetches_charts() -> bool:
@@ -35,46 +38,81 @@ def _engine_fetches_charts() -> bool:
     return not isinstance(get_monitor(), MockMonitor)
 
 
-def run(project_dir: Path | None = None) -> MeshStack:
-    """Deploy this stack's spec; ``project_dir`` holds ``stacks/`` (default: the directory
-    Pulumi runs the program in, which is the project's)."""
-    tune_garbage_collector()
-    project = (project_dir or Path.cwd()).resolve()
-    stack = pulumi.get_stack()
+def config_values() -> dict[str, object]:
+    """This stack's ``meshstack:*`` config as the program receives it (Pulumi's text,
+    read back by :func:`~meshstack.stack_config.config_value`)."""
     config = pulumi.Config(CONFIG_NAMESPACE)
-    values = {
+    return {
         key: value for key in KNOWN_KEYS if (value := config_value(config.get(key))) is not None
     }
-    # pulumi.RunError: the engine shows the message alone, without a Python traceback.
+
+
+def resolved(stack: str, project: Path) -> MeshSpec:
+    """``stacks/<stack>.py`` with this stack's config applied; every problem raised at
+    once as a :class:`pulumi.RunError` (the engine shows it without a traceback)."""
     try:
-        spec, problems = resolve_stack(stack, project, values)
+        spec, problems = resolve_stack(stack, project, config_values())
     except (StackNotFound, StackLoadError) as error:
         raise pulumi.RunError(str(error)) from None
     if problems:
         raise pulumi.RunError(str(SpecInvalid(stack, problems)))
+    return spec
+
+
+def with_config(spec: MeshSpec) -> MeshSpec:
+    """A spec built elsewhere (not from a stack file) with this stack's config applied."""
+    values = config_values()
+    spec, problems = apply_overrides(spec, values)
+    problems += read_settings(values)[1]
+    problems = problems or validate(spec)
+    if problems:
+        raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
+    return spec
+
+
+def deploy(
+    spec: MeshSpec,
+    project: Path,
+    *,
+    name: str = "mesh",
+    opts: pulumi.ResourceOptions | None = None,
+) -> MeshStack:
+    """Register ``spec`` (already resolved and valid) as one :class:`MeshStack`."""
     if _engine_fetches_charts():
         unreachable = unreachable_source_problems(spec)
         if unreachable:
-            raise pulumi.RunError(str(SpecInvalid(stack, unreachable)))
-    settings, _ = read_settings(values)
-
+            raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
+    settings, _ = read_settings(config_values())
     provider = (
         k8s.Provider("render", render_yaml_to_directory=settings.render_dir)
         if settings.render_dir
         else None
     )
-    mesh = MeshStack(
-        "mesh",
+    return MeshStack(
+        name,
         MeshStackArgs(
             spec=spec,
             protect_namespaces=settings.production,
             provider=provider,
             base_dir=project,
             # A `pulumi config set --secret` value, or None: then the component makes one.
-            grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+            grafana_admin_password=pulumi.Config(CONFIG_NAMESPACE).get_secret(
+                "grafanaAdminPassword"
+            ),
             skip_await=settings.skip_await,
         ),
+        opts,
     )
+
+
+def run(project_dir: Path | None = None) -> MeshStack:
+    """Deploy this stack's spec; ``project_dir`` holds ``stacks/`` (default: the directory
+    Pulumi runs the program in, which is the project's)."""
+    tune_garbage_collector()
+    project = (project_dir or Path.cwd()).resolve()
+    spec = resolved(pulumi.get_stack(), project)
+    mesh = deploy(spec, project)
+    settings, _ = read_settings(config_values())
     pulumi.export("namespaces", sorted(mesh.namespaces.by_name))
     pulumi.export("istio_version", spec.install.version if spec.install else None)
     pulumi.export("addons", list(spec.addons.enabled))
