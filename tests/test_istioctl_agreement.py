@@ -48,6 +48,7 @@ ISTIOCTL_FLAGS: dict[str, set[str]] = {
 reference not found, IST0109 conflicting VirtualService hosts)."""
 
 STRICT_ISTIOCTL_FLAGS: dict[str, set[str]] = {
+    "wildcard external host resolved by DNS": {"IST0106"},
     "VirtualService without routes": {"IST0106"},
     "external host that is not a DNS name": {"IST0106"},
     "header regex with a back-reference": {"IST0106"},

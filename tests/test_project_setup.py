@@ -20,9 +20,14 @@ from meshstack.spec import (
     AuthorizationPolicy,
     AuthorizationRule,
     Canary,
+    ExternalService,
     IstioInstall,
     Namespace,
+    Protocol,
+    RequestOperation,
     RequestSource,
+    Resolution,
+    ServicePort,
 )
 from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import ChartRepository, LocalCharts
@@ -408,3 +413,43 @@ def test_a_semantic_problem_names_the_line_that_built_the_object(
         f"stacks/_common.py:{web_line}: apps[payments].workloads[web].calls[0]" in line
         for line in err
     ), err
+
+
+# --- what Istio itself would refuse, or what can never match ---------------------------
+
+
+def test_a_wildcard_host_resolved_by_dns_is_refused_as_istio_refuses_it() -> None:
+    def external(resolution: Resolution) -> MeshSpec:
+        ext = ExternalService(
+            name="partners",
+            namespace="shop",
+            hosts=("*.partners.test",),
+            ports=(ServicePort(number=443, protocol=Protocol.TLS),),
+            resolution=resolution,
+        )
+        return shop(external_services=(ext,))
+
+    [problem] = validate(external(Resolution.DNS))
+    assert problem.path == "policy.external_services[partners].hosts[0]"
+    assert "resolution DNS" in problem.message and "resolution=Resolution.NONE" in problem.message
+    assert validate(external(Resolution.NONE)) == []
+
+
+def test_an_authorization_rule_on_a_port_the_callee_does_not_serve_is_refused() -> None:
+    def on_port(port: int) -> MeshSpec:
+        rule = AuthorizationRule(
+            sources=(RequestSource(service_accounts=("shop/web",)),),
+            operations=(RequestOperation(ports=(port,)),),
+        )
+        return shop(
+            authorization_policies=(
+                AuthorizationPolicy(name="api", namespace="shop", workload="api", rules=(rule,)),
+            )
+        )
+
+    [problem] = validate(on_port(8443))
+    assert problem.path == "policy.authorization_policies[api].rules[0].operations[0].ports[0]"
+    assert problem.message == (
+        "'api' serves no port 8443, so this rule never matches; its ports: 9090"
+    )
+    assert validate(on_port(9090)) == []

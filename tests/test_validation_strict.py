@@ -29,6 +29,7 @@ from meshstack.spec import (
     HttpRoute,
     MeshSpec,
     Namespace,
+    RequestOperation,
     RequestSource,
     Resources,
     ServicePort,
@@ -95,7 +96,7 @@ def _subsets(*subsets: Subset) -> MeshSpec:
     )
 
 
-def _external(*hosts: str) -> MeshSpec:
+def _external(*hosts: str, resolution: str = "DNS") -> MeshSpec:
     return shop(
         external_services=(
             ExternalService(
@@ -103,6 +104,7 @@ def _external(*hosts: str) -> MeshSpec:
                 namespace="shop",
                 hosts=hosts,
                 ports=(ServicePort(number=443, protocol="tls"),),
+                resolution=resolution,
             ),
         )
     )
@@ -268,6 +270,25 @@ STRICT: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         "policy.external_services[payments].hosts[0]",
         "a DNS name",
     ),
+    "wildcard external host resolved by DNS": (
+        lambda: _external("*.payments.test"),
+        "policy.external_services[payments].hosts[0]",
+        "a wildcard, which resolution DNS cannot look up",
+    ),
+    "authorization rule on a port the callee does not serve": (
+        lambda: shop(
+            authorization_policies=(
+                AuthorizationPolicy(
+                    name="api",
+                    namespace="shop",
+                    workload="api",
+                    rules=(AuthorizationRule(operations=(RequestOperation(ports=(8443,)),)),),
+                ),
+            )
+        ),
+        "policy.authorization_policies[api].rules[0].operations[0].ports[0]",
+        "'api' serves no port 8443, so this rule never matches",
+    ),
     "gateway host in upper case": (
         lambda: shop(
             gateways=(
@@ -303,7 +324,8 @@ def test_a_mistake_istio_or_kubernetes_would_refuse_is_reported_at_its_path(case
         ),
         _with_version("registry.example.test:5000/team/tool:1.2.3"),
         _with_version("tool@sha256:" + "a" * 64),
-        _external("payments.test", "*.payments.test"),
+        # A wildcard is looked up by the caller, not by DNS (Istio refuses DNS for it).
+        _external("payments.test", "*.payments.test", resolution="NONE"),
         shop(authorization_policies=(_allow("allow-web"), _allow("allow-web-2"))),
     ],
     ids=(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from meshstack.graph import Verdict
 from meshstack.ingress_graph import who_can_enter
 from meshstack.render.gateway_api import inexpressible
-from meshstack.spec.edge import ExternalService, GatewayApi, ServerProtocol, TlsMode
+from meshstack.spec.edge import ExternalService, GatewayApi, Resolution, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.workloads import Protocol
@@ -98,6 +98,16 @@ def egress_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                 f"{path}.hosts", "an external service needs a host, e.g. 'api.example.com'"
             )
             continue
+        if ext.resolution is Resolution.DNS:
+            for h, host in enumerate(ext.hosts):
+                if "*" in host:
+                    yield Problem(
+                        f"{path}.hosts[{h}]",
+                        f"{host!r} is a wildcard, which resolution DNS cannot look up (Istio "
+                        "refuses such a ServiceEntry): name the host exactly, or set "
+                        "resolution=Resolution.NONE to send each call to the address the "
+                        "caller resolved",
+                    )
         if not ext.via_egress_gateway:
             yield from _direct_egress_problems(ext, path)
             continue

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from meshstack.spec.edge import GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
-from meshstack.spec.security import AuthorizationAction
+from meshstack.spec.security import AuthorizationAction, AuthorizationPolicy, AuthorizationRule
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem, suggestion
 
@@ -115,6 +115,39 @@ class SecurityRules:
                         f"{pa.workload!r} has no container port {port}; its ports: {sorted(ports)}",
                     )
 
+    def _rule_ports(
+        self, ap: AuthorizationPolicy, rule: AuthorizationRule, rule_path: str
+    ) -> Iterator[Problem]:
+        """A rule's ports are the ports the workload's proxy receives on (its container
+        ports): one the callee does not serve makes the rule match nothing."""
+        if ap.gateway is not None:
+            return
+        if ap.workload is not None:
+            served = self.index.container_ports.get(ServiceKey(ap.namespace, ap.workload))
+            callee = repr(ap.workload)
+        else:
+            served = {
+                port
+                for key, ports in self.index.container_ports.items()
+                if key.namespace == ap.namespace
+                for port in ports
+            }
+            callee = f"no workload in {ap.namespace!r}"
+        if not served:
+            return  # not a workload of the mesh: reported elsewhere, or a machine's
+        for o, operation in enumerate(rule.operations):
+            for p, port in enumerate(operation.ports):
+                if port not in served:
+                    listed = ", ".join(str(n) for n in sorted(served))
+                    said = (
+                        f"{callee} serves no port {port}, so this rule never matches; "
+                        f"its ports: {listed}"
+                        if ap.workload
+                        else f"{callee} serves port {port}, so this rule never matches; "
+                        f"ports served there: {listed}"
+                    )
+                    yield Problem(f"{rule_path}.operations[{o}].ports[{p}]", said)
+
     def authorization_policies(self) -> Iterator[Problem]:
         for ap in self.spec.policy.authorization_policies:
             path = f"policy.authorization_policies[{ap.name}]"
@@ -146,6 +179,7 @@ class SecurityRules:
                                 f"{rule_path}.sources[{s}].namespaces[{n}]",
                                 f"namespace {namespace!r} is not declared",
                             )
+                yield from self._rule_ports(ap, rule, rule_path)
         for i, namespace in enumerate(self.spec.policy.default_deny_namespaces):
             yield from self._namespace(namespace, f"policy.default_deny_namespaces[{i}]")
 
