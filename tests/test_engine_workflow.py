@@ -26,6 +26,9 @@ GUARDRAILS = (
     "route-weights-sum-to-100",
     "no-allow-all-authorization",
     "protected-istio-crds",
+    "no-fault-injection-in-production",
+    "awaited-in-production",
+    "fail-closed-validation-in-production",
 )
 
 

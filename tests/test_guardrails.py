@@ -18,6 +18,11 @@ from meshstack.guardrails.mtls import (
     mesh_wide_strict_mtls_in_production,
     strict_mtls_in_production,
 )
+from meshstack.guardrails.production import (
+    awaited_in_production,
+    fail_closed_validation_in_production,
+    no_fault_injection_in_production,
+)
 from meshstack.guardrails.protection import protected_istio_crds
 from meshstack.guardrails.routes import weights_sum_to_100
 from meshstack.stack_config import production_from_stack_config
@@ -71,7 +76,7 @@ def test_production_is_the_stacks_setting_and_the_root_namespace_policy_config()
 
 def test_the_catalog_names_every_resource_guardrail_once() -> None:
     names = [g.name for g in RESOURCE_GUARDRAILS]
-    assert len(names) == len(set(names)) == 5
+    assert len(names) == len(set(names)) == 6
 
 
 # --- strict mTLS in production ---------------------------------------------------------
@@ -382,3 +387,43 @@ def test_request_rules_in_an_ambient_namespace_must_attach_to_a_waypoint() -> No
         [sidecars, on_pods],
     ):
         assert list(request_rules_on_a_waypoint(resources, DEFAULTS)) == []
+
+
+# --- what production must not do even when the spec says so ----------------------------
+
+
+def test_fault_injection_is_refused_in_production_only() -> None:
+    faulty = {"http": [{"name": "canary", "fault": {"abort": {"httpStatus": 503}}}]}
+    [message] = no_fault_injection_in_production(planned(VS, faulty, name="reviews"), DEFAULTS)
+    assert message.startswith("VirtualService bookinfo/reviews: spec.http[canary].fault injects")
+    assert list(no_fault_injection_in_production(planned(VS, faulty, stack="dev"), DEV)) == []
+    assert list(no_fault_injection_in_production(planned(VS, {"http": [{}]}), DEFAULTS)) == []
+
+
+def test_skipping_readiness_is_one_finding_for_the_stack() -> None:
+    def annotated(name: str) -> PlannedResource:
+        return PlannedResource(
+            "kubernetes:apps/v1:Deployment",
+            {"metadata": {"name": name, "annotations": {"pulumi.com/skipAwait": "true"}}},
+            f"urn:pulumi:prod::meshstack::kubernetes:apps/v1:Deployment::{name}",
+        )
+
+    [violation] = awaited_in_production([annotated("a"), annotated("b")], DEFAULTS)
+    assert violation.message.startswith("2 object(s) of production stack 'prod' carry")
+    assert list(awaited_in_production([annotated("a")], DEV)) == []
+
+
+def test_a_webhook_failing_open_is_refused_in_production() -> None:
+    def base(policy: str) -> PlannedResource:
+        return PlannedResource(
+            "kubernetes:helm.sh/v4:Chart",
+            {"chart": "base", "values": {"base": {"validationFailurePolicy": policy}}},
+            "urn:pulumi:prod::meshstack::kubernetes:helm.sh/v4:Chart::istio-base",
+        )
+
+    [violation] = fail_closed_validation_in_production([base("Ignore"), base("Ignore")], DEFAULTS)
+    assert "chart(s) 'base', 'base': values.base.validationFailurePolicy is Ignore" in (
+        violation.message
+    )
+    assert list(fail_closed_validation_in_production([base("Fail")], DEFAULTS)) == []
+    assert list(fail_closed_validation_in_production([base("Ignore")], DEV)) == []

@@ -364,3 +364,16 @@ def test_validate_runs_the_guardrails_on_production_stacks(
     (tmp_path / "Pulumi.dev.yaml").write_text(floating)
     assert main(["--project", str(tmp_path), "validate", "dev"]) == 0, "dev is not production"
     capsys.readouterr()
+
+
+def test_validate_refuses_skipping_readiness_in_production_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(PROJECT / "stacks", tmp_path / "stacks")
+    skipping = "config:\n  meshstack:skipAwait: 'true'\n"
+    (tmp_path / "Pulumi.prod.yaml").write_text(skipping + "  meshstack:production: 'true'\n")
+    assert main(["--project", str(tmp_path), "validate", "prod"]) == 1
+    assert "guardrail awaited-in-production: " in capsys.readouterr().err
+    (tmp_path / "Pulumi.prod.yaml").write_text(skipping)
+    assert main(["--project", str(tmp_path), "validate", "prod"]) == 0
+    capsys.readouterr()

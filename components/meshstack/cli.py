@@ -331,8 +331,13 @@ def _run(args: argparse.Namespace) -> int:
         return _report(args.stack, problems)
     if args.command == "validate":
         # Production stacks also face the policy pack's guardrails, before any preview.
-        production = _settings(args.stack, args.project).production
-        violations = guardrail_problems(spec, args.stack, GuardrailSettings(production=production))
+        settings = _settings(args.stack, args.project)
+        violations = guardrail_problems(
+            spec,
+            args.stack,
+            GuardrailSettings(production=settings.production),
+            skip_await=settings.skip_await,
+        )
         if violations:
             return _report(args.stack, violations)
         print(f"stack {args.stack!r} is valid")

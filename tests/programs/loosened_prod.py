@@ -5,8 +5,10 @@ relaxed to PERMISSIVE "while we debug", the CRD protection switched off to
 allow a reinstall, an image tag override set to ``latest``, an "allow all"
 policy acknowledged with ``match_all``, an external API reached straight from the
 sidecars rather than through the egress gateway, a traffic split written by hand
-beside the components (where typed validation never sees it), and a new ambient
-namespace whose path rule was copied from a sidecar namespace (ztunnel would enforce it).
+beside the components (where typed validation never sees it), a new ambient
+namespace whose path rule was copied from a sidecar namespace (ztunnel would enforce it),
+a fault drill left on a canary, ``skipAwait`` to make an up faster, and the webhook set
+to fail open "until istiod is healthy again".
 """
 
 from pathlib import Path
@@ -16,13 +18,16 @@ import pulumi_kubernetes as k8s
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.overrides import OVERRIDE_KEYS, apply_overrides
 from meshstack.spec import (
+    AbortFault,
     AuthorizationPolicy,
     AuthorizationRule,
     ExternalService,
+    FaultInjection,
     MtlsMode,
     Protocol,
     ServicePort,
 )
+from meshstack.spec.install import ValidationFailurePolicy
 from meshstack.stack_config import CONFIG_NAMESPACE, config_value
 from meshstack.stacks import load_spec
 from meshstack.validation import SpecInvalid
@@ -49,9 +54,21 @@ policy = prod.policy
 mesh_wide, *scoped = policy.peer_authentications
 loosened = prod.model_copy(
     update={
-        "install": prod.install.model_copy(update={"protect": False}) if prod.install else None,
+        "install": prod.install.model_copy(
+            update={"protect": False, "validation_failure_policy": ValidationFailurePolicy.IGNORE}
+        )
+        if prod.install
+        else None,
         "policy": policy.model_copy(
             update={
+                "canaries": (
+                    policy.canaries[0].model_copy(
+                        update={
+                            "fault": FaultInjection(abort=AbortFault(http_status=503, percentage=1))
+                        }
+                    ),
+                    *policy.canaries[1:],
+                ),
                 "peer_authentications": (
                     mesh_wide.model_copy(update={"mode": MtlsMode.PERMISSIVE}),
                     *scoped,
@@ -87,6 +104,7 @@ MeshStack(
         provider=provider,
         base_dir=PROJECT,
         grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+        skip_await=True,
     ),
 )
 k8s.apiextensions.CustomResource(

@@ -16,6 +16,7 @@ from meshstack.components.install import IstioInstallation, IstioInstallationArg
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
+from meshstack.render.objects import NO_WAIT_ANNOTATIONS
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import SpecInvalid, check
 
@@ -146,12 +147,6 @@ class MeshStack(pulumi.ComponentResource):
                 "addons": list(spec.addons.enabled),
             }
         )
-
-
-NO_WAIT_ANNOTATIONS = {
-    "pulumi.com/skipAwait": "true",
-    "pulumi.com/deletionPropagationPolicy": "background",
-}
 
 
 def skip_await(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:

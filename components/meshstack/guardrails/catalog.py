@@ -8,6 +8,11 @@ from meshstack.guardrails.egress import controlled_egress_in_production
 from meshstack.guardrails.images import no_floating_images
 from meshstack.guardrails.model import ResourceGuardrail, StackGuardrail
 from meshstack.guardrails.mtls import mesh_wide_strict_mtls_in_production, strict_mtls_in_production
+from meshstack.guardrails.production import (
+    awaited_in_production,
+    fail_closed_validation_in_production,
+    no_fault_injection_in_production,
+)
 from meshstack.guardrails.protection import protected_istio_crds
 from meshstack.guardrails.routes import weights_sum_to_100
 
@@ -40,6 +45,11 @@ RESOURCE_GUARDRAILS: tuple[ResourceGuardrail, ...] = (
         protected_istio_crds,
         configurable=True,
     ),
+    ResourceGuardrail(
+        "no-fault-injection-in-production",
+        "Production VirtualServices inject no delays or aborts into real traffic.",
+        no_fault_injection_in_production,
+    ),
 )
 
 STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
@@ -61,5 +71,15 @@ STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
         "an egress gateway: some VirtualService sends the sidecars' traffic for it elsewhere.",
         controlled_egress_in_production,
         configurable=True,
+    ),
+    StackGuardrail(
+        "awaited-in-production",
+        "A production up waits for every object to become ready (no pulumi.com/skipAwait).",
+        awaited_in_production,
+    ),
+    StackGuardrail(
+        "fail-closed-validation-in-production",
+        "In production, Istio's validating webhook fails closed (validationFailurePolicy Fail).",
+        fail_closed_validation_in_production,
     ),
 )

@@ -9,10 +9,12 @@ the inputs and ``protect`` the components give it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from meshstack.guardrails.catalog import RESOURCE_GUARDRAILS, STACK_GUARDRAILS
 from meshstack.guardrails.model import GuardrailSettings, PlannedResource
 from meshstack.render import render, stack_releases
-from meshstack.render.objects import type_token
+from meshstack.render.objects import NO_WAIT_ANNOTATIONS, type_token
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 
@@ -23,11 +25,24 @@ def _urn(stack: str, resource_type: str, name: str) -> str:
     return f"urn:pulumi:{stack}::meshstack::{resource_type}::{name}"
 
 
-def planned_resources(spec: MeshSpec, stack: str) -> list[PlannedResource]:
-    planned = [
-        PlannedResource(type_token(obj), obj, _urn(stack, type_token(obj), obj["metadata"]["name"]))
-        for obj in render(spec)
-    ]
+def _awaited(obj: dict[str, Any], skip_await: bool) -> dict[str, Any]:
+    if not skip_await:
+        return obj
+    metadata = obj.get("metadata") or {}
+    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
+    return {**obj, "metadata": {**metadata, "annotations": annotations}}
+
+
+def planned_resources(
+    spec: MeshSpec, stack: str, *, skip_await: bool = False
+) -> list[PlannedResource]:
+    """What the program registers for ``spec``; ``skip_await``: as ``meshstack:skipAwait``
+    annotates it."""
+    planned = []
+    for obj in render(spec):
+        token = type_token(obj)
+        urn = _urn(stack, token, obj["metadata"]["name"])
+        planned.append(PlannedResource(token, _awaited(dict(obj), skip_await), urn))
     for release in stack_releases(spec):
         props: dict[str, object] = {
             "chart": release.chart.chart,
@@ -47,13 +62,17 @@ def planned_resources(spec: MeshSpec, stack: str) -> list[PlannedResource]:
 
 
 def guardrail_problems(
-    spec: MeshSpec, stack: str, settings: GuardrailSettings | None = None
+    spec: MeshSpec,
+    stack: str,
+    settings: GuardrailSettings | None = None,
+    *,
+    skip_await: bool = False,
 ) -> list[Problem]:
     """Every guardrail violation of the plan; none for a stack that is not production."""
     settings = settings or GuardrailSettings()
     if not settings.production:
         return []
-    planned = planned_resources(spec, stack)
+    planned = planned_resources(spec, stack, skip_await=skip_await)
     problems = [
         Problem(f"guardrail {guardrail.name}", message)
         for resource in planned

@@ -46,3 +46,11 @@ def type_token(obj: K8sObject) -> str:
     api_version = obj["apiVersion"]
     group_version = f"core/{api_version}" if "/" not in api_version else api_version
     return f"kubernetes:{group_version}:{obj['kind']}"
+
+
+NO_WAIT_ANNOTATIONS = {
+    "pulumi.com/skipAwait": "true",
+    "pulumi.com/deletionPropagationPolicy": "background",
+}
+"""What ``meshstack:skipAwait`` puts on every Kubernetes object: the provider waits on no
+controller (an API server where nothing reconciles, such as the end-to-end tests')."""
