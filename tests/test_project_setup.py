@@ -453,3 +453,9 @@ def test_an_authorization_rule_on_a_port_the_callee_does_not_serve_is_refused() 
         "'api' serves no port 8443, so this rule never matches; its ports: 9090"
     )
     assert validate(on_port(9090)) == []
+
+
+def test_one_canary_has_one_path_in_every_problem() -> None:
+    canary = Canary(service="api", namespace="shop", stable="v1", candidate="v9", weight=150)
+    paths = sorted(p.path for p in validate(shop(canaries=(canary,))))
+    assert paths and all(p.startswith("policy.canaries[api].") for p in paths), paths

@@ -19,6 +19,7 @@ from meshstack.graph import Endpoint, Evaluator, Verdict, endpoints
 from meshstack.hosts import HostResolver
 from meshstack.spec.edge import Gateway, GatewayApi
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey
 
 
@@ -63,10 +64,11 @@ def _routes(spec: MeshSpec) -> Iterator[tuple[Gateway, str, str, str]]:
                 for d, dest in enumerate(route.destinations):
                     path = f"policy.virtual_services[{vs.name}].http[{r}].destinations[{d}]"
                     yield gateway, path, dest.service, vs.namespace
-    for canary in spec.policy.canaries:
+    for c, canary in enumerate(spec.policy.canaries):
         gateway = spec.gateway(canary.gateway, canary.namespace) if canary.gateway else None
         if gateway is not None:
-            yield gateway, f"policy.canaries[{canary.service}]", canary.service, canary.namespace
+            path = item_path("policy.canaries", c, canary)
+            yield gateway, path, canary.service, canary.namespace
 
 
 def who_can_enter(spec: MeshSpec) -> list[Entry]:

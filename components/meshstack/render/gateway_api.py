@@ -43,6 +43,7 @@ from meshstack.render.objects import K8sObject, drop_none, k8s_object
 from meshstack.spec.base import duration_seconds
 from meshstack.spec.edge import Gateway, GatewayApi, GatewayServer, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
     Destination,
@@ -637,10 +638,10 @@ def inexpressible(spec: MeshSpec) -> Iterator[Inexpressible]:
     for translation in translations(spec):
         translation.http_route()
         yield from translation.problems
-    for canary in spec.policy.canaries:
+    for c, canary in enumerate(spec.policy.canaries):
         if canary.gateway and kubernetes_gateway(spec, canary.gateway, canary.namespace):
             yield (
-                f"policy.canaries[{canary.service}].gateway",
+                f"{item_path('policy.canaries', c, canary)}.gateway",
                 "a canary splits traffic between DestinationRule subsets, which an HTTPRoute "
                 "cannot route to; bind it to an Istio gateway (api=GatewayApi.ISTIO)",
             )

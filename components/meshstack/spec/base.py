@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -30,6 +30,10 @@ class Spec(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path_key: ClassVar[str] = "name"
+    """The field that names an item of this model in a field path (``canaries[reviews]``);
+    items without it are named by position."""
 
     def __init__(self, /, **data: Any) -> None:
         try:

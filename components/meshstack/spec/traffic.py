@@ -8,6 +8,7 @@ a route never depends on where its VirtualService lives.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -214,6 +215,9 @@ class Canary(Spec):
     candidate), or, with ``match``, matching requests to the candidate (A/B)
     and the rest to stable.
     """
+
+    path_key: ClassVar[str] = "service"
+    """One canary per service: the service names it in field paths."""
 
     service: NonEmptyStr
     namespace: DnsLabel

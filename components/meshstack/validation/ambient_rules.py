@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from meshstack.enforcement import Enforcement, Placement, l7_attributes
 from meshstack.hosts import HostResolver
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import item_path
 from meshstack.validation.problems import Problem
 from meshstack.validation.traffic_rules import MESH_GATEWAY
 
@@ -181,10 +182,10 @@ def _traffic_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]
                 yield Problem(
                     f"policy.virtual_services[{vs.name}].hosts[{i}]", why + _fix(key.namespace)
                 )
-    for canary in policy.canaries:
+    for c, canary in enumerate(policy.canaries):
         key = hosts.key(canary.service, canary.namespace)
         if placement.of(*key) is Enforcement.ZTUNNEL:
-            yield Problem(f"policy.canaries[{canary.service}]", why + _fix(key.namespace))
+            yield Problem(item_path("policy.canaries", c, canary), why + _fix(key.namespace))
     for i, dp in enumerate(policy.destination_policies):
         key = hosts.key(dp.service, dp.namespace)
         if placement.of(*key) is Enforcement.ZTUNNEL:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from meshstack.spec.base import FieldCheck
+from meshstack.spec.paths import item_path
 from meshstack.validation.problems import Problem
 
 _NO_CHECKS: tuple[FieldCheck, ...] = ()
@@ -55,12 +56,6 @@ def _plan(
         ann_own, items = _checks_of(info.annotation)
         plan.append((name, own + ann_own, items))
     return tuple(plan)
-
-
-def item_path(path: str, index: int, item: Any) -> str:
-    """``path[name]`` for items that have a string name, ``path[index]`` otherwise."""
-    name = getattr(item, "name", None)
-    return f"{path}[{name}]" if isinstance(name, str) and name else f"{path}[{index}]"
 
 
 def _failed(path: str, value: Any, checks: tuple[FieldCheck, ...]) -> Iterator[Problem]:

@@ -8,6 +8,7 @@ import re2
 
 from meshstack.hosts import HostResolver, served_by
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey, gateway_key
 from meshstack.spec.traffic import (
     RETRY_CONDITIONS,
@@ -223,8 +224,8 @@ class TrafficRules:
                         )
             for r, route in enumerate(vs.http):
                 yield from self._route(route, vs.namespace, f"{path}.http[{r}]")
-        for canary in self.spec.policy.canaries:
-            path = f"policy.canaries[{canary.service}]"
+        for c, canary in enumerate(self.spec.policy.canaries):
+            path = item_path("policy.canaries", c, canary)
             me = f"canary:{canary.service}"
             bindings = [(self._host_id(canary.service, canary.namespace), MESH_GATEWAY)]
             if canary.gateway is not None:
@@ -354,8 +355,8 @@ class TrafficRules:
 
     def canaries(self) -> Iterator[Problem]:
         seen: set[ServiceKey] = set()
-        for canary in self.spec.policy.canaries:
-            path = f"policy.canaries[{canary.service}]"
+        for c, canary in enumerate(self.spec.policy.canaries):
+            path = item_path("policy.canaries", c, canary)
             key = self._key(canary.service, canary.namespace)
             if key in seen:
                 yield Problem(f"{path}.service", f"{canary.service!r} has two canaries")

@@ -1,0 +1,14 @@
+"""How a field path names an item of a collection: the one builder every rule, the
+renderer's checks and the stack-file locator use, so one item always has one path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def item_path(path: str, index: int, item: Any) -> str:
+    """``path[label]`` by the item model's ``path_key`` field (``name``; a canary's
+    ``service``) when that is a non-empty string, ``path[index]`` otherwise."""
+    key = getattr(type(item), "path_key", "name")
+    label = getattr(item, key, None)
+    return f"{path}[{label}]" if isinstance(label, str) and label else f"{path}[{index}]"
