@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from builders import shop
 from conftest import PROJECT
 from meshstack.cli import main
 from meshstack.diff import Outcome, diff, outcome
+from meshstack.diff_keys import Kind, SubjectKey
+from meshstack.diff_risk import Line, judge
 from meshstack.overrides import apply_overrides
 from meshstack.spec import (
     AbortFault,
@@ -167,3 +170,28 @@ def test_a_change_of_whom_the_mesh_trusts_is_risky(stack_specs: dict[str, MeshSp
     assert [c.risk for c in aliased] == [
         "identities of another trust domain are accepted as this mesh's"
     ]
+
+
+def test_risk_rules_read_a_lines_key_as_data_never_as_text(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """Renaming how a key prints cannot disable a rule: the rules match kind and field."""
+
+    @dataclass(frozen=True)
+    class Renamed(SubjectKey):
+        def __str__(self) -> str:
+            return "printed some other way"
+
+    def risk(key: SubjectKey, before: str | None, after: str | None) -> str | None:
+        judged = judge(Line(key, before, after, stack_specs["prod"], 25, production=True))
+        return judged[0] if judged else None
+
+    assert risk(Renamed(Kind.JWT, "ns/jwt", field="issuer"), '"a"', '"b"') == (
+        "tokens are trusted from another issuer"
+    )
+    assert risk(Renamed(Kind.MTLS, "mesh"), "STRICT", "PERMISSIVE") == "mTLS weakened"
+    assert risk(Renamed(Kind.ACCESS, "a → b"), None, "allowed") == "access widened"
+    assert risk(Renamed(Kind.CANARY, "ns/api", part="split"), "v1 90% / v2 10%", "v1 10% / v2 90%")
+    assert risk(Renamed(Kind.ROUTE, "ns/api#0", field="fault"), None, '{"abort": {}}') == (
+        "fault injection reaches production"
+    )

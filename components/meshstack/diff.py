@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from meshstack.diff_risk import CANARY_STEP, Line, is_permission_line, judge
+from meshstack.diff_keys import Kind, SubjectKey
+from meshstack.diff_risk import CANARY_STEP, Line, judge
 from meshstack.diff_subjects import subjects
 from meshstack.spec.mesh import MeshSpec
 
@@ -41,6 +42,12 @@ class Change:
     risk: str | None = None
     rank: int = 0
     """Severity of ``risk``: 0 is the most severe (see ``diff_risk.RULES``)."""
+    subject: SubjectKey | None = field(default=None, compare=False)
+    """What ``key`` says, as data (``None`` for a change built by hand)."""
+
+    @property
+    def is_permission(self) -> bool:
+        return self.subject is not None and self.subject.kind is Kind.ACCESS
 
     def line(self) -> str:
         if self.before is None:
@@ -62,10 +69,10 @@ def _brief_or_none(value: Any) -> str | None:
 
 
 def _field_pairs(
-    key: str, old: dict[str, Any], new: dict[str, Any]
-) -> list[tuple[str, str | None, str | None]]:
+    key: SubjectKey, old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[SubjectKey, str | None, str | None]]:
     return [
-        (f"{key} {field}", _brief_or_none(old.get(field)), _brief_or_none(new.get(field)))
+        (key.with_field(field), _brief_or_none(old.get(field)), _brief_or_none(new.get(field)))
         for field in sorted(old.keys() | new.keys())
     ]
 
@@ -83,8 +90,8 @@ def diff(
     old, new = subjects(base), subjects(head)
     keys = old.objects.keys() | new.objects.keys() | old.facts.keys() | new.facts.keys()
     keys |= old.details.keys() & new.details.keys()
-    pairs: list[tuple[str, str | None, str | None]] = []
-    for key in sorted(keys):
+    pairs: list[tuple[SubjectKey, str | None, str | None]] = []
+    for key in sorted(keys, key=str):
         if key in old.objects and key in new.objects:
             pairs += _field_pairs(key, old.objects[key], new.objects[key])
         elif key in old.details and key in new.details:
@@ -99,7 +106,7 @@ def diff(
             continue
         judged = judge(Line(key, before, after, head, canary_step, production))
         risk, rank = judged if judged else (None, 0)
-        changes.append(Change(key, before, after, risk, rank))
+        changes.append(Change(str(key), before, after, risk, rank, key))
     return changes
 
 
@@ -112,10 +119,10 @@ def outcome(changes: list[Change]) -> Outcome:
 def _items(changes: list[Change]) -> list[str]:
     """One ``- `` line per change; past :data:`PAIRS_SHOWN` permission changes, one line
     per callee instead (``meshstack graph`` has the whole matrix)."""
-    pairs = [c for c in changes if is_permission_line(c.key)]
+    pairs = [c for c in changes if c.is_permission]
     if len(pairs) <= PAIRS_SHOWN:
         return [f"- {c.line()}" for c in changes]
-    lines = [f"- {c.line()}" for c in changes if not is_permission_line(c.key)]
+    lines = [f"- {c.line()}" for c in changes if not c.is_permission]
     by_callee: dict[str, list[Change]] = defaultdict(list)
     for change in pairs:
         by_callee[change.key.split(" → ", 1)[1]].append(change)

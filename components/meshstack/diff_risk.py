@@ -1,7 +1,7 @@
 """Which diff lines weaken the mesh, and how badly: the rules behind ``⚠`` and their order.
 
-A rule sees one line — its key (``telemetry access_logging``), the value before and after
-as the JSON text the line shows (``None`` when absent) — and the head spec. Rules are
+A rule sees one line — its typed key (kind, scope, part, field: never its text), the value
+before and after as the JSON text the line shows (``None`` when absent) — and the head spec. Rules are
 listed from most to least severe; the first that fires names the risk, and its rank orders
 the risky lines so that a mesh-wide mTLS downgrade leads the review, not the 200th line.
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from meshstack.diff_keys import Kind, SubjectKey
 from meshstack.graph import Verdict
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.security import MtlsMode
@@ -26,7 +27,7 @@ _VERDICT_REACH = {Verdict.DENIED.value: 0, Verdict.PARTIAL.value: 1, Verdict.ALL
 
 @dataclass(frozen=True)
 class Line:
-    key: str
+    key: SubjectKey
     before: str | None
     after: str | None
     head: MeshSpec
@@ -38,14 +39,13 @@ class Line:
         text = self.before if which == "before" else self.after
         return None if text is None else json.loads(text)
 
-
-def is_permission_line(key: str) -> bool:
-    """``caller → callee``: an effective permission fact (not a route or a canary)."""
-    return " → " in key and not key.startswith(("route ", "canary "))
+    def whole(self) -> bool:
+        """The line is a whole object (added or removed), not one of its fields."""
+        return not self.key.field
 
 
 def _mtls(line: Line) -> str | None:
-    if not line.key.startswith("mTLS ") or line.key.startswith("mTLS policy ") or not line.before:
+    if line.key.kind is not Kind.MTLS or not line.before:
         return None
     weaker = line.after is None or _MTLS_STRENGTH.get(line.after, 0) < _MTLS_STRENGTH.get(
         line.before, 0
@@ -55,16 +55,17 @@ def _mtls(line: Line) -> str | None:
 
 def _https(line: Line) -> str | None:
     """A gateway server that stops being HTTPS, or loses its redirect to HTTPS."""
-    if not line.key.startswith("gateway ") or " server :" not in line.key:
+    key = line.key
+    if key.kind is not Kind.GATEWAY or not key.part.startswith("server :"):
         return None
-    server, _, field = line.key.partition(" server :")[2].partition(" ")
+    server = key.part.removeprefix("server :")
     before, after = line.value("before"), line.value("after")
-    if not field:  # the whole server added or removed
+    if line.whole():
         was = before.get("protocol") if isinstance(before, dict) else None
         now = after.get("protocol") if isinstance(after, dict) else None
-    elif field == "protocol":
+    elif key.field == "protocol":
         was, now = before, after
-    elif field == "https_redirect" and before is True and after is not True:
+    elif key.field == "https_redirect" and before is True and after is not True:
         return "HTTPS redirect removed: plain-HTTP requests are served instead of redirected"
     else:
         return None
@@ -76,7 +77,7 @@ def _https(line: Line) -> str | None:
 def _ingress_move(line: Line) -> str | None:
     """A gateway changing API: Istio's Gateway runs on the installed gateway deployment,
     a Gateway API one on a proxy istiod deploys for it, with its own Service."""
-    if line.key.startswith("gateway ") and line.key.endswith(" api"):
+    if line.key.kind is Kind.GATEWAY and not line.key.part and line.key.field == "api":
         return (
             "ingress moves to a new proxy with its own Service, address and identity: point "
             "DNS at it first; policies and JWT rules on the old gateway's pods stop applying"
@@ -85,20 +86,21 @@ def _ingress_move(line: Line) -> str | None:
 
 
 def _outbound(line: Line) -> str | None:
-    opens = line.key.endswith((" outbound_policy", " outbound_traffic_policy"))
+    opens = (line.key.kind, line.key.field) in (
+        (Kind.SIDECAR, "outbound_policy"),
+        (Kind.MESH_CONFIG, "outbound_traffic_policy"),
+    )
     if opens and line.value("before") == "REGISTRY_ONLY" and line.value("after") != "REGISTRY_ONLY":
         return "outbound traffic to any host allowed (was REGISTRY_ONLY)"
     return None
 
 
 def _tokens(line: Line) -> str | None:
-    if line.key.startswith("JWT ") and " " not in line.key[4:] and line.after is None:
+    if line.key.kind is not Kind.JWT:
+        return None
+    if line.whole() and line.after is None:
         return "JWT rule removed: its tokens are no longer checked"
-    if (
-        line.key.startswith("JWT ")
-        and line.key.endswith(" require_token")
-        and line.value("after") is False
-    ):
+    if line.key.field == "require_token" and line.value("after") is False:
         return "token no longer required"
     return None
 
@@ -106,25 +108,26 @@ def _tokens(line: Line) -> str | None:
 def _trust(line: Line) -> str | None:
     """Whom the mesh trusts: the issuers and keys of end-user tokens, the trust domain
     its identities live in and the other domains it accepts as its own."""
+    key = line.key
     changed = line.before is not None and line.after is not None
-    if line.key.startswith("JWT ") and changed:
-        if line.key.endswith(" issuer"):
+    if key.kind is Kind.JWT and changed:
+        if key.field == "issuer":
             return "tokens are trusted from another issuer"
-        if line.key.endswith(" jwks_uri"):
+        if key.field == "jwks_uri":
             return "tokens are checked against another key set"
-    if line.key == "mesh trust_domain":
+    if key.kind is Kind.MESH and key.field == "trust_domain":
         return "the trust domain changes: every workload's identity changes with it"
-    if line.key == "mesh trust_domain_aliases" and line.after is not None:
+    if key.kind is Kind.MESH and key.field == "trust_domain_aliases" and line.after is not None:
         return "identities of another trust domain are accepted as this mesh's"
     return None
 
 
 def _isolation(line: Line) -> str | None:
-    if line.key.startswith("default-deny ") and line.after is None:
+    if line.key.kind is Kind.DEFAULT_DENY and line.after is None:
         return "default-deny removed"
     if (
-        line.key.startswith("namespace ")
-        and line.key.endswith(" injection")
+        line.key.kind is Kind.NAMESPACE
+        and line.key.field == "injection"
         and line.value("after") == "disabled"
     ):
         return "sidecars removed: the namespace's workloads leave the mesh (no mTLS, no policy)"
@@ -132,7 +135,7 @@ def _isolation(line: Line) -> str | None:
 
 
 def _egress_scope(line: Line) -> str | None:
-    if line.key.startswith("sidecar ") and line.key.endswith(" egress_hosts"):
+    if line.key.kind is Kind.SIDECAR and line.key.field == "egress_hosts":
         added = sorted(set(line.value("after") or ()) - set(line.value("before") or ()))
         if added:
             return f"egress scope widened: {', '.join(added)}"
@@ -142,15 +145,11 @@ def _egress_scope(line: Line) -> str | None:
 def _egress_control(line: Line) -> str | None:
     """An external service that stops going through the egress gateway, or whose gateway
     lets more callers through."""
-    if not line.key.startswith("egress "):
+    if line.key.kind is not Kind.EGRESS:
         return None
-    if (
-        line.key.endswith(" via_egress_gateway")
-        and line.value("before")
-        and not line.value("after")
-    ):
+    if line.key.field == "via_egress_gateway" and line.value("before") and not line.value("after"):
         return "egress no longer through the egress gateway: unaudited, every caller"
-    if line.key.endswith(" allowed_callers"):
+    if line.key.field == "allowed_callers":
         before, after = set(line.value("before") or ()), set(line.value("after") or ())
         if before and not after:
             return "egress open to every caller: the gateway's caller restriction is gone"
@@ -160,31 +159,43 @@ def _egress_control(line: Line) -> str | None:
 
 
 def _observability(line: Line) -> str | None:
-    if line.key == "telemetry" and line.after is None:
+    key = line.key
+    if key.kind is Kind.TELEMETRY and line.whole() and line.after is None:
         return "telemetry removed: access logging and tracing settings gone"
-    if line.key in ("telemetry access_logging",) and line.value("after") is False:
+    logging_off = (key.kind, key.field) == (Kind.TELEMETRY, "access_logging") and (
+        line.value("after") is False
+    )
+    logging_off = logging_off or (
+        (key.kind, key.field) == (Kind.MESH_CONFIG, "access_log_file")
+        and line.value("after") in (None, "")
+    )
+    if logging_off:
         return "access logging turned off"
-    if line.key == "mesh config access_log_file" and line.value("after") in (None, ""):
-        return "access logging turned off"
-    if line.key == "telemetry tracing_sampling":
+    if key.kind is Kind.TELEMETRY and key.field == "tracing_sampling":
         before, after = line.value("before") or 0, line.value("after") or 0
         if before > 0 and after == 0:
             return "tracing turned off"
     return None
 
 
+def _has_fault(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value.get("fault"))
+
+
 def _fault_in_prod(line: Line) -> str | None:
-    new_fault = line.after is not None and (
-        (line.key.endswith(" fault") and line.before is None)
-        or ('"fault"' in line.after and (line.before is None or '"fault"' not in line.before))
-    )
-    if line.key.startswith(("route ", "canary ")) and new_fault and line.production:
-        return "fault injection reaches production"
-    return None
+    if line.key.kind not in (Kind.ROUTE, Kind.CANARY) or line.key.part or not line.production:
+        return None
+    if line.key.field == "fault":
+        new_fault = line.before is None and line.after is not None
+    else:
+        new_fault = line.whole() and _has_fault(line.value("after"))
+        new_fault = new_fault and not _has_fault(line.value("before"))
+    return "fault injection reaches production" if new_fault else None
 
 
 def _canary_jump(line: Line) -> str | None:
-    if line.key.endswith(" split") and line.before is not None and line.after is not None:
+    key = line.key
+    if key.kind is Kind.CANARY and key.part == "split" and line.before and line.after:
         jump = abs(_candidate_percent(line.after) - _candidate_percent(line.before))
         if jump > line.canary_step:
             return f"canary moves {jump} points at once (step {line.canary_step})"
@@ -192,7 +203,7 @@ def _canary_jump(line: Line) -> str | None:
 
 
 def _access(line: Line) -> str | None:
-    if is_permission_line(line.key):
+    if line.key.kind is Kind.ACCESS:
         before = _VERDICT_REACH[line.before or Verdict.DENIED.value]
         if _VERDICT_REACH[line.after or Verdict.DENIED.value] > before:
             return "access widened"

@@ -16,11 +16,12 @@ that shows no line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
+from meshstack.diff_keys import Kind, SubjectKey
 from meshstack.egress_graph import who_can_reach_external
 from meshstack.graph import Verdict, who_can_call_whom
 from meshstack.spec.addons import IstioSampleManifests
@@ -28,7 +29,7 @@ from meshstack.spec.gateway_api import GatewayApiRelease
 from meshstack.spec.install import ChartRepository, ChartSource, LocalCharts, OciRegistry
 from meshstack.spec.mesh import MeshSpec
 
-Objects = dict[str, dict[str, Any]]
+Objects = dict[SubjectKey, dict[str, Any]]
 """``{object: {field: value}}``: a changed object reports only the fields that changed."""
 
 _ADDONS = ("prometheus", "grafana", "kiali", "jaeger")
@@ -62,7 +63,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 class Subjects:
     objects: Objects = field(default_factory=dict)
     details: Objects = field(default_factory=dict)
-    facts: dict[str, str] = field(default_factory=dict)
+    facts: dict[SubjectKey, str] = field(default_factory=dict)
 
 
 def subjects(spec: MeshSpec) -> Subjects:
@@ -79,7 +80,7 @@ def subjects(spec: MeshSpec) -> Subjects:
 
 
 def _mesh(spec: MeshSpec, found: Subjects) -> None:
-    found.objects["mesh"] = fields_of(
+    found.objects[SubjectKey(Kind.MESH)] = fields_of(
         spec,
         drop=(
             "namespaces",
@@ -92,38 +93,50 @@ def _mesh(spec: MeshSpec, found: Subjects) -> None:
         ),
     )
     for ns in spec.namespaces:
-        found.objects[f"namespace {ns.name}"] = fields_of(ns, drop=("name",))
+        found.objects[SubjectKey(Kind.NAMESPACE, ns.name)] = fields_of(ns, drop=("name",))
 
 
 def _workloads(spec: MeshSpec, found: Subjects) -> None:
     for app in spec.apps:
-        found.objects[f"app {app.name}"] = fields_of(app, drop=("name", "workloads"))
+        found.objects[SubjectKey(Kind.APP, app.name)] = fields_of(app, drop=("name", "workloads"))
         for w in app.workloads:
             key = f"{app.namespace}/{w.name}"
-            found.objects[f"workload {key}"] = fields_of(w, drop=("name", "versions"))
+            found.objects[SubjectKey(Kind.WORKLOAD, key)] = fields_of(w, drop=("name", "versions"))
             for v in w.versions:
-                found.facts[f"image {key}/{v.name}"] = v.image or "none (virtual machines)"
-                found.details[f"version {key}/{v.name}"] = fields_of(v, drop=("name", "image"))
+                found.facts[SubjectKey(Kind.IMAGE, f"{key}/{v.name}")] = (
+                    v.image or "none (virtual machines)"
+                )
+                found.details[SubjectKey(Kind.VERSION, f"{key}/{v.name}")] = fields_of(
+                    v, drop=("name", "image")
+                )
     for gw in spec.gateway_workloads:
-        found.objects[f"gateway workload {gw.namespace}/{gw.name}"] = fields_of(gw)
+        found.objects[SubjectKey(Kind.GATEWAY_WORKLOAD, f"{gw.namespace}/{gw.name}")] = fields_of(
+            gw
+        )
 
 
 def _traffic(spec: MeshSpec, found: Subjects) -> None:
     policy = spec.policy
     for vs in policy.virtual_services:
         key = f"{vs.namespace}/{vs.name}"
-        found.objects[f"virtual service {key}"] = fields_of(vs, drop=("name", "namespace", "http"))
+        found.objects[SubjectKey(Kind.VIRTUAL_SERVICE, key)] = fields_of(
+            vs, drop=("name", "namespace", "http")
+        )
         for i, route in enumerate(vs.http):
-            found.objects[f"route {key}#{route.name or i}"] = fields_of(route, drop=("name",))
+            found.objects[SubjectKey(Kind.ROUTE, f"{key}#{route.name or i}")] = fields_of(
+                route, drop=("name",)
+            )
     for canary in policy.canaries:
         # the weight has its own fact, the split, so a weight change reads as one line
-        key = f"canary {canary.namespace}/{canary.service}"
-        found.objects[key] = fields_of(canary, drop=("weight",))
-        found.facts[f"{key} split"] = (
+        canary_key = SubjectKey(Kind.CANARY, f"{canary.namespace}/{canary.service}")
+        found.objects[canary_key] = fields_of(canary, drop=("weight",))
+        found.facts[replace(canary_key, part="split")] = (
             f"{canary.stable} {100 - canary.weight}% / {canary.candidate} {canary.weight}%"
         )
     for dp in policy.destination_policies:
-        found.objects[f"destination policy {dp.namespace}/{dp.service}"] = fields_of(dp)
+        found.objects[SubjectKey(Kind.DESTINATION_POLICY, f"{dp.namespace}/{dp.service}")] = (
+            fields_of(dp)
+        )
 
 
 def _security(spec: MeshSpec, found: Subjects) -> None:
@@ -131,57 +144,62 @@ def _security(spec: MeshSpec, found: Subjects) -> None:
     for pa in policy.peer_authentications:
         namespace, workload = spec.mtls_scope(pa)
         scope = "mesh" if namespace is None else namespace + (f"/{workload}" if workload else "")
-        found.facts[f"mTLS {scope}"] = pa.mode.value
+        found.facts[SubjectKey(Kind.MTLS, scope)] = pa.mode.value
         for port, mode in sorted(pa.port_modes.items()):
-            found.facts[f"mTLS {scope}:{port}"] = mode.value
-        found.details[f"mTLS policy {scope}"] = fields_of(pa, drop=("mode", "port_modes"))
+            found.facts[SubjectKey(Kind.MTLS, f"{scope}:{port}")] = mode.value
+        found.details[SubjectKey(Kind.MTLS_POLICY, scope)] = fields_of(
+            pa, drop=("mode", "port_modes")
+        )
     for ns in policy.default_deny_namespaces:
-        found.facts[f"default-deny {ns}"] = "on"
+        found.facts[SubjectKey(Kind.DEFAULT_DENY, ns)] = "on"
     for ap in policy.authorization_policies:
-        found.objects[f"authorization {ap.namespace}/{ap.name}"] = fields_of(ap)
+        found.objects[SubjectKey(Kind.AUTHORIZATION, f"{ap.namespace}/{ap.name}")] = fields_of(ap)
     for jwt in policy.jwt_rules:
-        found.objects[f"JWT {jwt.namespace}/{jwt.name}"] = fields_of(jwt)
+        found.objects[SubjectKey(Kind.JWT, f"{jwt.namespace}/{jwt.name}")] = fields_of(jwt)
     for call in (*who_can_call_whom(spec), *who_can_reach_external(spec)):
         if call.verdict is not Verdict.DENIED:
-            found.facts[f"{call.caller} → {call.callee}"] = call.verdict.value
+            found.facts[SubjectKey(Kind.ACCESS, f"{call.caller} → {call.callee}")] = (
+                call.verdict.value
+            )
 
 
 def _edge_and_proxies(spec: MeshSpec, found: Subjects) -> None:
     policy = spec.policy
     for gw in policy.gateways:
-        key = f"gateway {gw.namespace}/{gw.name}"
+        key = SubjectKey(Kind.GATEWAY, f"{gw.namespace}/{gw.name}")
         found.objects[key] = fields_of(gw, drop=("name", "namespace", "servers"))
         for i, server in enumerate(gw.servers):
             twice = sum(s.port == server.port for s in gw.servers) > 1
-            found.objects[f"{key} server :{server.port}" + (f"#{i}" if twice else "")] = fields_of(
-                server, drop=("port",)
-            )
+            part = f"server :{server.port}" + (f"#{i}" if twice else "")
+            found.objects[replace(key, part=part)] = fields_of(server, drop=("port",))
     for ext in policy.external_services:
-        found.objects[f"egress {ext.namespace}/{ext.name}"] = fields_of(ext)
+        found.objects[SubjectKey(Kind.EGRESS, f"{ext.namespace}/{ext.name}")] = fields_of(ext)
     for sidecar in policy.sidecars:
-        found.objects[f"sidecar {sidecar.namespace}/{sidecar.name}"] = fields_of(
+        found.objects[SubjectKey(Kind.SIDECAR, f"{sidecar.namespace}/{sidecar.name}")] = fields_of(
             sidecar, drop=("name", "namespace"), defaults=True
         )
     if policy.telemetry is not None:
-        found.objects["telemetry"] = fields_of(policy.telemetry, defaults=True)
+        found.objects[SubjectKey(Kind.TELEMETRY)] = fields_of(policy.telemetry, defaults=True)
     for limit in policy.rate_limits:
-        found.objects[f"rate limit {limit.namespace}/{limit.name}"] = fields_of(limit)
+        found.objects[SubjectKey(Kind.RATE_LIMIT, f"{limit.namespace}/{limit.name}")] = fields_of(
+            limit
+        )
 
 
 def _install(spec: MeshSpec, found: Subjects) -> None:
     install = spec.install
     if install is None:
         return
-    found.facts["istio version"] = install.version
-    found.facts["istiod revisions"] = ", ".join(
+    found.facts[SubjectKey(Kind.ISTIO_VERSION)] = install.version
+    found.facts[SubjectKey(Kind.ISTIOD_REVISIONS)] = ", ".join(
         f"{cp.name}@{install.version_of(cp.version)}" for cp in install.control_planes
     )
     for tag in install.revision_tags:
-        found.facts[f"revision tag {tag.name}"] = tag.revision
+        found.facts[SubjectKey(Kind.REVISION_TAG, tag.name)] = tag.revision
     # Where charts come from is a kind and an address; a local path is this machine's
     # business (``meshstack.locations``), not a change to the mesh.
-    found.facts["istio charts from"] = _chart_source(install.chart_source)
-    found.objects["install"] = fields_of(
+    found.facts[SubjectKey(Kind.ISTIO_CHARTS)] = _chart_source(install.chart_source)
+    found.objects[SubjectKey(Kind.INSTALL)] = fields_of(
         install,
         drop=(
             "version",
@@ -193,13 +211,14 @@ def _install(spec: MeshSpec, found: Subjects) -> None:
         ),
         flat=True,
     )
-    found.objects["mesh config"] = fields_of(install.mesh_config, defaults=True, flat=True)
+    found.objects[SubjectKey(Kind.MESH_CONFIG)] = fields_of(
+        install.mesh_config, defaults=True, flat=True
+    )
     for cp in install.control_planes:
-        found.details[f"istiod {cp.name}"] = fields_of(cp, flat=True)
+        found.details[SubjectKey(Kind.ISTIOD, cp.name)] = fields_of(cp, flat=True)
     for gateway in install.gateways:
-        found.objects[f"gateway install {gateway.namespace}/{gateway.name}"] = fields_of(
-            gateway, flat=True
-        )
+        scope = f"{gateway.namespace}/{gateway.name}"
+        found.objects[SubjectKey(Kind.GATEWAY_INSTALL, scope)] = fields_of(gateway, flat=True)
 
 
 def _chart_source(source: ChartSource | None) -> str:
@@ -212,9 +231,9 @@ def _chart_source(source: ChartSource | None) -> str:
 
 def _gateway_api(spec: MeshSpec, found: Subjects) -> None:
     crds = spec.gateway_api
-    found.objects["gateway api crds"] = fields_of(crds, drop=("source",), flat=True)
+    found.objects[SubjectKey(Kind.GATEWAY_API_CRDS)] = fields_of(crds, drop=("source",), flat=True)
     source = crds.source
-    found.facts["gateway api crds from"] = (
+    found.facts[SubjectKey(Kind.GATEWAY_API_FROM)] = (
         f"{source.kind} {source.url or 'the project release'}"
         if isinstance(source, GatewayApiRelease)
         else f"{source.kind} files"
@@ -223,14 +242,16 @@ def _gateway_api(spec: MeshSpec, found: Subjects) -> None:
 
 def _addons(spec: MeshSpec, found: Subjects) -> None:
     addons = spec.addons
-    found.facts["add-ons"] = ", ".join(addons.enabled) or "none"
-    found.facts["add-ons from"] = (
+    found.facts[SubjectKey(Kind.ADDONS)] = ", ".join(addons.enabled) or "none"
+    found.facts[SubjectKey(Kind.ADDONS_FROM)] = (
         f"{addons.source.kind} (Istio's sample manifests, local files)"
         if isinstance(addons.source, IstioSampleManifests)
         else addons.source.kind
     )
-    found.objects["add-ons settings"] = fields_of(addons, drop=(*_ADDONS, "source"), flat=True)
+    found.objects[SubjectKey(Kind.ADDON_SETTINGS)] = fields_of(
+        addons, drop=(*_ADDONS, "source"), flat=True
+    )
     for name in _ADDONS:
         addon = getattr(addons, name)
         if addon is not None:
-            found.details[f"add-on {name}"] = fields_of(addon, flat=True)
+            found.details[SubjectKey(Kind.ADDON, name)] = fields_of(addon, flat=True)
