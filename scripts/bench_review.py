@@ -12,8 +12,8 @@ import argparse
 import statistics
 import time
 
+from meshstack.access.graph import who_can_call_whom
 from meshstack.diff import diff
-from meshstack.graph import who_can_call_whom
 from meshstack.synthetic import synthetic_mesh
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from meshstack.graph import who_can_call_whom
+from meshstack.access.graph import who_can_call_whom
 from meshstack.istio_judge import istio_verdicts
 from meshstack.render import K8sObject
 from meshstack.spec.mesh import MeshSpec

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from builders import shop
-from meshstack.graph import enforced_by, to_json, to_markdown, who_can_call_whom
+from meshstack.access.graph import enforced_by, to_json, to_markdown, who_can_call_whom
 from meshstack.render import render, stack_releases
 from meshstack.spec import (
     AuthorizationPolicy,

@@ -11,8 +11,8 @@ from builders import shop
 from conftest import PROJECT
 from meshstack.cli import main
 from meshstack.diff import Outcome, diff, outcome
-from meshstack.diff_keys import Kind, SubjectKey
-from meshstack.diff_risk import Line, judge
+from meshstack.diff.keys import Kind, SubjectKey
+from meshstack.diff.risk import Line, judge
 from meshstack.overrides import apply_overrides
 from meshstack.spec import (
     AbortFault,

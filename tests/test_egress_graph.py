@@ -8,9 +8,9 @@ names its callers only by those identities.
 from __future__ import annotations
 
 from builders import shop
+from meshstack.access.egress import who_can_reach_external
+from meshstack.access.graph import Verdict
 from meshstack.diff import diff
-from meshstack.egress_graph import who_can_reach_external
-from meshstack.graph import Verdict
 from meshstack.spec import (
     ExternalService,
     MeshSpec,

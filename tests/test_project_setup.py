@@ -459,3 +459,20 @@ def test_one_canary_has_one_path_in_every_problem() -> None:
     canary = Canary(service="api", namespace="shop", stable="v1", candidate="v9", weight=150)
     paths = sorted(p.path for p in validate(shop(canaries=(canary,))))
     assert paths and all(p.startswith("policy.canaries[api].") for p in paths), paths
+
+
+def test_the_package_map_names_every_module() -> None:
+    import meshstack
+
+    package = Path(meshstack.__file__).parent
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__")
+        or (p.is_dir() and (p / "__init__.py").is_file())
+    }
+    documented = meshstack.__doc__ or ""
+    assert (
+        sorted(n for n in names if f"``{n}``" not in documented and f"``{n}/``" not in documented)
+        == []
+    )

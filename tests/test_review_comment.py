@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meshstack.cli import main
-from meshstack.review import (
+from meshstack.diff.comment import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
     StackReview,

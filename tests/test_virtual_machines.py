@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from builders import shop
 from istio_schemas import load_validators
-from meshstack.graph import who_can_call_whom
+from meshstack.access.graph import who_can_call_whom
 from meshstack.overrides import apply_overrides
 from meshstack.render import render
 from meshstack.spec import (

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from conftest import PROJECT
 from engine import PREVIEW_ENV
-from meshstack.review import MARKER
+from meshstack.diff.comment import MARKER
 from meshstack.stacks import available_stacks
 from scratch_repo import git
 

@@ -1,16 +1,36 @@
 """meshstack: Istio as typed Python.
 
-The package is split by concern so the folder shows the architecture:
+The package is split by concern so the folder shows the architecture (every module):
 
-* ``meshstack.spec``        immutable, typed models of workloads and mesh policy
-* ``meshstack.validation``  whole-spec checks that report every problem with its field path
-* ``meshstack.render``      pure functions from a spec to plain Kubernetes objects
-* ``meshstack.apps``        Bookinfo and Online Boutique built from the models
-* ``meshstack.components``  the thin Pulumi shell that registers rendered objects
-* ``meshstack.graph``, ``meshstack.diff``  who can call whom; what a change does to the mesh
-* ``meshstack.guardrails``  preview-time rules, served by the policy pack in ``policy/``
-* ``meshstack.review``      the pull-request comment the review workflow posts
-* ``meshstack.cli``         ``meshstack validate|render|charts|graph|diff|review-comment``
+* ``spec/``          immutable, typed models of workloads and mesh policy; ``paths`` (how a
+                     field path names an item), ``build_mistakes`` (constructor mistakes,
+                     collected with their stack-file line)
+* ``validation/``    whole-spec checks that report every problem with its field path
+* ``render/``        pure functions from a spec to plain Kubernetes objects and Helm releases
+* ``apps/``          Bookinfo and Online Boutique built from the models; ``recipes`` the
+                     gateways and ingress routes they use
+* ``components/``    the thin Pulumi shell that registers rendered objects and charts
+* ``access/``        who can reach what: ``graph`` (between workloads), ``ingress`` (from
+                     the edge), ``egress`` (to external hosts), ``sidecar_scope``
+* ``diff/``          what a change does to the mesh: ``subjects`` (a spec as objects and
+                     facts), ``keys`` (typed line keys), ``risk`` (the ⚠ rules),
+                     ``comment`` (the pull-request comment)
+* ``guardrails/``    preview-time rules; ``policy_pack/`` serves them to the engine
+* ``program``        the Pulumi program (``run()``, ``deploy()``); ``component_provider``
+                     the same for Pulumi YAML (``pulumi-resource-meshstack``)
+* ``stacks``         stack files and the modules they import; ``stack_config`` config as
+                     Pulumi reads it and the production setting; ``overrides`` the config
+                     that tunes a spec; ``spec_sites`` the stack-file line of a problem
+* ``hosts``          how a name becomes the host Istio matches; ``enforcement`` who
+                     enforces a namespace's policy (sidecars, ztunnel, waypoints);
+                     ``least_privilege`` the policies a spec's declared calls need
+* ``chart_files``    local sources hold what is installed; remote ones are reachable;
+                     ``locations`` ``${NAME}`` in their paths
+* ``istio_judge``    Istio's own control plane as the judge (``judge_go/``); ``trace``
+                     one request through it
+* ``scaffold``       ``meshstack init``; ``synthetic`` meshes of N services for benchmarks;
+                     ``runtime`` the program's process tuning; ``yaml_text`` YAML output
+* ``cli``            ``meshstack validate|render|charts|graph|diff|trace|init|policy-pack|...``
 """
 
 __version__ = "0.1.0"

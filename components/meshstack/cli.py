@@ -24,22 +24,22 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from meshstack import yaml_text
+from meshstack.access.egress import to_markdown as egress_markdown
+from meshstack.access.egress import who_can_reach_external
+from meshstack.access.graph import to_json as graph_json
+from meshstack.access.graph import to_markdown, to_mermaid, who_can_call_whom
+from meshstack.access.ingress import as_json as ingress_json
+from meshstack.access.ingress import to_markdown as ingress_markdown
+from meshstack.access.ingress import who_can_enter
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
-from meshstack.egress_graph import to_markdown as egress_markdown
-from meshstack.egress_graph import who_can_reach_external
-from meshstack.graph import to_json as graph_json
-from meshstack.graph import to_markdown, to_mermaid, who_can_call_whom
+from meshstack.diff.comment import build_comment, load_reviews
 from meshstack.guardrails.model import GuardrailSettings
 from meshstack.guardrails.planned import guardrail_problems
-from meshstack.ingress_graph import as_json as ingress_json
-from meshstack.ingress_graph import to_markdown as ingress_markdown
-from meshstack.ingress_graph import who_can_enter
 from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
 from meshstack.policy_pack import executable as policy_pack_executable
 from meshstack.render import K8sObject, render, stack_releases
-from meshstack.review import build_comment, load_reviews
 from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import StackSettings, read_settings, stack_config

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from meshstack.graph import Endpoint, Verdict, endpoints
+from meshstack.access.graph import Endpoint, Verdict, endpoints
 from meshstack.render import K8sObject
 from meshstack.render.install import mesh_config_values
 from meshstack.spec.mesh import MeshSpec

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.graph import Verdict
-from meshstack.ingress_graph import who_can_enter
+from meshstack.access.graph import Verdict
+from meshstack.access.ingress import who_can_enter
 from meshstack.render.gateway_api import inexpressible
 from meshstack.spec.edge import ExternalService, GatewayApi, Resolution, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec

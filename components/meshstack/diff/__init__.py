@@ -1,9 +1,9 @@
 """The semantic mesh diff: what a change does to the mesh, in mesh terms.
 
-Both sides are reduced to objects, details and facts (:mod:`meshstack.diff_subjects`,
+Both sides are reduced to objects, details and facts (:mod:`meshstack.diff.subjects`,
 derived from the models so that no modelled field is missed) and compared. Each change
 names the thing and its before → after value; weakening changes are flagged by
-:mod:`meshstack.diff_risk` and lead the output, most severe first. Many per-pair
+:mod:`meshstack.diff.risk` and lead the output, most severe first. Many per-pair
 permission lines fold into one summary line per callee.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from meshstack.diff_keys import Kind, SubjectKey
-from meshstack.diff_risk import CANARY_STEP, Line, judge
-from meshstack.diff_subjects import subjects
+from meshstack.diff.keys import Kind, SubjectKey
+from meshstack.diff.risk import CANARY_STEP, Line, judge
+from meshstack.diff.subjects import subjects
 from meshstack.spec.mesh import MeshSpec
 
 __all__ = ["CANARY_STEP", "Change", "Outcome", "diff", "outcome", "to_markdown"]

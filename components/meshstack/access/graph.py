@@ -14,9 +14,9 @@ import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from meshstack.access.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.enforcement import Enforcement, Placement
 from meshstack.runtime import collector_paused
-from meshstack.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.refs import ServiceKey, service_account_key, service_key
@@ -334,7 +334,7 @@ def enforced_by(spec: MeshSpec) -> dict[str, str]:
 
 
 def to_json(spec: MeshSpec, calls: list[Call], ingress: list[dict[str, str]] | None = None) -> str:
-    """``ingress``: the entries of :mod:`meshstack.ingress_graph`, already as JSON data."""
+    """``ingress``: the entries of :mod:`meshstack.access.ingress`, already as JSON data."""
     return json.dumps(
         {
             "stack": spec.stack,

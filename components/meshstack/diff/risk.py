@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from meshstack.diff_keys import Kind, SubjectKey
-from meshstack.graph import Verdict
+from meshstack.access.graph import Verdict
+from meshstack.diff.keys import Kind, SubjectKey
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.security import MtlsMode
 
