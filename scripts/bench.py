@@ -10,6 +10,8 @@ Tiers, for synthetic meshes of N services (``meshstack.synthetic``):
       go below without changing the SDK);
 * L2  evaluate the Pulumi program (``MeshStack``) under the mock engine until every
       resource is registered;
+* UP  ``pulumi up`` of each shipped stack, with the engine's per-step checkpoints and
+      without (the floor): wall time, state size, bytes written (``bench_up.py``);
 * L3  ``pulumi preview`` in render mode with the real engine (``bench_engine.py``):
       meshstack's program against a ConfigGroup of the same objects from plain YAML,
       the engine's floor (the objects registered flat) and the same through
@@ -242,6 +244,30 @@ def run_l3(sizes: list[int], runs: int) -> dict[str, Any]:
     return results
 
 
+def run_up(stacks: list[str], runs: int) -> dict[str, Any]:
+    """UP for the shipped stacks when meshstack's toolchain is built; otherwise why not."""
+    from bench_engine import engine_missing
+    from bench_up import measure_up
+
+    why_not = engine_missing()
+    if why_not is not None:
+        print(f"UP: skipped: {why_not}")
+        return {"skipped": why_not}
+    print("UP: pulumi up (real engine, render mode, file backend), median of the runs")
+    print(
+        f"{'stack':>8} {'up s':>6} {'floor s':>7} {'up/floor':>8} {'no-op s':>7} {'state MB':>8} {'MB written':>10}"
+    )
+    results = measure_up(stacks, runs)
+    for name, row in results.items():
+        up, floor = row["up"], row["floor"]
+        print(
+            f"{name:>8} {up['first_s']:6.1f} {floor['first_s']:7.1f} "
+            f"{row['first_up_over_floor']:8.2f} {up['noop_s']:7.1f} {up['state_mb']:8.2f} "
+            f"{up['written_mb']:10.0f}"
+        )
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -252,6 +278,10 @@ def main() -> int:
     parser.add_argument(
         "--l3-sizes", default="100,500,1000", help="sizes for L3 (real engine); '' = --sizes"
     )
+    parser.add_argument(
+        "--up-stacks", default="dev,staging,prod", help="stacks for UP (real engine); '' = none"
+    )
+    parser.add_argument("--up-runs", type=int, default=2, help="runs per stack for UP")
     parser.add_argument("--worker", nargs=2, metavar=("TIER", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -271,6 +301,7 @@ def main() -> int:
     growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
     print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
     l3 = run_l3([int(s) for s in args.l3_sizes.split(",")] if args.l3_sizes else sizes, args.runs)
+    up = run_up(args.up_stacks.split(","), args.up_runs) if args.up_stacks else {}
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],
@@ -279,6 +310,7 @@ def main() -> int:
         "growth": growth_by_tier,
         "ratios": {str(n): _ratios(row) for n, row in results.items()},
         "L3": l3,
+        "UP": up,
     }
     out = args.out or ROOT / "results" / f"bench-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
     printed = subprocess.run(
         [
             *(sys.executable, "scripts/bench.py", "--sizes", "5,10", "--runs", "1"),
-            *("--l3-sizes", "5", "--out", str(out)),
+            *("--l3-sizes", "5", "--up-stacks", "dev", "--up-runs", "1", "--out", str(out)),
         ],
         cwd=PROJECT,
         check=True,
@@ -55,6 +55,10 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
     assert set(l3["preview_s"]) == {"meshstack", "configgroup", "floor", "typed", "checkpoints"}
     assert all(seconds > 0 for seconds in l3["preview_s"].values())
     assert l3["checkpoints_over_meshstack"] > 0
+    up = report["UP"]["dev"]  # a real up of dev, with checkpoints and without
+    assert up["up"]["state_mb"] == up["floor"]["state_mb"] > 1
+    assert up["up"]["written_mb"] > up["floor"]["written_mb"]  # the checkpoints' bytes
+    assert up["first_up_over_floor"] > 0
     assert f"wrote {out}" in printed
 
 

@@ -8,6 +8,7 @@ render from the pinned module, and what reaches the provider is exactly what
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,11 @@ def test_up_renders_everything_then_changes_nothing_then_destroys_cleanly(
 
     kinds = {(key[1], key[3]) for key in written}
     assert any(kind == "CustomResourceDefinition" and n.endswith(".istio.io") for kind, n in kinds)
+    # IstioInstall.crd_descriptions: the transform strips the prose of every CRD, charts' too.
+    crds = [o for o in written.values() if o["kind"] == "CustomResourceDefinition"]
+    described = [o["metadata"]["name"] for o in crds if '"description": "' in json.dumps(o)]
+    keeps_prose = resolve_stack(stack.name, stack.project)[0].install.crd_descriptions  # type: ignore[union-attr]
+    assert described == ([o["metadata"]["name"] for o in crds] if keeps_prose else [])
     assert any(kind == "Deployment" and n.startswith("istiod") for kind, n in kinds)
     assert ("Deployment", "istio-ingressgateway") in kinds
     images = [

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from meshstack.render.charts import HelmRelease
+from meshstack.render.objects import strip_descriptions
 
 
 def register_release(
@@ -26,8 +27,16 @@ def register_release(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource],
     provider: pulumi.ProviderResource | None,
+    crd_descriptions: bool = True,
 ) -> k8s.helm.v4.Chart:
-    """``<component>-<release>``: one Chart per release, protected when the release says so."""
+    """``<component>-<release>``: one Chart per release, protected when the release says so;
+    without ``crd_descriptions`` its CRDs lose their schemas' prose (a transform on this
+    chart's objects only, so no other resource pays a callback for it)."""
+    transforms: list[pulumi.ResourceTransform] = []
+    if not release.keep_on_destroy:
+        transforms.append(delete_with_stack)
+    if not crd_descriptions:
+        transforms.append(without_crd_descriptions)
     repository = (
         k8s.helm.v4.RepositoryOptsArgs(repo=release.chart.repository)
         if release.chart.repository
@@ -48,7 +57,7 @@ def register_release(
             depends_on=list(depends_on),
             protect=release.protect,
             providers=[provider] if provider is not None else None,
-            transforms=None if release.keep_on_destroy else [delete_with_stack],
+            transforms=transforms or None,
         ),
     )
 
@@ -58,3 +67,18 @@ def delete_with_stack(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTran
     ``helm.sh/resource-policy: keep``: the object is deleted with the stack."""
     opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=False))
     return pulumi.ResourceTransformResult(props=args.props, opts=opts)
+
+
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def without_crd_descriptions(
+    args: pulumi.ResourceTransformArgs,
+) -> pulumi.ResourceTransformResult | None:
+    """Drop the ``description`` prose of a CRD's schemas (``IstioInstall.crd_descriptions``);
+    every other resource passes unchanged."""
+    if args.type_ != CRD_TYPE:
+        return None
+    props = dict(args.props)
+    props["spec"] = pulumi.Output.from_input(props.get("spec") or {}).apply(strip_descriptions)
+    return pulumi.ResourceTransformResult(props=props, opts=args.opts)

@@ -76,7 +76,13 @@ class IstioInstallation(pulumi.ComponentResource):
             if own_namespace is not None:
                 waits_for.append(own_namespace)
             self.releases[release.name] = register_release(
-                name, release, parent=self, depends_on=waits_for, provider=args.provider
+                name,
+                release,
+                parent=self,
+                depends_on=waits_for,
+                provider=args.provider,
+                # The base chart holds Istio's CRDs.
+                crd_descriptions=install.crd_descriptions or release.role != "base",
             )
         self.crds = [self.releases[r.name] for r in plan if r.role == "base"]
         self.injectors = [self.releases[r.name] for r in plan if r.role == "istiod"]

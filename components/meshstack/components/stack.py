@@ -12,6 +12,7 @@ import pulumi
 from meshstack.chart_files import source_file_problems
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
 from meshstack.components.gateway_api import GatewayApi, GatewayApiArgs
+from meshstack.components.helm import without_crd_descriptions
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
@@ -102,7 +103,11 @@ class MeshStack(pulumi.ComponentResource):
                     args.base_dir,
                     protect=spec.install is not None and spec.install.protect,
                 ),
-                child,
+                child
+                if spec.install is None or spec.install.crd_descriptions
+                else pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(transforms=[without_crd_descriptions])
+                ),
             )
             crds.append(self.gateway_api)
         self.workloads = MeshWorkloads(

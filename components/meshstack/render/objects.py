@@ -54,3 +54,21 @@ NO_WAIT_ANNOTATIONS = {
 }
 """What ``meshstack:skipAwait`` puts on every Kubernetes object: the provider waits on no
 controller (an API server where nothing reconciles, such as the end-to-end tests')."""
+
+
+def strip_descriptions(crd_spec: Any) -> Any:
+    """A CRD's ``spec`` with every schema ``description`` string removed (a property named
+    ``description`` is kept: only string values under that key are prose)."""
+
+    def strip(node: Any, in_properties: bool = False) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: strip(value, key == "properties")
+                for key, value in node.items()
+                if in_properties or not (key == "description" and isinstance(value, str))
+            }
+        if isinstance(node, list):
+            return [strip(item) for item in node]
+        return node
+
+    return strip(crd_spec)

@@ -254,6 +254,13 @@ class IstioInstall(Spec):
     validation_failure_policy: ValidationFailurePolicy = ValidationFailurePolicy.FAIL
     """Pinned in the charts: istiod otherwise flips its webhook from Ignore to Fail at run
     time and every later ``pulumi up`` shows a diff (or an apply conflict)."""
+    crd_descriptions: bool = True
+    """Keep the prose of every CRD schema the stack registers (Istio's, the Gateway API's).
+
+    ``False`` drops the schemas' ``description`` strings: about 2 MB less in every state
+    checkpoint (dev's state 5.5 MB → 3.4 MB), so each ``pulumi up`` step writes less, at the
+    cost of ``kubectl explain`` showing fields without their documentation. Validation by
+    the API server is unchanged: descriptions carry no rules."""
     base_values: dict[str, Any] = Field(default_factory=dict)
     protect: bool = False
     """Protect the CRDs and the install namespace from deletion: deleting a CRD deletes
