@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,21 @@ def test_the_loosened_prod_program_fails_every_guardrail_under_the_real_cli(
     missing = [g for g in GUARDRAILS if g not in output]
     assert missing == [], f"guardrails that did not fire: {missing}\n{output}"
     assert "mandatory" in output
+
+
+def test_an_unreachable_chart_repository_is_one_line_before_anything_is_registered(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        url = f"https://127.0.0.1:{probe.getsockname()[1]}/charts"
+        stack = new_stack(
+            tmp_path, "dev", config={"meshstack:istioCharts": {"kind": "repository", "url": url}}
+        )
+        preview = stack.pulumi("preview", check=False)
+    output = preview.stdout + preview.stderr
+    assert preview.returncode != 0
+    assert f"meshstack:istioCharts: chart 'base' comes from {url}, which this machine" in output
+    assert "offline, set meshstack:istioCharts (kind local" in output
+    assert "nothing was registered" in output
+    assert "Traceback" not in output and "grpc" not in output.lower()

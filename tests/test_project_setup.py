@@ -476,3 +476,19 @@ def test_the_package_map_names_every_module() -> None:
         sorted(n for n in names if f"``{n}``" not in documented and f"``{n}/``" not in documented)
         == []
     )
+
+
+def test_a_problem_in_what_config_overrides_names_the_config_key_not_the_stack_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "payments"
+    init_project(project)
+    config = project / "Pulumi.dev.yaml"
+    config.write_text(
+        config.read_text() + "  meshstack:istioCharts:\n    kind: repository\n"
+        "    url: http://charts.internal.test\n"
+    )
+    assert main(["--project", str(project), "validate", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "Pulumi.dev.yaml (meshstack:istioCharts): install.chart_source.url:" in err, err
+    assert "stacks/dev.py" not in err

@@ -10,7 +10,7 @@ problem reads like a building mistake: ``stacks/dev.py:42: policy.canaries[revie
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -63,9 +63,52 @@ def site_of(spec: BaseModel, path: str, sites: Sites) -> str | None:
     return where
 
 
-def located(problems: list[Problem], spec: BaseModel, sites: Sites) -> list[Problem]:
-    """``problems`` with the building line of what each names, where one is known."""
-    return [
-        Problem(p.path, p.message, where) if (where := site_of(spec, p.path, sites)) else p
-        for p in problems
-    ]
+CONFIGURED = {
+    "istioCharts": ("install.chart_source",),
+    "validationFailurePolicy": ("install.validation_failure_policy",),
+    "addonsSource": ("addons.source",),
+    "gatewayApiCrds": ("gateway_api.source",),
+    "canaryWeights": ("policy.canaries[",),
+    "imageTags": ("apps[",),
+    "replicas": ("apps[",),
+}
+"""Where each config override writes into the spec: a problem there may come from the
+stack's config rather than its file."""
+
+
+def _config_source(path: str, config_keys: Iterable[str]) -> str | None:
+    for key in config_keys:
+        prefixes = CONFIGURED.get(key, ())
+        if any(path.startswith(p) for p in prefixes):
+            return key
+    return None
+
+
+def located(
+    problems: list[Problem],
+    spec: BaseModel,
+    sites: Sites,
+    config_keys: Iterable[str] = (),
+    config_file: str = "",
+) -> list[Problem]:
+    """``problems`` with the building line of what each names, where one is known; a
+    problem in what a config key overrides names that key (and file) instead."""
+    keys = list(config_keys)
+    found = []
+    for p in problems:
+        key = _config_source(p.path, keys)
+        if key is not None and not (
+            key in ("canaryWeights", "imageTags", "replicas") and not _overridden_field(p.path, key)
+        ):
+            where = f"{config_file} (meshstack:{key})" if config_file else f"meshstack:{key}"
+        else:
+            where = site_of(spec, p.path, sites) or ""
+        found.append(Problem(p.path, p.message, where) if where else p)
+    return found
+
+
+def _overridden_field(path: str, key: str) -> bool:
+    """Whether ``path`` is the very field that config ``key`` sets (not a sibling)."""
+    return path.endswith(
+        {"canaryWeights": ".weight", "imageTags": ".image", "replicas": ".replicas"}[key]
+    )

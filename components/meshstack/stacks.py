@@ -178,4 +178,5 @@ def resolve_stack(
     if not problems:
         problems = source_file_problems(spec, project_dir)
     # The overridden spec has the built one's shape: its paths lead to the same objects.
-    return spec, located(problems, built, sites)
+    config_file = f"Pulumi.{name}.yaml" if config is None else ""
+    return spec, located(problems, built, sites, values, config_file)
