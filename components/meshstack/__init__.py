@@ -33,4 +33,10 @@ The package is split by concern so the folder shows the architecture (every modu
 * ``cli``            ``meshstack validate|render|charts|graph|diff|trace|init|policy-pack|...``
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("meshstack")
+    """The installed distribution's version (pyproject.toml is the one place it is written)."""
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

@@ -19,11 +19,10 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 
-from meshstack import yaml_text
+from meshstack import __version__, yaml_text
 from meshstack.access.egress import to_markdown as egress_markdown
 from meshstack.access.egress import who_can_reach_external
 from meshstack.access.graph import to_json as graph_json
@@ -164,10 +163,7 @@ def _percentage_points(text: str) -> int:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("meshstack")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
+    return __version__
 
 
 def _git(project: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -27,20 +27,11 @@ import pulumi
 from pulumi.provider import ConstructResult, Provider
 from pydantic import ValidationError
 
-from meshstack import program
+from meshstack import __version__, program
 from meshstack.spec.mesh import MeshSpec
 
 PACKAGE = "meshstack"
 COMPONENT = f"{PACKAGE}:index:MeshStack"
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("meshstack")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
 
 
 def schema(version: str) -> dict[str, Any]:
@@ -93,7 +84,7 @@ class MeshStackProvider(Provider):
     """Constructs :class:`~meshstack.components.MeshStack` for the engine."""
 
     def __init__(self) -> None:
-        version = _version()
+        version = __version__
         super().__init__(version, json.dumps(schema(version)))
 
     def construct(

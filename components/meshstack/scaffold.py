@@ -251,10 +251,9 @@ def _readme(name: str) -> str:
 
 
 def _requirements() -> str:
-    from meshstack.cli import _version
+    from meshstack import __version__ as version
 
-    version = _version()
-    pinned = f">={version}" if version[0].isdigit() else ""
+    pinned = f">={version}" if "unknown" not in version else ""
     return f"meshstack[policy]{pinned}\n"
 
 
