@@ -73,15 +73,16 @@ def test_keys_meshstack_never_reads_are_errors_with_the_fix(tmp_path: Path) -> N
     project = _config(
         tmp_path,
         "config:\n  canaryWeights:\n    api: 10\n  meshstak:replicas:\n    api: 2\n"
-        "  kubernetes:context: kind\n",
+        "  mesh-stack:skipAwait: 'true'\n  kubernetes:context: kind\n",
     )
     with pytest.raises(StackConfigError) as raised:
         stack_config("dev", project)
     lines = str(raised.value).splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert "'canaryWeights' has no namespace" in lines[0] and "'payments'" in lines[0]
     assert "write 'meshstack:canaryWeights'" in lines[0]
     assert "did you mean 'meshstack:replicas'?" in lines[1]
+    assert "did you mean 'meshstack:skipAwait'?" in lines[2]
 
 
 def test_an_unprefixed_key_is_ours_in_a_project_named_meshstack(tmp_path: Path) -> None:
@@ -492,3 +493,15 @@ def test_a_problem_in_what_config_overrides_names_the_config_key_not_the_stack_l
     err = capsys.readouterr().err
     assert "Pulumi.dev.yaml (meshstack:istioCharts): install.chart_source.url:" in err, err
     assert "stacks/dev.py" not in err
+
+
+def test_loading_a_stack_keeps_meshstacks_own_modules_loaded_once() -> None:
+    """The repository's stacks import meshstack modules from inside the project (an
+    editable install): they must stay in sys.modules, or a second copy would load later."""
+    import sys
+
+    from meshstack.stacks import load_spec
+
+    sys.modules.pop("meshstack.recipes", None)
+    load_spec("staging", Path(__file__).resolve().parents[1] / "stacks")
+    assert "meshstack.recipes" in sys.modules

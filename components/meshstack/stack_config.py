@@ -132,8 +132,10 @@ def project_name(project_dir: Path) -> str | None:
 
 
 def _looks_like_ours(namespace: str) -> bool:
+    """``Meshstack``, ``mesh-stack``, ``meshstak``: a namespace that is not ours but was
+    meant to be (the caller has already taken ``meshstack`` itself)."""
     squashed = namespace.lower().replace("-", "").replace("_", "")
-    return squashed != CONFIG_NAMESPACE and (
+    return (
         squashed == CONFIG_NAMESPACE
         or difflib.SequenceMatcher(None, squashed, CONFIG_NAMESPACE).ratio() >= 0.8
     )

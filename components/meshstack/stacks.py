@@ -74,6 +74,10 @@ def _failure_line(error: BaseException, path: Path) -> str:
     return f"{where}: {type(error).__name__}: {error}"
 
 
+_PACKAGE = Path(__file__).resolve().parent
+"""meshstack's own modules: loaded once per process, never a project's."""
+
+
 @contextmanager
 def _project_imports(stacks_dir: Path) -> Iterator[None]:
     """While a stack file runs, its project's modules are importable as the file expects:
@@ -99,7 +103,11 @@ def _project_imports(stacks_dir: Path) -> Iterator[None]:
             where = getattr(module, "__file__", None) or next(
                 iter(getattr(module, "__path__", None) or ()), None
             )
-            if where is not None and Path(where).resolve().is_relative_to(project_dir):
+            if where is None:
+                continue
+            path = Path(where).resolve()
+            # meshstack itself may sit inside the project (an editable install, this repo).
+            if path.is_relative_to(project_dir) and not path.is_relative_to(_PACKAGE):
                 del sys.modules[module_name_]
 
 
