@@ -76,7 +76,7 @@ def test_production_is_the_stacks_setting_and_the_root_namespace_policy_config()
 
 def test_the_catalog_names_every_resource_guardrail_once() -> None:
     names = [g.name for g in RESOURCE_GUARDRAILS]
-    assert len(names) == len(set(names)) == 6
+    assert len(names) == len(set(names)) == 7
 
 
 # --- strict mTLS in production ---------------------------------------------------------
@@ -421,9 +421,25 @@ def test_a_webhook_failing_open_is_refused_in_production() -> None:
             "urn:pulumi:prod::meshstack::kubernetes:helm.sh/v4:Chart::istio-base",
         )
 
-    [violation] = fail_closed_validation_in_production([base("Ignore"), base("Ignore")], DEFAULTS)
-    assert "chart(s) 'base', 'base': values.base.validationFailurePolicy is Ignore" in (
-        violation.message
-    )
-    assert list(fail_closed_validation_in_production([base("Fail")], DEFAULTS)) == []
-    assert list(fail_closed_validation_in_production([base("Ignore")], DEV)) == []
+    [message] = fail_closed_validation_in_production(base("Ignore"), DEFAULTS)
+    assert message.startswith("chart 'base': values.base.validationFailurePolicy is Ignore")
+    assert list(fail_closed_validation_in_production(base("Fail"), DEFAULTS)) == []
+    assert list(fail_closed_validation_in_production(base("Ignore"), DEV)) == []
+
+
+def test_an_istio_webhook_failing_open_is_refused_in_production() -> None:
+    def webhook(policy: str) -> PlannedResource:
+        return PlannedResource(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration",
+            {
+                "metadata": {"name": "istiod-default-validator"},
+                "webhooks": [{"name": "validation.istio.io", "failurePolicy": policy}],
+            },
+            "urn:pulumi:prod::meshstack::kubernetes:admissionregistration.k8s.io/v1:"
+            "ValidatingWebhookConfiguration::istiod-default-validator",
+        )
+
+    [message] = fail_closed_validation_in_production(webhook("Ignore"), DEFAULTS)
+    assert "webhook 'validation.istio.io' has failurePolicy Ignore" in message
+    assert list(fail_closed_validation_in_production(webhook("Fail"), DEFAULTS)) == []
+    assert list(fail_closed_validation_in_production(webhook("Ignore"), DEV)) == []

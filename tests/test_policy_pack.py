@@ -72,7 +72,7 @@ def test_a_loosened_prod_program_is_rejected_by_every_guardrail(pack: PolicyPack
         "VirtualService bookinfo/reviews: spec.http[split].fault injects delays or errors"
     )
     assert by_policy["fail-closed-validation-in-production"].startswith(
-        "chart(s) 'base', 'istiod': values.base.validationFailurePolicy is Ignore"
+        "chart 'base': values.base.validationFailurePolicy is Ignore"
     )
 
 

@@ -50,6 +50,11 @@ RESOURCE_GUARDRAILS: tuple[ResourceGuardrail, ...] = (
         "Production VirtualServices inject no delays or aborts into real traffic.",
         no_fault_injection_in_production,
     ),
+    ResourceGuardrail(
+        "fail-closed-validation-in-production",
+        "In production, Istio's validating webhook fails closed (validationFailurePolicy Fail).",
+        fail_closed_validation_in_production,
+    ),
 )
 
 STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
@@ -76,10 +81,5 @@ STACK_GUARDRAILS: tuple[StackGuardrail, ...] = (
         "awaited-in-production",
         "A production up waits for every object to become ready (no pulumi.com/skipAwait).",
         awaited_in_production,
-    ),
-    StackGuardrail(
-        "fail-closed-validation-in-production",
-        "In production, Istio's validating webhook fails closed (validationFailurePolicy Fail).",
-        fail_closed_validation_in_production,
     ),
 )

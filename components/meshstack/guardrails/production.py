@@ -17,6 +17,7 @@ from meshstack.guardrails.model import (
     as_list,
     child,
 )
+from meshstack.guardrails.protection import is_istio_crd_source
 
 NETWORKING = "networking.istio.io"
 HELM_CHART_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
@@ -61,21 +62,35 @@ def awaited_in_production(
 
 
 def fail_closed_validation_in_production(
-    resources: Sequence[PlannedResource], settings: GuardrailSettings
-) -> Iterator[StackViolation]:
-    """One finding for the stack: one setting opens the webhook of every chart that has it."""
-    open_charts = [
-        r
-        for r in resources
-        if settings.is_production(r)
-        and r.type in HELM_CHART_TYPES
-        and child(child(r.props, "values"), "base").get("validationFailurePolicy") == "Ignore"
-    ]
-    if open_charts:
-        charts = ", ".join(repr(r.props.get("chart", "?")) for r in open_charts)
-        yield StackViolation(
-            f"chart(s) {charts}: values.base.validationFailurePolicy is Ignore, so Istio "
-            "config istiod cannot check is admitted unchecked in production stack "
-            f"{open_charts[0].stack!r}; use Fail (unset meshstack:validationFailurePolicy)",
-            open_charts[0].urn,
+    resource: PlannedResource, settings: GuardrailSettings
+) -> Iterator[str]:
+    """Judged on what lands in the cluster, Istio's ValidatingWebhookConfigurations (the
+    engine analyses a chart's objects, not the chart), and, where only the plan is known
+    (``meshstack validate``, the SDK's mocks), on Istio's base chart's values — whose
+    webhook validates Istio config cluster-wide (istiod's chart carries the same setting
+    for its revision: one finding there, not two)."""
+    if not settings.is_production(resource):
+        return
+    fix = "use Fail (unset meshstack:validationFailurePolicy)"
+    if resource.is_kind("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"):
+        name = child(resource.props, "metadata").get("name")
+        webhooks = [w for w in as_list(resource.props.get("webhooks")) if isinstance(w, Mapping)]
+        if isinstance(name, str) and "istio" in name:
+            for webhook in webhooks:
+                if webhook.get("failurePolicy") == "Ignore":
+                    yield (
+                        f"{resource.display_name}: webhook {webhook.get('name')!r} has "
+                        "failurePolicy Ignore, so Istio config istiod cannot check is admitted "
+                        f"unchecked in production stack {resource.stack!r}; {fix}"
+                    )
+                    return
+        return
+    if resource.type not in HELM_CHART_TYPES or not is_istio_crd_source(resource):
+        return
+    policy = child(child(resource.props, "values"), "base").get("validationFailurePolicy")
+    if policy == "Ignore":
+        yield (
+            f"chart {resource.props.get('chart')!r}: values.base.validationFailurePolicy is "
+            "Ignore, so Istio config istiod cannot check is admitted unchecked in production "
+            f"stack {resource.stack!r}; {fix}"
         )
