@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path.cwd(),
         help="project directory holding stacks/ and Pulumi.<stack>.yaml (default: .)",
     )
-    parser.add_argument("--version", action="version", version=f"meshstack {_version()}")
+    parser.add_argument("--version", action="version", version=f"meshstack {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     init_cmd = commands.add_parser(
         "init", help="start a project for your own app: Pulumi.yaml, a dev stack, CI"
@@ -160,10 +160,6 @@ def _percentage_points(text: str) -> int:
     if not text.isdigit() or int(text) > 100:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of points from 0 to 100")
     return int(text)
-
-
-def _version() -> str:
-    return __version__
 
 
 def _git(project: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -98,7 +98,7 @@ class MeshStackProvider(Provider):
             raise pulumi.RunError(f"unknown resource type {resource_type!r}; this is {COMPONENT}")
         project = Path.cwd()
         if inputs.get("spec") is not None:
-            spec = program.with_config(_spec_from_values(inputs["spec"]))
+            spec = program.with_config(_spec_from_values(inputs["spec"]), project)
         else:
             spec = program.resolved(str(inputs.get("stack") or pulumi.get_stack()), project)
         mesh = program.deploy(spec, project, name=name, opts=options)

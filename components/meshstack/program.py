@@ -20,12 +20,12 @@ import pulumi_kubernetes as k8s
 
 from meshstack.chart_files import unreachable_source_problems
 from meshstack.components import MeshStack, MeshStackArgs
-from meshstack.overrides import KNOWN_KEYS, apply_overrides
+from meshstack.overrides import KNOWN_KEYS
 from meshstack.runtime import tune_garbage_collector
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import CONFIG_NAMESPACE, config_value, read_settings
-from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
-from meshstack.validation import SpecInvalid, validate
+from meshstack.stacks import StackLoadError, StackNotFound, configured, resolve_stack
+from meshstack.validation import SpecInvalid
 
 
 def _engine_fetches_charts() -> bool:
@@ -59,12 +59,9 @@ def resolved(stack: str, project: Path) -> MeshSpec:
     return spec
 
 
-def with_config(spec: MeshSpec) -> MeshSpec:
+def with_config(spec: MeshSpec, project: Path) -> MeshSpec:
     """A spec built elsewhere (not from a stack file) with this stack's config applied."""
-    values = config_values()
-    spec, problems = apply_overrides(spec, values)
-    problems += read_settings(values)[1]
-    problems = problems or validate(spec)
+    spec, problems = configured(spec, config_values(), project)
     if problems:
         raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
     return spec

@@ -38,7 +38,10 @@ def _item(items: tuple[object, ...], label: str) -> object | None:
 
 
 def site_of(spec: BaseModel, path: str, sites: Sites) -> str | None:
-    """The ``file:line`` that built the deepest object along ``path``, if any."""
+    """The ``file:line`` that built the deepest object along ``path``, if any; a path
+    that names no field of the spec (a config key's) has none."""
+    if path.split(".", 1)[0].split("[", 1)[0] not in type(spec).model_fields:
+        return None
     found = sites.get(id(spec))
     where = found[1] if found else None
     current: object = spec
@@ -63,23 +66,23 @@ def site_of(spec: BaseModel, path: str, sites: Sites) -> str | None:
     return where
 
 
-CONFIGURED = {
-    "istioCharts": ("install.chart_source",),
-    "validationFailurePolicy": ("install.validation_failure_policy",),
-    "addonsSource": ("addons.source",),
-    "gatewayApiCrds": ("gateway_api.source",),
-    "canaryWeights": ("policy.canaries[",),
-    "imageTags": ("apps[",),
-    "replicas": ("apps[",),
+CONFIGURED: dict[str, tuple[str, str]] = {
+    "istioCharts": ("install.chart_source", ""),
+    "validationFailurePolicy": ("install.validation_failure_policy", ""),
+    "addonsSource": ("addons.source", ""),
+    "gatewayApiCrds": ("gateway_api.source", ""),
+    "canaryWeights": ("policy.canaries[", ".weight"),
+    "imageTags": ("apps[", ".image"),
+    "replicas": ("apps[", ".replicas"),
 }
-"""Where each config override writes into the spec: a problem there may come from the
-stack's config rather than its file."""
+"""Where each config override writes into the spec (a path prefix and, for a key that sets
+one field of many items, that field): a problem there comes from the stack's config."""
 
 
 def _config_source(path: str, config_keys: Iterable[str]) -> str | None:
     for key in config_keys:
-        prefixes = CONFIGURED.get(key, ())
-        if any(path.startswith(p) for p in prefixes):
+        prefix, field = CONFIGURED.get(key, ("", ""))
+        if prefix and path.startswith(prefix) and path.endswith(field):
             return key
     return None
 
@@ -97,18 +100,9 @@ def located(
     found = []
     for p in problems:
         key = _config_source(p.path, keys)
-        if key is not None and not (
-            key in ("canaryWeights", "imageTags", "replicas") and not _overridden_field(p.path, key)
-        ):
+        if key is not None:
             where = f"{config_file} (meshstack:{key})" if config_file else f"meshstack:{key}"
         else:
             where = site_of(spec, p.path, sites) or ""
         found.append(Problem(p.path, p.message, where) if where else p)
     return found
-
-
-def _overridden_field(path: str, key: str) -> bool:
-    """Whether ``path`` is the very field that config ``key`` sets (not a sibling)."""
-    return path.endswith(
-        {"canaryWeights": ".weight", "imageTags": ".image", "replicas": ".replicas"}[key]
-    )

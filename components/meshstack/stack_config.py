@@ -96,7 +96,9 @@ def _unique_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, A
 _PulumiYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys)
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """``path`` as a person would type it: relative to the working directory when below
+    it, else in full."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -110,7 +112,7 @@ def _kind(value: object) -> str:
 
 
 def _read_yaml(path: Path) -> object:
-    shown = _shown(path)
+    shown = shown_path(path)
     try:
         return yaml.load(path.read_text(), Loader=_PulumiYamlLoader)
     except yaml.MarkedYAMLError as error:
@@ -147,7 +149,7 @@ def stack_config(name: str, project_dir: Path) -> dict[str, object]:
     path = project_dir / f"Pulumi.{name}.yaml"
     if not path.is_file():
         return {}
-    shown = _shown(path)
+    shown = shown_path(path)
     document = _read_yaml(path)
     if document is None:
         return {}

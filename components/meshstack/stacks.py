@@ -25,7 +25,7 @@ from meshstack.overrides import apply_overrides
 from meshstack.spec import build_mistakes
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec_sites import Sites, located
-from meshstack.stack_config import StackConfigError, read_settings, stack_config
+from meshstack.stack_config import StackConfigError, read_settings, shown_path, stack_config
 from meshstack.validation import Problem, validate
 
 
@@ -51,15 +51,6 @@ def available_stacks(stacks_dir: Path) -> list[str]:
     return sorted(p.stem for p in stacks_dir.glob("*.py") if not p.stem.startswith("_"))
 
 
-def _shown(path: Path) -> str:
-    """``path`` as a person would type it: relative to the working directory when below it,
-    else in full."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
 def _failure_line(error: BaseException, path: Path) -> str:
     """``stacks/x.py:LINE: Kind: message`` for an exception a stack file raised."""
     line = next(
@@ -70,12 +61,8 @@ def _failure_line(error: BaseException, path: Path) -> str:
         ),
         None,
     )
-    where = f"{_shown(path)}:{line}" if line else _shown(path)
+    where = f"{shown_path(path)}:{line}" if line else shown_path(path)
     return f"{where}: {type(error).__name__}: {error}"
-
-
-_PACKAGE = Path(__file__).resolve().parent
-"""meshstack's own modules: loaded once per process, never a project's."""
 
 
 @contextmanager
@@ -107,7 +94,7 @@ def _project_imports(stacks_dir: Path) -> Iterator[None]:
                 continue
             path = Path(where).resolve()
             # meshstack itself may sit inside the project (an editable install, this repo).
-            if path.is_relative_to(project_dir) and not path.is_relative_to(_PACKAGE):
+            if path.is_relative_to(project_dir) and not path.is_relative_to(build_mistakes.PACKAGE):
                 del sys.modules[module_name_]
 
 
@@ -129,7 +116,7 @@ def load_spec_and_sites(name: str, stacks_dir: Path) -> tuple[MeshSpec, Sites]:
         raise StackNotFound(f"no stacks/ folder in {stacks_dir.parent.resolve()} (see --project)")
     if not path.is_file():
         raise StackNotFound(
-            f"no stack {name!r} (looked for {_shown(path)}); "
+            f"no stack {name!r} (looked for {shown_path(path)}); "
             f"available: {', '.join(available_stacks(stacks_dir)) or 'none'}"
         )
     module_spec = importlib.util.spec_from_file_location(f"stacks.{module_name(name)}", path)
@@ -139,7 +126,7 @@ def load_spec_and_sites(name: str, stacks_dir: Path) -> tuple[MeshSpec, Sites]:
     built: object = None
     with (
         _project_imports(stacks_dir),
-        build_mistakes.collecting(path, _shown(path)) as collector,
+        build_mistakes.collecting(path, shown_path(path)) as collector,
     ):
         try:
             module_spec.loader.exec_module(module)
@@ -155,14 +142,26 @@ def load_spec_and_sites(name: str, stacks_dir: Path) -> tuple[MeshSpec, Sites]:
         )
     if not isinstance(built, MeshSpec):
         raise StackLoadError(
-            f"stack {name!r}: spec() in {_shown(path)} returned {type(built).__name__}, not MeshSpec"
+            f"stack {name!r}: spec() in {shown_path(path)} returned {type(built).__name__}, not MeshSpec"
         )
     if built.stack != name:
         raise StackLoadError(
-            f"{_shown(path)} declares MeshSpec.stack = {built.stack!r}; "
+            f"{shown_path(path)} declares MeshSpec.stack = {built.stack!r}; "
             f"it is read for stack {name!r}, so MeshSpec.stack should be {name!r}"
         )
     return built, collector.sites
+
+
+def configured(
+    spec: MeshSpec, values: Mapping[str, Any], project_dir: Path
+) -> tuple[MeshSpec, list[Problem]]:
+    """``spec`` with a stack's config ``values`` applied, and every problem: in the config
+    first, then the spec's, then the files it reads."""
+    spec, problems = apply_overrides(spec, values)
+    problems += read_settings(values)[1]
+    if problems:
+        return spec, problems
+    return spec, validate(spec) or source_file_problems(spec, project_dir)
 
 
 def resolve_stack(
@@ -178,13 +177,7 @@ def resolve_stack(
             raise StackLoadError(str(error)) from None
     else:
         values = config
-    spec, problems = apply_overrides(spec, values)
-    problems += read_settings(values)[1]
-    if problems:
-        return spec, problems
-    problems = validate(spec)
-    if not problems:
-        problems = source_file_problems(spec, project_dir)
+    spec, problems = configured(spec, values, project_dir)
     # The overridden spec has the built one's shape: its paths lead to the same objects.
     config_file = f"Pulumi.{name}.yaml" if config is None else ""
     return spec, located(problems, built, sites, values, config_file)

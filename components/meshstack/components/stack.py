@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
@@ -17,7 +16,7 @@ from meshstack.components.install import IstioInstallation, IstioInstallationArg
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
-from meshstack.render.objects import NO_WAIT_ANNOTATIONS
+from meshstack.render.objects import without_waiting
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import SpecInvalid, check
 
@@ -160,12 +159,5 @@ def skip_await(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRe
     if not (args.custom and args.type_.startswith("kubernetes:")):
         return None
     props = dict(args.props)
-    props["metadata"] = pulumi.Output.from_input(props.get("metadata") or {}).apply(
-        _with_skip_await
-    )
+    props["metadata"] = pulumi.Output.from_input(props.get("metadata") or {}).apply(without_waiting)
     return pulumi.ResourceTransformResult(props=props, opts=args.opts)
-
-
-def _with_skip_await(metadata: dict[str, Any]) -> dict[str, Any]:
-    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
-    return {**metadata, "annotations": annotations}

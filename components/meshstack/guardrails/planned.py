@@ -14,7 +14,7 @@ from typing import Any
 from meshstack.guardrails.catalog import RESOURCE_GUARDRAILS, STACK_GUARDRAILS
 from meshstack.guardrails.model import GuardrailSettings, PlannedResource
 from meshstack.render import render, stack_releases
-from meshstack.render.objects import NO_WAIT_ANNOTATIONS, type_token
+from meshstack.render.objects import type_token, without_waiting
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 
@@ -26,11 +26,7 @@ def _urn(stack: str, resource_type: str, name: str) -> str:
 
 
 def _awaited(obj: dict[str, Any], skip_await: bool) -> dict[str, Any]:
-    if not skip_await:
-        return obj
-    metadata = obj.get("metadata") or {}
-    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
-    return {**obj, "metadata": {**metadata, "annotations": annotations}}
+    return {**obj, "metadata": without_waiting(obj.get("metadata") or {})} if skip_await else obj
 
 
 def planned_resources(

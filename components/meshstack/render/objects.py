@@ -56,6 +56,12 @@ NO_WAIT_ANNOTATIONS = {
 controller (an API server where nothing reconciles, such as the end-to-end tests')."""
 
 
+def without_waiting(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` with :data:`NO_WAIT_ANNOTATIONS` added to its annotations."""
+    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
+    return {**metadata, "annotations": annotations}
+
+
 def strip_descriptions(crd_spec: Any) -> Any:
     """A CRD's ``spec`` with every schema ``description`` string removed (a property named
     ``description`` is kept: only string values under that key are prose)."""

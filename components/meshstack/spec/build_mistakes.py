@@ -58,7 +58,7 @@ class _Collector:
                 return f"{self.shown_as}:{frame.f_lineno}"
             if (
                 path.is_relative_to(project)
-                and not path.is_relative_to(_PACKAGE)
+                and not path.is_relative_to(PACKAGE)
                 and "site-packages" not in path.parts
             ):
                 shown = Path(self.shown_as).parent.parent / path.relative_to(project)
@@ -67,8 +67,9 @@ class _Collector:
         return self.shown_as
 
 
-_PACKAGE = Path(__file__).resolve().parents[1]
-"""meshstack's own sources: never the line a user wrote, even in this repository's tree."""
+PACKAGE = Path(__file__).resolve().parents[1]
+"""meshstack's own sources: never the line a user wrote, nor a project's module, even when
+meshstack is installed from inside the project (this repository's editable install)."""
 
 _ACTIVE: ContextVar[_Collector | None] = ContextVar("meshstack_build_mistakes", default=None)
 
