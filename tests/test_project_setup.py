@@ -479,6 +479,23 @@ def test_the_package_map_names_every_module() -> None:
     )
 
 
+def test_no_two_public_classes_of_the_package_share_a_name() -> None:
+    """A name means one thing: ``GatewayApi`` was both the spec's enum and the component
+    that installs the Gateway API's CRDs, ``MeshPolicy`` both the spec and a component."""
+    import ast
+    from collections import defaultdict
+
+    import meshstack
+
+    package = Path(meshstack.__file__).parent
+    where: dict[str, list[str]] = defaultdict(list)
+    for module in sorted(package.rglob("*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where[node.name].append(str(module.relative_to(package)))
+    assert {name: places for name, places in where.items() if len(places) > 1} == {}
+
+
 def test_a_problem_in_what_config_overrides_names_the_config_key_not_the_stack_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -124,7 +124,7 @@ def ask(
 
 
 @dataclass(frozen=True)
-class Probe:
+class AccessProbe:
     """One request a caller makes of a callee's Service port."""
 
     service_port: int
@@ -158,7 +158,7 @@ def _probe_methods(spec: MeshSpec) -> list[str]:
     return sorted(methods)
 
 
-def probes(spec: MeshSpec, callee: ServiceKey) -> list[Probe]:
+def probes(spec: MeshSpec, callee: ServiceKey) -> list[AccessProbe]:
     workload = next(
         w
         for app in spec.apps
@@ -173,10 +173,10 @@ def probes(spec: MeshSpec, callee: ServiceKey) -> list[Probe]:
             port.protocol.value.upper(), "tcp"
         )
         if protocol == "tcp":
-            found.append(Probe(port.number, port.container_port, protocol, "GET", "/"))
+            found.append(AccessProbe(port.number, port.container_port, protocol, "GET", "/"))
             continue
         found += [
-            Probe(port.number, port.container_port, protocol, method, path)
+            AccessProbe(port.number, port.container_port, protocol, method, path)
             for method in methods
             for path in paths
         ]
@@ -209,7 +209,7 @@ class IstioVerdict:
 
 def _access_queries(
     spec: MeshSpec, pairs: Iterable[tuple[Endpoint, Endpoint]]
-) -> Iterator[tuple[tuple[str, str], Probe | None, dict[str, Any] | None]]:
+) -> Iterator[tuple[tuple[str, str], AccessProbe | None, dict[str, Any] | None]]:
     for caller, callee in pairs:
         source = deployment_name(spec, caller.key)
         for probe in probes(spec, callee.key):

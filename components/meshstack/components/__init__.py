@@ -1,22 +1,22 @@
 """Pulumi components: the thin shell that registers rendered objects and Helm charts."""
 
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
-from meshstack.components.gateway_api import GatewayApi, GatewayApiArgs
+from meshstack.components.gateway_api import GatewayApiCrdInstall, GatewayApiCrdInstallArgs
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
-from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
+from meshstack.components.policy import MeshPolicyObjects, MeshPolicyObjectsArgs
 from meshstack.components.stack import MeshStack, MeshStackArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
 
 __all__ = [
-    "GatewayApi",
-    "GatewayApiArgs",
+    "GatewayApiCrdInstall",
+    "GatewayApiCrdInstallArgs",
     "IstioInstallation",
     "IstioInstallationArgs",
     "MeshNamespaces",
     "MeshNamespacesArgs",
-    "MeshPolicy",
-    "MeshPolicyArgs",
+    "MeshPolicyObjects",
+    "MeshPolicyObjectsArgs",
     "MeshStack",
     "MeshStackArgs",
     "MeshWorkloads",

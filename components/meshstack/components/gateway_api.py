@@ -15,7 +15,7 @@ from meshstack.spec.gateway_api import GatewayApiCrds, GatewayApiRelease
 
 
 @dataclass(frozen=True)
-class GatewayApiArgs:
+class GatewayApiCrdInstallArgs:
     """``base_dir``: where a relative local CRD directory starts (the project directory).
     ``protect``: deleting a CRD deletes every Gateway and route of its kind, so stacks
     that protect Istio's CRDs protect these too."""
@@ -26,7 +26,7 @@ class GatewayApiArgs:
     protect: bool = False
 
 
-class GatewayApi(pulumi.ComponentResource):
+class GatewayApiCrdInstall(pulumi.ComponentResource):
     """The Gateway API's standard channel (CRDs and the release's own admission policy) as
     its release manifest or local files declare them, unchanged. Gateways and routes depend
     on this component, so the first ``up`` never sends a route before its CRD exists.
@@ -41,8 +41,9 @@ class GatewayApi(pulumi.ComponentResource):
     manifests: list[pulumi.Resource]
 
     def __init__(
-        self, name: str, args: GatewayApiArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: GatewayApiCrdInstallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # The type token stays what it was when the class had another name: resources keep their URNs.
         super().__init__("meshstack:index:GatewayApi", name, None, opts)
         child = pulumi.ResourceOptions(
             parent=self,

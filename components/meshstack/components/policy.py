@@ -15,7 +15,7 @@ from meshstack.validation import check
 
 
 @dataclass(frozen=True)
-class MeshPolicyArgs:
+class MeshPolicyObjectsArgs:
     """``crds`` are the resources that install Istio's CRDs (the base chart): every
     custom resource depends on them, or the first ``up`` fails with "no matches
     for kind". ``namespaces`` maps names to the resources that create them."""
@@ -26,15 +26,16 @@ class MeshPolicyArgs:
     provider: pulumi.ProviderResource | None = None
 
 
-class MeshPolicy(pulumi.ComponentResource):
+class MeshPolicyObjects(pulumi.ComponentResource):
     """Gateways, routing, destination policy, mTLS, authorization, JWT, egress, telemetry."""
 
     resources: list[pulumi.CustomResource]
 
     def __init__(
-        self, name: str, args: MeshPolicyArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: MeshPolicyObjectsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         check(args.spec)
+        # The type token stays what it was when the class had another name: resources keep their URNs.
         super().__init__("meshstack:index:MeshPolicy", name, None, opts)
         objects = render_policy(args.spec)
         self.resources = [

@@ -10,11 +10,11 @@ import pulumi
 
 from meshstack.chart_files import source_file_problems
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
-from meshstack.components.gateway_api import GatewayApi, GatewayApiArgs
+from meshstack.components.gateway_api import GatewayApiCrdInstall, GatewayApiCrdInstallArgs
 from meshstack.components.helm import without_crd_descriptions
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
-from meshstack.components.policy import MeshPolicy, MeshPolicyArgs
+from meshstack.components.policy import MeshPolicyObjects, MeshPolicyObjectsArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
 from meshstack.render.objects import without_waiting
 from meshstack.spec.mesh import MeshSpec
@@ -51,10 +51,10 @@ class MeshStack(pulumi.ComponentResource):
 
     namespaces: MeshNamespaces
     install: IstioInstallation | None
-    gateway_api: GatewayApi | None
+    gateway_api: GatewayApiCrdInstall | None
     """The Gateway API's CRDs, when a gateway uses that API and the spec installs them."""
     workloads: MeshWorkloads
-    policy: MeshPolicy
+    policy: MeshPolicyObjects
     addons: ObservabilityAddons | None
 
     def __init__(
@@ -94,9 +94,9 @@ class MeshStack(pulumi.ComponentResource):
             injectors.extend(self.install.injectors)
         self.gateway_api = None
         if spec.uses_gateway_api() and spec.gateway_api.install:
-            self.gateway_api = GatewayApi(
+            self.gateway_api = GatewayApiCrdInstall(
                 f"{name}-gateway-api",
-                GatewayApiArgs(
+                GatewayApiCrdInstallArgs(
                     spec.gateway_api,
                     args.provider,
                     args.base_dir,
@@ -120,9 +120,9 @@ class MeshStack(pulumi.ComponentResource):
             ),
             child,
         )
-        self.policy = MeshPolicy(
+        self.policy = MeshPolicyObjects(
             f"{name}-policy",
-            MeshPolicyArgs(spec, crds, self.namespaces.by_name, args.provider),
+            MeshPolicyObjectsArgs(spec, crds, self.namespaces.by_name, args.provider),
             child,
         )
         self.addons = None
