@@ -139,8 +139,8 @@ def _l2_floor(services: int) -> tuple[float, int]:
     ``pulumi.CustomResource`` (its type token, a unique name, its whole body as inputs),
     with no components, parents, dependencies, options or provider classes."""
     import pulumi
+    from meshstack.k8s import type_token
     from meshstack.render import render
-    from meshstack.render.objects import type_token
     from meshstack.synthetic import synthetic_mesh
 
     engine = _EchoEngine()

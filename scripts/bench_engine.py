@@ -70,7 +70,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from meshstack.components.registry import KUBERNETES_PLUGIN_VERSION
-from meshstack.render.objects import type_token
+from meshstack.k8s import type_token
 from meshstack.runtime import tune_garbage_collector
 
 tune_garbage_collector()

@@ -8,8 +8,8 @@ names its callers only by those identities.
 from __future__ import annotations
 
 from builders import shop
+from meshstack.access.authorization import Verdict
 from meshstack.access.egress import who_can_reach_external
-from meshstack.access.graph import Verdict
 from meshstack.diff import diff
 from meshstack.spec import (
     ExternalService,

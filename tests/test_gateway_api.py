@@ -24,12 +24,13 @@ import pytest
 import yaml
 from builders import shop
 from ingress_routing import Answer, Request, gateway_api_answer, istio_answer
-from meshstack.access.graph import Verdict, who_can_call_whom
+from meshstack.access.authorization import Verdict
+from meshstack.access.graph import who_can_call_whom
 from meshstack.access.ingress import to_markdown as ingress_markdown
 from meshstack.access.ingress import who_can_enter
 from meshstack.chart_files import gateway_api_source_problems
+from meshstack.gateway_api.translation import gateway_api_duration
 from meshstack.render import render
-from meshstack.render.gateway_api import gateway_api_duration
 from meshstack.spec import (
     AuthorizationPolicy,
     AuthorizationRule,

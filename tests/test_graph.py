@@ -7,7 +7,8 @@ import json
 import pytest
 from builders import shop
 from conftest import PROJECT
-from meshstack.access.graph import Verdict, broken_calls, undeclared_access, who_can_call_whom
+from meshstack.access.authorization import Verdict
+from meshstack.access.graph import broken_calls, undeclared_access, who_can_call_whom
 from meshstack.cli import main
 from meshstack.spec import (
     AuthorizationAction,

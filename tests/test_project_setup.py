@@ -479,6 +479,27 @@ def test_the_package_map_names_every_module() -> None:
     )
 
 
+def test_validation_never_imports_the_renderer_or_the_graph() -> None:
+    """Validation judges the spec; it must not reach up into what renders objects or
+    prints the access matrix (the Gateway API's limits live in ``gateway_api``, one pair's
+    authorization in ``access.authorization``)."""
+    import ast
+
+    import meshstack
+
+    validation = Path(meshstack.__file__).parent / "validation"
+    reaching_up = []
+    for module in sorted(validation.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith(("meshstack.render", "meshstack.access.graph"))
+            ):
+                reaching_up.append(f"{module.name}: {node.module}")
+    assert reaching_up == []
+
+
 def test_no_two_public_classes_of_the_package_share_a_name() -> None:
     """A name means one thing: ``GatewayApi`` was both the spec's enum and the component
     that installs the Gateway API's CRDs, ``MeshPolicy`` both the spec and a component."""

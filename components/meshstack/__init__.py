@@ -10,17 +10,22 @@ The package is split by concern so the folder shows the architecture (every modu
 * ``apps/``          Bookinfo and Online Boutique built from the models; ``recipes`` the
                      gateways and ingress routes they use
 * ``components/``    the thin Pulumi shell that registers rendered objects and charts
-* ``access/``        who can reach what: ``graph`` (between workloads), ``ingress`` (from
-                     the edge), ``egress`` (to external hosts), ``sidecar_scope``
+* ``access/``        who can reach what: ``authorization`` (one caller, one callee, as the
+                     policies decide), ``graph`` (between every pair of workloads),
+                     ``ingress`` (from the edge), ``egress`` (to external hosts),
+                     ``sidecar_scope``
 * ``diff/``          what a change does to the mesh: ``subjects`` (a spec as objects and
                      facts), ``keys`` (typed line keys), ``risk`` (the ⚠ rules),
                      ``comment`` (the pull-request comment)
+* ``gateway_api/``   the Kubernetes Gateway API: ``translation`` (routes as HTTPRoutes, and
+                     what they cannot express), ``objects`` (what is rendered)
 * ``guardrails/``    preview-time rules; ``policy_pack/`` serves them to the engine
 * ``program``        the Pulumi program (``run()``, ``deploy()``); ``component_provider``
                      the same for Pulumi YAML (``pulumi-resource-meshstack``)
 * ``stacks``         stack files and the modules they import; ``stack_config`` config as
                      Pulumi reads it and the production setting; ``overrides`` the config
                      that tunes a spec; ``spec_sites`` the stack-file line of a problem
+* ``k8s``            Kubernetes objects as plain dicts (metadata, API groups, CRD prose)
 * ``hosts``          how a name becomes the host Istio matches; ``enforcement`` who
                      enforces a namespace's policy (sidecars, ztunnel, waypoints);
                      ``least_privilege`` the policies a spec's declared calls need

@@ -11,7 +11,7 @@ like any other permission (``caller → external/<host>``).
 
 from __future__ import annotations
 
-from meshstack.access.graph import Call, Endpoint, Verdict, endpoints
+from meshstack.access.authorization import Call, Endpoint, Verdict, endpoints
 from meshstack.access.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.spec.edge import ExternalService
 from meshstack.spec.mesh import MeshSpec

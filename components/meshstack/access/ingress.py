@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from meshstack.access.graph import Endpoint, Evaluator, Verdict, endpoints
+from meshstack.access.authorization import Endpoint, Evaluator, Verdict, endpoints
 from meshstack.hosts import HostResolver
 from meshstack.spec.edge import Gateway, GatewayApi
 from meshstack.spec.mesh import MeshSpec

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from meshstack.k8s import strip_descriptions
 from meshstack.render.charts import HelmRelease
-from meshstack.render.objects import strip_descriptions
 
 
 def register_release(

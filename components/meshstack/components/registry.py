@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 from pulumi_kubernetes import _utilities as kubernetes_sdk
 
-from meshstack.render.objects import K8sObject, type_token
+from meshstack.k8s import K8sObject, type_token
 
 KUBERNETES_PLUGIN_VERSION: str = kubernetes_sdk.get_version()  # type: ignore[no-untyped-call]
 """The provider plugin version the installed pulumi-kubernetes SDK asks the engine for

@@ -16,7 +16,7 @@ from meshstack.components.install import IstioInstallation, IstioInstallationArg
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicyObjects, MeshPolicyObjectsArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
-from meshstack.render.objects import without_waiting
+from meshstack.k8s import without_waiting
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import SpecInvalid, check
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from meshstack.access.graph import Verdict
+from meshstack.access.authorization import Verdict
 from meshstack.diff.keys import Kind, SubjectKey
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.security import MtlsMode

@@ -21,8 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from meshstack.access.authorization import Verdict
 from meshstack.access.egress import who_can_reach_external
-from meshstack.access.graph import Verdict, who_can_call_whom
+from meshstack.access.graph import who_can_call_whom
 from meshstack.diff.keys import Kind, SubjectKey
 from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.gateway_api import GatewayApiRelease

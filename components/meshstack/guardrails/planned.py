@@ -13,8 +13,8 @@ from typing import Any
 
 from meshstack.guardrails.catalog import RESOURCE_GUARDRAILS, STACK_GUARDRAILS
 from meshstack.guardrails.model import GuardrailSettings, PlannedResource
+from meshstack.k8s import type_token, without_waiting
 from meshstack.render import render, stack_releases
-from meshstack.render.objects import type_token, without_waiting
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 

@@ -6,12 +6,12 @@ order: policy custom resources must wait for Istio's CRDs.
 
 from __future__ import annotations
 
+from meshstack.gateway_api.objects import render_gateway_api
+from meshstack.k8s import K8sObject
 from meshstack.render.addons import addon_releases
 from meshstack.render.charts import HelmRelease
 from meshstack.render.edge import render_edge
-from meshstack.render.gateway_api import render_gateway_api
 from meshstack.render.install import istio_releases
-from meshstack.render.objects import K8sObject
 from meshstack.render.proxy import render_proxy
 from meshstack.render.security import render_security
 from meshstack.render.traffic import render_traffic

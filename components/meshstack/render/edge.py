@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from meshstack.render.objects import NETWORKING, SECURITY, K8sObject, drop_none, k8s_object
+from meshstack.k8s import NETWORKING, SECURITY, K8sObject, drop_none, k8s_object
 from meshstack.spec.edge import (
     ExternalService,
     Gateway,

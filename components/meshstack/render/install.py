@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from meshstack.k8s import drop_none
 from meshstack.locations import expand
 from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
-from meshstack.render.objects import drop_none
 from meshstack.render.workloads import resources_values
 from meshstack.spec.install import (
     VERSION_PLACEHOLDER,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object
+from meshstack.k8s import NETWORKING, K8sObject, drop_none, k8s_object
 from meshstack.render.probes import probe_values
 from meshstack.spec.workloads import VirtualMachines, Workload
 

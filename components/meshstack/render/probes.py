@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshstack.render.objects import drop_none
+from meshstack.k8s import drop_none
 from meshstack.spec.workloads import Probe, ProbeKind
 
 

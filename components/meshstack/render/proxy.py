@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from meshstack.render.objects import (
+from meshstack.k8s import (
     NETWORKING,
     NETWORKING_ALPHA,
     TELEMETRY,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshstack.enforcement import Enforcement, Placement
-from meshstack.render.objects import SECURITY, K8sObject, drop_none, k8s_object
+from meshstack.k8s import SECURITY, K8sObject, drop_none, k8s_object
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, gateway_key, principal, service_account_key
 from meshstack.spec.security import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshstack.gateway_api.translation import istio_gateway_refs
 from meshstack.hosts import HostResolver
-from meshstack.render.gateway_api import istio_gateway_refs
-from meshstack.render.objects import NETWORKING, K8sObject, drop_none, k8s_object, whole
+from meshstack.k8s import NETWORKING, K8sObject, drop_none, k8s_object, whole
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
@@ -82,7 +82,7 @@ class TrafficRenderer:
 
     def virtual_service(self, vs: VirtualService, gateways: list[str]) -> K8sObject:
         """``gateways``: the Istio gateways (and ``mesh``) it binds to; Gateway API ones
-        get an HTTPRoute instead (:mod:`meshstack.render.gateway_api`)."""
+        get an HTTPRoute instead (:mod:`meshstack.gateway_api`)."""
         spec = drop_none(
             {
                 "hosts": [self.host(h, vs.namespace) for h in vs.hosts],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from meshstack.k8s import K8sObject, drop_none, k8s_object
 from meshstack.render.machines import machine_objects
-from meshstack.render.objects import K8sObject, drop_none, k8s_object
 from meshstack.render.probes import probe_values
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_key

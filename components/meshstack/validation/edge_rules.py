@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshstack.access.graph import Verdict
+from meshstack.access.authorization import Verdict
 from meshstack.access.ingress import who_can_enter
-from meshstack.render.gateway_api import inexpressible
+from meshstack.gateway_api.translation import inexpressible
 from meshstack.spec.edge import ExternalService, GatewayApi, Resolution, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
