@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import shop
@@ -33,7 +34,7 @@ from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.install import ChartRepository, LocalCharts
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import StackConfigError, read_settings, stack_config
-from meshstack.stacks import resolve_stack
+from meshstack.stacks import load_spec, resolve_stack
 from meshstack.validation import validate
 from scratch_repo import git
 
@@ -477,6 +478,35 @@ def test_the_package_map_names_every_module() -> None:
         sorted(n for n in names if f"``{n}``" not in documented and f"``{n}/``" not in documented)
         == []
     )
+
+
+def test_one_specs_indexes_are_built_once_whoever_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate, render, graph and the ingress judgement of one spec share one
+    HostResolver, one Placement and one Evaluator (they were rebuilt by each reader)."""
+    from meshstack.access.authorization import Evaluator
+    from meshstack.access.graph import who_can_call_whom
+    from meshstack.access.ingress import who_can_enter
+    from meshstack.enforcement import Placement
+    from meshstack.hosts import HostResolver
+    from meshstack.render import render
+
+    built: dict[str, int] = {}
+    for cls in (HostResolver, Placement, Evaluator):
+        original = cls.__init__
+
+        def counting(
+            self: object, spec: MeshSpec, _o: Any = original, _n: str = cls.__name__
+        ) -> None:
+            built[_n] = built.get(_n, 0) + 1
+            _o(self, spec)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    spec = load_spec("dev", Path(__file__).resolve().parent.parent / "stacks")
+    assert validate(spec) == []
+    render(spec)
+    who_can_call_whom(spec)
+    who_can_enter(spec)
+    assert built == {"HostResolver": 1, "Placement": 1, "Evaluator": 1}
 
 
 def test_validation_never_imports_the_renderer_or_the_graph() -> None:

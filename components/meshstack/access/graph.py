@@ -11,7 +11,8 @@ from dataclasses import asdict
 
 from meshstack.access.authorization import SYMBOL, Call, Endpoint, Evaluator, Verdict, endpoints
 from meshstack.access.sidecar_scope import imports, outbound_policy, scope_of
-from meshstack.enforcement import Enforcement, Placement
+from meshstack.enforcement import Enforcement
+from meshstack.model import model_of
 from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.observability import OutboundPolicy
@@ -36,7 +37,7 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
     """Every ordered pair of distinct workloads that serve ports, with its verdict."""
     workloads = endpoints(spec)
     declared = _declared(spec)
-    evaluator = Evaluator(spec)
+    evaluator = model_of(spec).authorization
     calls = []
     with collector_paused():  # every Call survives: collections would only rescan them
         for caller in workloads:
@@ -85,7 +86,7 @@ def undeclared_access(calls: list[Call]) -> list[Call]:
 def enforced_by(spec: MeshSpec) -> dict[str, str]:
     """Namespace → what enforces its policy, as a reviewer reads it: the verdicts are the
     same on every data plane (validation refuses what one cannot enforce), the place is not."""
-    placement = Placement(spec)
+    placement = model_of(spec).placement
     found = {}
     for ns in spec.namespaces:
         where = placement.of(ns.name)

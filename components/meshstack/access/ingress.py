@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from meshstack.access.authorization import Endpoint, Evaluator, Verdict, endpoints
-from meshstack.hosts import HostResolver
+from meshstack.access.authorization import Endpoint, Verdict, endpoints
+from meshstack.model import model_of
 from meshstack.spec.edge import Gateway, GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
@@ -76,8 +76,8 @@ def who_can_enter(spec: MeshSpec) -> list[Entry]:
     routes = list(_routes(spec))
     if not routes:
         return []  # validation asks on every `up`: no index for a mesh without ingress
-    evaluator = Evaluator(spec)
-    hosts = HostResolver(spec)
+    evaluator = model_of(spec).authorization
+    hosts = model_of(spec).hosts
     backends = {e.key: e for e in endpoints(spec)}
     found = []
     for gateway, path, service, namespace in routes:

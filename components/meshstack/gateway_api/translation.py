@@ -40,6 +40,7 @@ import re2
 
 from meshstack.hosts import HostResolver, served_by
 from meshstack.k8s import K8sObject, drop_none, k8s_object
+from meshstack.model import model_of
 from meshstack.spec.base import duration_seconds
 from meshstack.spec.edge import Gateway, GatewayApi, GatewayServer, ServerProtocol, TlsMode
 from meshstack.spec.mesh import MeshSpec
@@ -505,7 +506,7 @@ def parent_refs(gw: Gateway, namespace: str, hostnames: list[str]) -> list[dict[
 
 def translations(spec: MeshSpec) -> Iterator[RouteTranslation]:
     """A translation per VirtualService bound to a Gateway API gateway."""
-    hosts = HostResolver(spec)
+    hosts = model_of(spec).hosts
     ports = {
         ServiceKey(app.namespace, w.name): [p.number for p in w.ports]
         for app in spec.apps

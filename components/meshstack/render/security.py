@@ -7,6 +7,7 @@ from typing import Any
 
 from meshstack.enforcement import Enforcement, Placement
 from meshstack.k8s import SECURITY, K8sObject, drop_none, k8s_object
+from meshstack.model import model_of
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, gateway_key, principal, service_account_key
 from meshstack.spec.security import (
@@ -176,7 +177,7 @@ def render_security(spec: MeshSpec) -> Iterator[K8sObject]:
     """mTLS stays with the pods (sidecars or ztunnel carry it); authorization and JWT
     rules go where the namespace's data plane enforces them (:mod:`meshstack.enforcement`)."""
     policy = spec.policy
-    placement = Placement(spec)
+    placement = model_of(spec).placement
     for pa in policy.peer_authentications:
         yield peer_authentication(pa, spec.root_namespace)
     for namespace in policy.default_deny_namespaces:

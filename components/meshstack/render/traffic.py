@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshstack.gateway_api.translation import istio_gateway_refs
-from meshstack.hosts import HostResolver
 from meshstack.k8s import NETWORKING, K8sObject, drop_none, k8s_object, whole
+from meshstack.model import model_of
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
@@ -33,7 +33,7 @@ class TrafficRenderer:
 
     def __init__(self, spec: MeshSpec) -> None:
         self.spec = spec
-        self.hosts = HostResolver(spec)
+        self.hosts = model_of(spec).hosts
         self.external_hosts = self.hosts.external
 
     def host(self, ref: str, namespace: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from meshstack.enforcement import Enforcement, Placement, l7_attributes
-from meshstack.hosts import HostResolver
+from meshstack.model import model_of
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
 from meshstack.validation.problems import Problem
@@ -27,7 +27,7 @@ def _fix(namespace: str) -> str:
 
 
 def ambient_problems(spec: MeshSpec) -> Iterator[Problem]:
-    placement = Placement(spec)
+    placement = model_of(spec).placement
     yield from _namespace_problems(spec)
     yield from _workload_problems(spec, placement)
     if not any(ns.ambient for ns in spec.namespaces):
@@ -170,7 +170,7 @@ def _namespace_wide_problems(
 def _traffic_problems(spec: MeshSpec, placement: Placement) -> Iterator[Problem]:
     """Routing, subsets, resilience and faults for an ambient service are applied by its
     waypoint: without one, its ambient callers' requests skip them."""
-    hosts = HostResolver(spec)
+    hosts = model_of(spec).hosts
     policy = spec.policy
     why = "requests from ambient callers are routed only by a waypoint; "
     for vs in policy.virtual_services:

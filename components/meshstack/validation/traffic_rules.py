@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 
 import re2
 
-from meshstack.hosts import HostResolver, served_by
+from meshstack.hosts import served_by
+from meshstack.model import model_of
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey, gateway_key
@@ -122,7 +123,7 @@ class TrafficRules:
     def __init__(self, spec: MeshSpec, index: MeshIndex) -> None:
         self.spec = spec
         self.index = index
-        self.hosts = HostResolver(spec)
+        self.hosts = model_of(spec).hosts
         self.gateway_hosts = {
             ServiceKey(g.namespace, g.name): [h for s in g.servers for h in s.hosts]
             for g in spec.policy.gateways
