@@ -101,6 +101,6 @@ def test_config_overrides_apply_and_bad_ones_name_the_config_key(
     )
     assert main(["--project", str(project), "validate", "staging"]) == 1
     err = capsys.readouterr().err
-    assert "meshstack:canaryWeights.reviews: 150 is not an integer percentage" in err
+    assert "meshstack:canaryWeights.reviews: 150 is not an integer weight between 0 and 100" in err
     assert "meshstack:canaryWeights.details: no canary for 'details'" in err
     assert "meshstack:canaryWeight: unknown config key" in err

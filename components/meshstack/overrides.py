@@ -29,14 +29,14 @@ key as path, before anything is registered.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from meshstack.spec.addons import AddonSource
-from meshstack.spec.base import Spec
+from meshstack.spec.base import NonNegativeInt, Spec, Weight, field_check
+from meshstack.spec.formats import ImageTag
 from meshstack.spec.gateway_api import GatewayApiSource
 from meshstack.spec.install import ChartSource, ValidationFailurePolicy
 from meshstack.spec.mesh import MeshSpec
@@ -44,7 +44,6 @@ from meshstack.spec.workloads import App, Version, Workload
 from meshstack.stack_config import CONFIG_NAMESPACE, SETTING_KEYS
 from meshstack.validation.problems import Problem
 
-_IMAGE_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 OVERRIDE_KEYS = (
     "canaryWeights",
     "imageTags",
@@ -57,14 +56,17 @@ OVERRIDE_KEYS = (
 KNOWN_KEYS = OVERRIDE_KEYS + SETTING_KEYS
 
 
-def _int_in(value: Any, low: int, high: int | None) -> bool:
+def _whole(value: Any) -> bool:
+    """A whole number as config gives it (an int, or a float without a fraction)."""
     return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and float(value).is_integer()
-        and value >= low
-        and (high is None or value <= high)
+        isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
     )
+
+
+# The spec's own rules for the fields config overrides: one grammar, one range.
+_WEIGHT = field_check(Weight)
+_TAG = field_check(ImageTag)
+_REPLICAS = field_check(NonNegativeInt)
 
 
 def with_tag(image: str, tag: str) -> str:
@@ -102,10 +104,8 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
         key = _addressed(target, canary_at, path, "canary", problems)
         if key is None:
             continue
-        if not _int_in(weight, 0, 100):
-            problems.append(
-                Problem(path, f"{weight!r} is not an integer percentage between 0 and 100")
-            )
+        if not _whole(weight) or not _WEIGHT.accepts(int(weight)):
+            problems.append(Problem(path, f"{weight!r} is not {_WEIGHT.expected}"))
             continue
         i = canary_at[key]
         canaries[i] = canaries[i].model_copy(update={"weight": int(weight)})
@@ -122,14 +122,8 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             problems.append(
                 Problem(path, f"{key[1]!r} runs on virtual machines: it has no image to tag")
             )
-        elif not isinstance(tag, str) or not _IMAGE_TAG.match(tag):
-            problems.append(
-                Problem(
-                    path,
-                    f"{tag!r} is not an image tag: up to 128 letters, digits, '_', '.' and '-', "
-                    "not starting with '.' or '-' (e.g. 'v1.2.3')",
-                )
-            )
+        elif not isinstance(tag, str) or not _TAG.accepts(tag):
+            problems.append(Problem(path, f"{tag!r} is not {_TAG.expected}"))
         else:
             tag_of[(*key, version)] = tag
     replica_of: dict[tuple[str, str], int] = {}
@@ -142,8 +136,10 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
             problems.append(
                 Problem(path, f"{key[1]!r} runs on virtual machines: they are not replicas")
             )
-        elif not _int_in(count, 0, None):
-            problems.append(Problem(path, f"{count!r} is not a replica count (an integer ≥ 0)"))
+        elif not _whole(count) or not _REPLICAS.accepts(int(count)):
+            problems.append(
+                Problem(path, f"{count!r} is not a replica count ({_REPLICAS.expected})")
+            )
         else:
             replica_of[key] = int(count)
     install = spec.install

@@ -60,6 +60,15 @@ class FieldCheck:
     accepts: Callable[[Any], bool]
 
 
+def field_check(annotated: Any) -> FieldCheck:
+    """The rule an ``Annotated`` field type carries, for code that checks a value outside
+    a model (stack config overriding a field) against the field's own rule."""
+    found = [m for m in getattr(annotated, "__metadata__", ()) if isinstance(m, FieldCheck)]
+    if not found:
+        raise TypeError(f"{annotated!r} carries no FieldCheck")
+    return found[0]
+
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms|us|ns))+$")
 _DURATION_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}

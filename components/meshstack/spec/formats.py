@@ -25,9 +25,10 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
 _IMAGE = re.compile(
     rf"^(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    rf"(?::(?P<tag>{_TAG}))?"
     r"(?:@(?P<algorithm>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*):(?P<hex>[0-9a-fA-F]{32,}))?$"
 )
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -47,6 +48,12 @@ def is_image_reference(value: str) -> bool:
     return algorithm is None or len(found["hex"]) == _DIGEST_LENGTHS.get(
         algorithm, len(found["hex"])
     )
+
+
+def is_image_tag(value: str) -> bool:
+    """The tag part of an image reference: up to 128 letters, digits, ``_``, ``.``, ``-``,
+    not starting with ``.`` or ``-``."""
+    return re.fullmatch(_TAG, value) is not None
 
 
 def is_dns_subdomain(value: str) -> bool:
@@ -99,6 +106,14 @@ ImageReference = Annotated[
         "an image reference such as 'registry.example:5000/team/app:1.2.3' or "
         "'app@sha256:<64 hex digits>' (lower-case path, tag of letters, digits, '_', '.', '-')",
         is_image_reference,
+    ),
+]
+ImageTag = Annotated[
+    str,
+    FieldCheck(
+        "an image tag: up to 128 letters, digits, '_', '.' and '-', not starting with '.' "
+        "or '-' (e.g. 'v1.2.3')",
+        is_image_tag,
     ),
 ]
 Hostname = Annotated[
