@@ -8,7 +8,8 @@ from meshstack's renderer:
   gateway, by host) decides;
 * :func:`gateway_api_answer` — a Gateway API listener takes it by port and hostname, the
   ``HTTPRoute``s attached to that listener (and admitted by its ``allowedRoutes``) are
-  flattened into one route per match, with the API's defaults (``PathPrefix /``), and
+  flattened into one route per match, with the API's defaults (``PathPrefix /``; a
+  ``PathPrefix`` matches whole path segments, unlike a VirtualService ``prefix``), and
   sorted the way istiod's conversion sorts them (exact path, then longer path, then
   prefix before regex, a method, more headers); the first that matches decides. A
   backend in another namespace counts only with a ``ReferenceGrant`` there.
@@ -213,12 +214,20 @@ def _rank(match: dict[str, Any]) -> tuple[int, int, bool, int]:
     )
 
 
+def _segment_prefix(prefix: str, path: str) -> bool:
+    """A Gateway API ``PathPrefix`` matches whole path segments (Istio serves it as Envoy's
+    ``path_separated_prefix``, a trailing ``/`` trimmed): ``/api`` takes ``/api`` and
+    ``/api/items``, not ``/apiary``."""
+    prefix = prefix.rstrip("/")
+    return not prefix or path == prefix or path.startswith(prefix + "/")
+
+
 def _api_match(match: dict[str, Any], request: Request) -> bool:
     path = match["path"]
     value = path["value"]
     if path["type"] == "Exact" and request.path != value:
         return False
-    if path["type"] == "PathPrefix" and not request.path.startswith(value.rstrip("/") or "/"):
+    if path["type"] == "PathPrefix" and not _segment_prefix(value, request.path):
         return False
     if path["type"] == "RegularExpression" and not re.fullmatch(value, request.path):
         return False

@@ -9,20 +9,37 @@ mutations must each make an Istio-judged check fail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from builders import shop
 from engine_stack import require_toolchain
-from istio_agreement import graph_disagreements
-from meshstack.istio_judge import ask, backend_service, gateway_stand_ins, route_query
+from ingress_routing import gateway_api_answer, istio_answer
+from istio_agreement import (
+    egress_disagreements,
+    entry_disagreements,
+    graph_disagreements,
+    permission_line_disagreements,
+)
+from meshstack.access.egress import who_can_reach_external
+from meshstack.access.ingress import who_can_enter
+from meshstack.istio_judge import (
+    ask,
+    backend_service,
+    gateway_deployment,
+    gateway_stand_ins,
+    route_query,
+)
 from meshstack.render import K8sObject, render
 from meshstack.spec import (
+    GatewayApi,
     MeshSpec,
     MtlsMode,
     PeerAuthentication,
 )
 from meshstack.synthetic import synthetic_mesh
+from test_gateway_api import ADMIN, AGREEING_ROUTES, ORDER_SENSITIVE, PROBES, REQUESTS, _edge
 
 pytestmark = pytest.mark.cluster
 
@@ -50,6 +67,101 @@ def test_graph_verdicts_are_istios_on_a_synthetic_mesh() -> None:
     wrong, judged = graph_disagreements(spec, objects_of(spec))
     assert judged >= 50 * 49
     assert wrong == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_ingress_and_egress_verdicts_are_istios(
+    stack: str, stack_specs: dict[str, MeshSpec]
+) -> None:
+    """graph's Ingress section (each route backend, for the proxy of its gateway, with and
+    without end users' tokens) and Egress section (each workload against each external
+    host: its sidecar's route, then the egress gateway's own policy) against Istio."""
+    spec = stack_specs[stack]
+    objects = objects_of(spec)
+    wrong, judged = entry_disagreements(spec, objects)
+    assert wrong == []
+    assert judged == len(who_can_enter(spec)) > 0
+    wrong, judged = egress_disagreements(spec, objects)
+    assert wrong == []
+    assert judged == len(who_can_reach_external(spec)) or not spec.policy.external_services
+
+
+def test_gateway_api_entries_are_istios() -> None:
+    """The Ingress section for a Gateway API gateway: its backends as the proxy istiod
+    deploys for it (identity ``<name>-istio``) calls them."""
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    wrong, judged = entry_disagreements(spec, objects_of(spec))
+    assert wrong == []
+    assert judged == len(who_can_enter(spec)) > 0
+
+
+def _without_policies(spec: MeshSpec, *names: str) -> MeshSpec:
+    kept = tuple(p for p in spec.policy.authorization_policies if p.name not in names)
+    assert len(kept) < len(spec.policy.authorization_policies), names
+    return spec.model_copy(
+        update={"policy": spec.policy.model_copy(update={"authorization_policies": kept})}
+    )
+
+
+def _with_default_deny(spec: MeshSpec, *namespaces: str) -> MeshSpec:
+    deny = tuple(dict.fromkeys((*spec.policy.default_deny_namespaces, *namespaces)))
+    return spec.model_copy(
+        update={"policy": spec.policy.model_copy(update={"default_deny_namespaces": deny})}
+    )
+
+
+def _changes(stack_specs: dict[str, MeshSpec]) -> dict[str, tuple[MeshSpec, MeshSpec]]:
+    staging, prod = stack_specs["staging"], stack_specs["prod"]
+    return {
+        "staging → prod": (staging, prod),
+        "prod → staging": (prod, staging),
+        "staging, an ALLOW policy dropped": (
+            staging,
+            _without_policies(staging, staging.policy.authorization_policies[0].name),
+        ),
+        "staging, default-deny on bookinfo": (staging, _with_default_deny(staging, "bookinfo")),
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "staging → prod",
+        "prod → staging",
+        "staging, an ALLOW policy dropped",
+        "staging, default-deny on bookinfo",
+    ],
+)
+def test_the_diffs_permission_lines_are_the_change_in_istios_verdicts(
+    change: str, stack_specs: dict[str, MeshSpec]
+) -> None:
+    """Every ``caller → callee`` line of ``meshstack diff`` (workload pairs and external
+    hosts) is a pair whose Istio verdict changed, from and to what the line says, and every
+    pair whose Istio verdict changed has its line."""
+    base, head = _changes(stack_specs)[change]
+    wrong, confirmed = permission_line_disagreements(base, head, objects_of(base), objects_of(head))
+    assert wrong == []
+    assert confirmed > 0
+
+
+def test_ambient_callees_are_judged_by_ztunnel_and_their_waypoints(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """dev's Online Boutique runs in ambient mode with waypoints: every pair with an
+    ambient callee is decided from what istiod gives ztunnel (its WorkloadAuthorization)
+    and, on the path through a waypoint, the waypoint's inbound chain — none is left out."""
+    from meshstack.istio_judge import istio_verdicts
+
+    spec = stack_specs["dev"]
+    ambient = {ns.name for ns in spec.namespaces if ns.ambient}
+    assert ambient
+    verdicts = istio_verdicts(spec, objects_of(spec))
+    into_ambient = {pair: v for pair, v in verdicts.items() if pair[1].partition("/")[0] in ambient}
+    assert into_ambient
+    undecided = {pair: v.decided for pair, v in into_ambient.items() if v.verdict is None}
+    assert undecided == {}
+    assert any("waypoint" in v.decided for v in into_ambient.values())
+    assert any("ztunnel" in v.decided for v in into_ambient.values())
 
 
 def test_mesh_wide_mtls_is_judged_the_same_however_it_is_spelled() -> None:
@@ -434,12 +546,15 @@ def _as_ingress_answer(answer: dict[str, Any], domain: str) -> Any:
         return found[0], found[1], found[2], round(percent, 3)
 
     total = sum(b["weight"] for b in answer["backends"])
+    # A cluster the proxy was not given (istiod's "UnknownService" for a backend it may
+    # not use) is no backend: Envoy answers that share with an error.
+    known = [b for b in answer["backends"] if b.get("policy") is not None]
+    if not known:
+        return Answer()
     retry = answer.get("retry")
     mirrors = answer.get("mirrors") or []
     return Answer(
-        backends=frozenset(
-            service(b["cluster"], 100 * b["weight"] / total) for b in answer["backends"]
-        ),
+        backends=frozenset(service(b["cluster"], 100 * b["weight"] / total) for b in known),
         timeout_ms=answer.get("timeoutMs") or None,
         attempts=None
         if retry is None or (retry["retryOn"] == ISTIO_DEFAULT_RETRY_ON and retry["attempts"] == 2)
@@ -448,21 +563,20 @@ def _as_ingress_answer(answer: dict[str, Any], domain: str) -> Any:
     )
 
 
-def test_ingress_routing_answers_are_istios() -> None:
-    """Every request ``tests/ingress_routing.py`` answers for the Istio Gateway API table
-    gets the same answer from Istio: backends and weights, redirect, 404, timeout,
-    retries, mirror. (Gateway API routes: istiod's Gateway API controller is not run by
-    the judge yet; their reader is checked against this one in test_gateway_api.)"""
-    from ingress_routing import istio_answer
-    from meshstack.spec import GatewayApi
-    from test_gateway_api import AGREEING_ROUTES, REQUESTS, _edge
+def _ingress_source(spec: MeshSpec) -> tuple[str, str]:
+    """The proxy that serves the spec's first gateway."""
+    found = gateway_deployment(spec, spec.policy.gateways[0])
+    assert found is not None
+    return found
 
-    spec = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES)
+
+def _istio_ingress_answers(spec: MeshSpec, requests: Sequence[Any]) -> list[Any]:
+    """Istio's answer to each request at the spec's first gateway, as ingress_routing
+    writes answers."""
     objects = objects_of(spec)
-    source = (spec.gateway_workloads[0].namespace, spec.gateway_workloads[0].name)
     queries = [
         route_query(
-            source=source,
+            source=_ingress_source(spec),
             gateway=True,
             host=r.host,
             port=r.port,
@@ -471,13 +585,62 @@ def test_ingress_routing_answers_are_istios() -> None:
             headers=dict(r.headers),
             tls=r.port == 443,
         )
-        for r in REQUESTS
+        for r in requests
     ]
-    theirs = [_as_ingress_answer(a, spec.cluster_domain) for a in ask(objects, spec, queries)]
-    ours = [istio_answer(render(spec), r) for r in REQUESTS]
+    return [_as_ingress_answer(a, spec.cluster_domain) for a in ask(objects, spec, queries)]
+
+
+@pytest.mark.parametrize("api", ["istio", "kubernetes"])
+def test_ingress_routing_answers_are_istios(api: str) -> None:
+    """Every request ``tests/ingress_routing.py`` answers for the agreement table gets the
+    same answer from Istio — backends and weights, redirect, 404, timeout, retries,
+    mirror — for Istio's Gateway and VirtualServices and for the Gateway API's Gateway and
+    HTTPRoutes (istiod's Gateway API controller translating them, on the proxy it would
+    deploy)."""
+
+    spec = _edge(GatewayApi(api), *AGREEING_ROUTES)
+    reader = istio_answer if spec.policy.gateways[0].api is GatewayApi.ISTIO else gateway_api_answer
+    theirs = _istio_ingress_answers(spec, REQUESTS)
+    ours = [reader(render(spec), r) for r in REQUESTS]
     assert [(str(r), a) for r, a in zip(REQUESTS, theirs, strict=True)] == [
         (str(r), a) for r, a in zip(REQUESTS, ours, strict=True)
     ]
+
+
+def test_a_cross_namespace_gateway_api_backend_needs_its_reference_grant_in_istio_too() -> None:
+    """Without the ReferenceGrant meshstack renders, istiod sends the admin route nowhere."""
+
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    admin = route_query(
+        source=_ingress_source(spec), gateway=True, host=ADMIN, port=443, path="/admin", tls=True
+    )
+    objects = objects_of(spec)
+    granted = _as_ingress_answer(ask(objects, spec, [admin])[0], spec.cluster_domain)
+    without = [o for o in objects if o["kind"] != "ReferenceGrant"]
+    refused = _as_ingress_answer(ask(without, spec, [admin])[0], spec.cluster_domain)
+    assert granted.backends == {("shop", "web", 8080, 100.0)}
+    assert refused.backends == frozenset()
+
+
+@pytest.mark.parametrize("case", sorted(ORDER_SENSITIVE))
+def test_routes_validation_refuses_for_the_gateway_api_do_route_differently_in_istio(
+    case: str,
+) -> None:
+    """Validation refuses routes whose order the Gateway API's precedence would not keep.
+    For such a table Istio itself sends some probe elsewhere when the same routes are an
+    HTTPRoute rather than a VirtualService (the rule guards a real difference), and for
+    each API Istio's answers are ingress_routing's."""
+
+    routes = ORDER_SENSITIVE[case]
+    as_istio, as_gateway_api = (
+        _edge(GatewayApi.ISTIO, *routes),
+        _edge(GatewayApi.KUBERNETES, *routes),
+    )
+    by_istio_api = _istio_ingress_answers(as_istio, PROBES)
+    by_gateway_api = _istio_ingress_answers(as_gateway_api, PROBES)
+    assert by_istio_api != by_gateway_api
+    assert by_istio_api == [istio_answer(render(as_istio), r) for r in PROBES]
+    assert by_gateway_api == [gateway_api_answer(render(as_gateway_api), r) for r in PROBES]
 
 
 def test_the_judge_builds_against_the_pinned_istio_module() -> None:

@@ -26,9 +26,11 @@ from typing import Any
 
 import yaml
 
-from meshstack.access.graph import Endpoint, Verdict, endpoints
+from meshstack.access.authorization import Endpoint, Verdict, endpoints
+from meshstack.access.ingress import who_can_enter
 from meshstack.render import K8sObject
-from meshstack.render.install import mesh_config_values
+from meshstack.render.install import AMBIENT_PROFILE, istiod_values, mesh_config_values
+from meshstack.spec.edge import Gateway, GatewayApi
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 
@@ -77,6 +79,19 @@ def mesh_config(spec: MeshSpec) -> dict[str, Any]:
     return {"rootNamespace": spec.install.namespace, **mesh_config_values(spec.install, spec.trust)}
 
 
+def istiod_environment(spec: MeshSpec) -> dict[str, str]:
+    """The environment istiod runs with, as meshstack's istiod values set it: the chart's
+    own ``env`` values, and ``PILOT_ENABLE_AMBIENT`` where the values select the ambient
+    profile (the chart's profile sets it so). Istio reads these flags once, at start."""
+    if spec.install is None:
+        return {}
+    values = istiod_values(spec.install, spec.install.control_planes[0], spec.trust)
+    env = {k: str(v) for k, v in (values.get("env") or {}).items() if v != ""}
+    if (values.get("global") or {}).get("profile") == AMBIENT_PROFILE:
+        env["PILOT_ENABLE_AMBIENT"] = "true"
+    return env
+
+
 def ask(
     objects: Sequence[K8sObject], spec: MeshSpec, queries: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -109,6 +124,7 @@ def ask(
             capture_output=True,
             text=True,
             timeout=600,
+            env={**os.environ, **istiod_environment(spec)},
         )
         if done.returncode != 0 or not answered.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
@@ -280,6 +296,161 @@ def istio_verdicts(
         decided = next((a["decided"] for a in found if a), "")
         verdicts[pair] = IstioVerdict(verdict, decided, tuple(a for a in found if a))
     return verdicts
+
+
+def _combined(allowed: Sequence[bool]) -> Verdict:
+    return (
+        Verdict.ALLOWED if all(allowed) else Verdict.DENIED if not any(allowed) else Verdict.PARTIAL
+    )
+
+
+def _end_user_tokens(spec: MeshSpec) -> list[dict[str, Any] | None]:
+    """The tokens end users may bring through a gateway: none, one from each issuer a JWT
+    rule trusts, and one for each request principal a policy names (wildcards filled) —
+    enough to tell a route open to all from one open to some tokens."""
+    tokens: dict[tuple[str, str], dict[str, Any]] = {}
+    for jwt in spec.policy.jwt_rules:
+        tokens[(jwt.issuer, "meshstack-probe")] = {"iss": jwt.issuer, "sub": "meshstack-probe"}
+    for policy in spec.policy.authorization_policies:
+        for rule in policy.rules:
+            for source in rule.sources:
+                for principal in source.request_principals:
+                    if principal == "*":
+                        continue
+                    issuer, _, subject = principal.replace("*", "probe").rpartition("/")
+                    tokens[(issuer, subject)] = {"iss": issuer, "sub": subject}
+    return [None, *tokens.values()]
+
+
+def gateway_deployment(spec: MeshSpec, gateway: Gateway) -> tuple[str, str] | None:
+    """``(namespace, name)`` of the Deployment whose proxy serves ``gateway``: the
+    install's gateway workload for Istio's API (in its own namespace), the one istiod
+    deploys beside a Gateway API gateway."""
+    if gateway.api is GatewayApi.KUBERNETES:
+        return gateway.namespace, gateway.deployed_name
+    workload = spec.gateway_workload(gateway.workload)
+    return (workload.namespace, workload.name) if workload is not None else None
+
+
+def istio_entry_verdicts(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[IstioVerdict]:
+    """For each entry of ``graph``'s Ingress section (one backend of one ingress route),
+    Istio's verdict for the gateway's proxy calling it, with and without the end users'
+    tokens a gateway forwards: allowed when every request is, denied when none is."""
+    entries = who_can_enter(spec)
+    tokens = _end_user_tokens(spec)
+    planned: list[list[dict[str, Any]]] = []
+    for entry in entries:
+        namespace, _, name = entry.gateway.partition("/")
+        gateway = spec.gateway(name, namespace)
+        deployment = gateway_deployment(spec, gateway) if gateway else None
+        assert gateway is not None and deployment is not None, entry
+        callee = ServiceKey(*entry.callee.split("/", 1))
+        planned.append(
+            [
+                {
+                    "kind": "access",
+                    "from": {"namespace": deployment[0], "name": deployment[1]},
+                    "gateway": True,
+                    "to": {
+                        "namespace": callee.namespace,
+                        "service": callee.name,
+                        "port": probe.service_port,
+                    },
+                    "method": probe.method,
+                    "path": probe.path,
+                    "protocol": probe.protocol,
+                    **({"jwt": token} if token is not None else {}),
+                }
+                for probe in probes(spec, callee)
+                for token in tokens
+            ]
+        )
+    answers = iter(ask(objects, spec, [q for qs in planned for q in qs]) if planned else ())
+    verdicts = []
+    for queries in planned:
+        found = [next(answers) for _ in queries]
+        errors = [a["error"] for a in found if a.get("error")]
+        if errors:
+            raise JudgeUnavailable(f"Istio's judge could not decide an ingress entry: {errors[0]}")
+        if not all(a.get("judged") for a in found):
+            verdicts.append(IstioVerdict(None, found[0].get("decided", ""), tuple(found)))
+            continue
+        verdict = _combined([bool(a["allowed"]) for a in found])
+        verdicts.append(IstioVerdict(verdict, found[0].get("decided", ""), tuple(found)))
+    return verdicts
+
+
+def istio_egress_verdicts(
+    spec: MeshSpec, objects: Sequence[K8sObject]
+) -> dict[tuple[str, str], IstioVerdict]:
+    """For each pair of ``graph``'s Egress section (a workload, an external host), Istio's
+    verdict on every port the host is declared with: the caller's sidecar route (the host
+    itself, the passthrough cluster, the black hole, or the egress gateway), and at the
+    egress gateway its own policy for the caller's mTLS identity and where it sends on."""
+    gateway_fqdns = {
+        ServiceKey(w.namespace, w.name).fqdn(spec.cluster_domain): w for w in spec.gateway_workloads
+    }
+    plan: list[tuple[tuple[str, str], Endpoint, str, int, str]] = []
+    for ext in spec.policy.external_services:
+        for host in ext.hosts:
+            for caller in endpoints(spec):
+                if deployment_name(spec, caller.key) is None:
+                    continue  # machines that register themselves: no instance to ask
+                for port in ext.ports:
+                    protocol = "http" if port.protocol.value.upper() in ("HTTP", "HTTP2") else "tcp"
+                    plan.append(
+                        ((caller.label, f"external/{host}"), caller, host, port.number, protocol)
+                    )
+    first = [
+        route_query(
+            source=(caller.key.namespace, deployment_name(spec, caller.key) or ""),
+            gateway=False,
+            host=host,
+            port=port,
+            protocol=protocol,
+        )
+        for _, caller, host, port, protocol in plan
+    ]
+    answers = ask(objects, spec, first) if first else []
+    second: list[tuple[int, dict[str, Any]]] = []
+    allowed: list[bool | None] = []
+    for i, ((_, caller, host, _, protocol), answer) in enumerate(zip(plan, answers, strict=True)):
+        if answer.get("error") and answer.get("outcome") != "not found":
+            raise JudgeUnavailable(f"Istio's judge could not route {host}: {answer['error']}")
+        backends = answer.get("backends") or []
+        hosts = {b.get("host") for b in backends}
+        if answer.get("outcome") not in ("route", "tcp") or not backends:
+            allowed.append(False)  # no route, a direct response (REGISTRY_ONLY's 502)
+        elif {b["cluster"] for b in backends} <= {"BlackHoleCluster"}:
+            allowed.append(False)
+        elif hosts & gateway_fqdns.keys():
+            gateway = gateway_fqdns[next(iter(hosts & gateway_fqdns.keys()))]
+            hop = next(b for b in backends if b.get("host") in gateway_fqdns)
+            mtls = (hop.get("policy") or {}).get("tls", "").startswith("ISTIO_MUTUAL")
+            principal = f"spiffe://{spec.trust_domain}/ns/{caller.account.namespace}/sa/{caller.account.name}"
+            allowed.append(None)
+            second.append(
+                (
+                    i,
+                    route_query(
+                        source=(gateway.namespace, gateway.name),
+                        gateway=True,
+                        host=host,
+                        port=hop["port"],
+                        protocol=protocol,
+                        principal=principal if mtls else None,
+                    ),
+                )
+            )
+        else:
+            allowed.append(True)  # the host itself, or the passthrough cluster (ALLOW_ANY)
+    if second:
+        for (i, _), answer in zip(second, ask(objects, spec, [q for _, q in second]), strict=True):
+            allowed[i] = bool(answer.get("allowed", True)) and bool(answer.get("backends"))
+    by_pair: dict[tuple[str, str], list[bool]] = {}
+    for (pair, *_), ok in zip(plan, allowed, strict=True):
+        by_pair.setdefault(pair, []).append(bool(ok))
+    return {pair: IstioVerdict(_combined(oks), "") for pair, oks in by_pair.items()}
 
 
 # ---------------------------------------------------------------- where a request goes

@@ -38,7 +38,7 @@ class MeshModel:
     @cached_property
     def authorization(self) -> Evaluator:
         """What the authorization policies decide for one caller and one callee."""
-        return Evaluator(self.spec)
+        return Evaluator(self.spec, self.placement)
 
 
 _MODELS: dict[int, MeshModel] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from meshstack.enforcement import Enforcement, Placement
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.security import (
@@ -76,8 +77,9 @@ def endpoints(spec: MeshSpec) -> list[Endpoint]:
 class Evaluator:
     """Indexes policies by namespace once; each pair is then judged in O(policies there)."""
 
-    def __init__(self, spec: MeshSpec) -> None:
+    def __init__(self, spec: MeshSpec, placement: Placement) -> None:
         self.spec = spec
+        self.placement = placement
         self.by_namespace: dict[str, list[AuthorizationPolicy]] = {}
         for policy in spec.policy.authorization_policies:
             self.by_namespace.setdefault(policy.namespace, []).append(policy)
@@ -177,13 +179,27 @@ class Evaluator:
         *,
         end_user_tokens: bool = False,
         plaintext: bool = False,
+        from_gateway: bool = False,
     ) -> tuple[Verdict, str]:
         """``end_user_tokens``: the requests may carry end users' JWTs (they come through
         an ingress gateway), so token rules can match some of them. ``plaintext``: the
-        caller's proxy cannot speak mTLS to the callee (it does not know the host)."""
+        caller's proxy cannot speak mTLS to the callee (it does not know the host).
+        ``from_gateway``: the caller is a gateway's proxy (it uses a service's waypoint,
+        which meshstack labels ``istio.io/ingress-use-waypoint``)."""
         mode = self.mtls_mode(callee.key)
         if plaintext and mode is MtlsMode.STRICT:
             return Verdict.DENIED, "plaintext (passed through), which STRICT mTLS refuses"
+        waypoint = self.placement.waypoint(callee.key.namespace, callee.key.name)
+        caller_is_ambient = self.placement.of(caller.key.namespace) is not Enforcement.SIDECAR
+        if waypoint is not None and not caller_is_ambient and not from_gateway:
+            # Istio's sidecars send to a service's workloads, never to its waypoint (only
+            # ztunnel and opted-in gateways use it): every policy meshstack attaches to the
+            # waypoint is off the path, and ztunnel at the callee enforces none of them.
+            return (
+                Verdict.ALLOWED,
+                f"bypasses waypoint {callee.key.namespace}/{waypoint}: a sidecar sends to the "
+                "workload itself, where ztunnel enforces none of the waypoint's policies",
+            )
         identity = mode is not MtlsMode.DISABLE and not plaintext
         jwt = self.jwt_required.get(
             (callee.key.namespace, callee.key.name)

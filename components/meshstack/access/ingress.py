@@ -85,7 +85,7 @@ def who_can_enter(spec: MeshSpec) -> list[Entry]:
         callee = backends.get(hosts.key(service, namespace))
         if proxy is None or callee is None:
             continue  # validation reports the unknown gateway workload or service
-        verdict, reason = evaluator.judge(proxy, callee, end_user_tokens=True)
+        verdict, reason = evaluator.judge(proxy, callee, end_user_tokens=True, from_gateway=True)
         found.append(
             Entry(
                 gateway=f"{gateway.namespace}/{gateway.name}",

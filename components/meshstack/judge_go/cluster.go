@@ -73,6 +73,8 @@ type pod struct {
 	name, namespace, ip, serviceAccount, deployment string
 	labels                                          map[string]string
 	sidecar                                         bool
+	ambient                                         bool // captured by ztunnel (an ambient namespace)
+	gateway                                         bool // a gateway's or waypoint's own proxy
 	machine                                         bool // a WorkloadEntry, not a Pod
 	containerPorts                                  map[string]int
 }
@@ -85,6 +87,7 @@ type world struct {
 	pods          []*pod
 	skippedKinds  map[string]int
 	namespaceMeta map[string]map[string]string
+	secrets       map[string]bool // namespace/name of every Secret the objects hold or the judge added
 }
 
 func key(namespace, name string) string { return namespace + "/" + name }
@@ -132,9 +135,21 @@ func injected(nsLabels, podLabels map[string]string) bool {
 	return podLabels["sidecar.istio.io/inject"] == "true"
 }
 
-func buildWorld(objects []object) (*world, error) {
-	w := &world{services: map[string]object{}, skippedKinds: map[string]int{}, namespaceMeta: map[string]map[string]string{}}
-	var deployments []object
+// capturedByZtunnel says whether ztunnel takes a pod's traffic: its namespace (or the pod)
+// is labelled for ambient and the pod does not opt out; gateways and waypoints are not.
+func capturedByZtunnel(nsLabels, podLabels map[string]string) bool {
+	if podLabels[ambientDataplaneLabel] == "none" || podLabels[gatewayNameLabel] != "" {
+		return false
+	}
+	return podLabels[ambientDataplaneLabel] == "ambient" || nsLabels[ambientDataplaneLabel] == "ambient"
+}
+
+func buildWorld(objects []object, domain string) (*world, error) {
+	w := &world{
+		services: map[string]object{}, skippedKinds: map[string]int{},
+		namespaceMeta: map[string]map[string]string{}, secrets: map[string]bool{},
+	}
+	var deployments, gateways []object
 	for _, o := range objects {
 		switch {
 		case strings.HasSuffix(o.group(), "istio.io"):
@@ -163,11 +178,38 @@ func buildWorld(objects []object) (*world, error) {
 				return nil, err
 			}
 			w.kubeObjects = append(w.kubeObjects, string(doc))
+		case o.group() == gatewayAPIGroup:
+			if o.kind() == "Gateway" {
+				gateways = append(gateways, o) // with what istiod deploys for it, below
+				continue
+			}
+			if o.kind() == "HTTPRoute" {
+				defaultHTTPRoute(o)
+			}
+			doc, err := yaml.Marshal(map[string]any(o))
+			if err != nil {
+				return nil, err
+			}
+			w.kubeObjects = append(w.kubeObjects, string(doc))
+		case o.group() == "" && o.kind() == "Secret":
+			w.secrets[key(o.namespace(), o.name())] = true
+			doc, err := yaml.Marshal(map[string]any(o))
+			if err != nil {
+				return nil, err
+			}
+			w.kubeObjects = append(w.kubeObjects, string(doc))
 		case o.kind() == "Deployment":
 			deployments = append(deployments, o)
 		default:
 			w.skippedKinds[o.kind()]++
 		}
+	}
+	for _, gw := range gateways {
+		made, err := w.deployGateway(gw, domain)
+		if err != nil {
+			return nil, err
+		}
+		deployments = append(deployments, made...)
 	}
 	sort.SliceStable(deployments, func(i, j int) bool {
 		return key(deployments[i].namespace(), deployments[i].name()) < key(deployments[j].namespace(), deployments[j].name())
@@ -213,6 +255,8 @@ func (w *world) addPods(d object) error {
 	labels := stringMap(dig(template, "metadata", "labels"))
 	namespace := d.namespace()
 	sidecar := injected(w.namespaceMeta[namespace], labels)
+	ambient := !sidecar && capturedByZtunnel(w.namespaceMeta[namespace], labels)
+	gateway := labels[gatewayNameLabel] != ""
 	account, _ := dig(template, "spec", "serviceAccountName").(string)
 	if account == "" {
 		account = "default"
@@ -235,6 +279,8 @@ func (w *world) addPods(d object) error {
 			deployment:     d.name(),
 			labels:         map[string]string{},
 			sidecar:        sidecar,
+			ambient:        ambient,
+			gateway:        gateway,
 			containerPorts: ports,
 		}
 		for k, v := range labels {
@@ -244,6 +290,10 @@ func (w *world) addPods(d object) error {
 		if sidecar {
 			p.labels["security.istio.io/tlsMode"] = "istio"
 			annotations["sidecar.istio.io/status"] = `{"containers":["istio-proxy"]}`
+		}
+		if ambient {
+			// What Istio's CNI agent writes on a pod it redirects to ztunnel.
+			annotations["ambient.istio.io/redirection"] = "enabled"
 		}
 		doc, err := yaml.Marshal(map[string]any{
 			"apiVersion": "v1",

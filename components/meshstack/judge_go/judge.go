@@ -24,6 +24,7 @@ import (
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/config/mesh"
+	"istio.io/istio/pkg/config/schema/gvk"
 )
 
 // Input is one question file: the objects, the mesh config istiod would run with, and the
@@ -148,6 +149,9 @@ type Answer struct {
 	Mirrors        []Mirror  `json:"mirrors,omitempty"`
 	TimeoutMs      *int64    `json:"timeoutMs,omitempty"`
 	Retry          *Retry    `json:"retry,omitempty"`
+	// listeners: what istiod generated for the proxy, and the gateways it merged for it
+	Listeners []string `json:"listeners,omitempty"`
+	Gateways  []string `json:"gateways,omitempty"`
 }
 
 // Output is the answer file.
@@ -158,6 +162,7 @@ type Output struct {
 }
 
 type proxyConfig struct {
+	proxy    *model.Proxy
 	sim      *simulation.Simulation
 	clusters map[string]*clusterpb.Cluster
 	pod      *pod
@@ -178,17 +183,17 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := buildWorld(objects)
+	domain := input.Domain
+	if domain == "" {
+		domain = "cluster.local"
+	}
+	w, err := buildWorld(objects, domain)
 	if err != nil {
 		return nil, err
 	}
 	meshConfig, err := mesh.ApplyMeshConfigDefaults(input.MeshConfig)
 	if err != nil {
 		return nil, fmt.Errorf("the mesh config is not valid: %w", err)
-	}
-	domain := input.Domain
-	if domain == "" {
-		domain = "cluster.local"
 	}
 	configs, _, err := crd.ParseInputs(strings.Join(w.istioConfig, "\n---\n"))
 	if err != nil {
@@ -213,6 +218,8 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 			a = j.access(q)
 		case "route":
 			a = j.route(q)
+		case "listeners":
+			a = j.listeners(q)
 		default:
 			a = Answer{Error: fmt.Sprintf("unknown query kind %q (access, route)", q.Kind)}
 		}
@@ -223,10 +230,6 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 }
 
 func (j *judge) proxy(w Workload, gateway bool) (*proxyConfig, error) {
-	k := fmt.Sprintf("%s/%s/%v", w.Namespace, w.Name, gateway)
-	if p, ok := j.proxies[k]; ok {
-		return p, nil
-	}
 	p := j.world.firstPod(w.Namespace, w.Name)
 	if p == nil {
 		return nil, fmt.Errorf("no Deployment %s/%s (there: %s)", w.Namespace, w.Name,
@@ -235,6 +238,16 @@ func (j *judge) proxy(w Workload, gateway bool) (*proxyConfig, error) {
 	kind := model.SidecarProxy
 	if gateway {
 		kind = model.Router
+	}
+	return j.proxyOf(p, kind)
+}
+
+// proxyOf is the configuration istiod generates for an instance as a proxy of a kind
+// (a sidecar, a gateway, a waypoint), built once.
+func (j *judge) proxyOf(p *pod, kind model.NodeType) (*proxyConfig, error) {
+	k := fmt.Sprintf("%s/%s/%s", p.namespace, p.name, kind)
+	if pc, ok := j.proxies[k]; ok {
+		return pc, nil
 	}
 	proxy := j.server.SetupProxy(&model.Proxy{
 		Type:            kind,
@@ -251,7 +264,7 @@ func (j *judge) proxy(w Workload, gateway bool) (*proxyConfig, error) {
 		},
 	})
 	sim := simulation.NewSimulation(j.t, j.server, proxy)
-	pc := &proxyConfig{sim: sim, clusters: xdstest.ExtractClusters(sim.Clusters), pod: p}
+	pc := &proxyConfig{proxy: proxy, sim: sim, clusters: xdstest.ExtractClusters(sim.Clusters), pod: p}
 	j.proxies[k] = pc
 	return pc, nil
 }
@@ -362,9 +375,12 @@ func (j *judge) access(q Query) Answer {
 	if callee == nil {
 		return Answer{Judged: false, Decided: fmt.Sprintf("no instance backs Service %s/%s", q.To.Namespace, q.To.Service)}
 	}
+	if callee.ambient {
+		return j.ambientAccess(q, caller, callee, sp)
+	}
 	if !callee.sidecar {
-		// Ambient (ztunnel, waypoints) and workloads without a proxy: not judged here.
-		return Answer{Judged: false, Decided: "callee runs no sidecar"}
+		// A workload without a proxy enforces nothing.
+		return Answer{Judged: false, Decided: "callee runs no proxy (neither a sidecar nor ambient)"}
 	}
 	host := fmt.Sprintf("%s.%s.svc.%s", q.To.Service, q.To.Namespace, j.domain)
 	cluster := caller.clusters[fmt.Sprintf("outbound|%d||%s", q.To.Port, host)]
@@ -423,6 +439,32 @@ func (j *judge) access(q Query) Answer {
 		return Answer{Error: err.Error(), Judged: true}
 	}
 	a.Allowed, a.Decided = &allowed, decided
+	return a
+}
+
+// listeners names the proxy's listeners and the Istio Gateways istiod merged for it (a
+// Gateway API Gateway appears as the one istiod's controller translated it into): what
+// to look at when a request finds no listener.
+func (j *judge) listeners(q Query) Answer {
+	pc, err := j.proxy(q.From, q.Gateway)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	a := Answer{}
+	for _, l := range pc.sim.Listeners {
+		a.Listeners = append(a.Listeners, l.GetName())
+	}
+	if mg := pc.proxy.MergedGateway; mg != nil {
+		for name := range mg.GatewayNameForServer {
+			a.Gateways = append(a.Gateways, name.String())
+		}
+	}
+	for _, c := range j.server.Env().ConfigStore.List(gvk.Gateway, "") {
+		a.Gateways = append(a.Gateways, fmt.Sprintf("known: %s/%s %v", c.Namespace, c.Name, c.Annotations))
+	}
+	for _, c := range j.server.Env().ConfigStore.List(gvk.KubernetesGateway, "") {
+		a.Gateways = append(a.Gateways, fmt.Sprintf("gateway api: %s/%s %v", c.Namespace, c.Name, c.Status))
+	}
 	return a
 }
 

@@ -81,9 +81,15 @@ class Gateway(Spec):
     api: GatewayApi = GatewayApi.ISTIO
 
     @property
+    def deployed_name(self) -> str:
+        """The name istiod gives the Deployment, Service and service account of the proxy
+        it deploys for a Gateway API gateway."""
+        return f"{self.name}-istio"
+
+    @property
     def deployed_account(self) -> str:
         """The service account of the proxy istiod deploys for a Gateway API gateway."""
-        return f"{self.name}-istio"
+        return self.deployed_name
 
 
 class Resolution(StrEnum):
