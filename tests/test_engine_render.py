@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from engine_stack import EngineStack, new_stack, require_toolchain
-from istio_agreement import graph_disagreements
+from istio_agreement import egress_disagreements, entry_disagreements, graph_disagreements
 from istioctl import analyze, unjustified
 from meshstack.render import render
 from meshstack.stacks import resolve_stack
@@ -97,8 +97,12 @@ def test_up_renders_everything_then_changes_nothing_then_destroys_cleanly(
     # Istio's control plane on the same objects: graph's verdicts are its verdicts.
     require_toolchain("judge")
     spec, _ = resolve_stack(stack.name, stack.project)
-    wrong, judged = graph_disagreements(spec, list(written.values()))
+    objects = list(written.values())
+    wrong, judged = graph_disagreements(spec, objects)
     assert judged > 0 and wrong == []
+    # ... and so are its Ingress and Egress sections.
+    assert entry_disagreements(spec, objects)[0] == []
+    assert egress_disagreements(spec, objects)[0] == []
 
     second = stack.up("--expect-no-changes")
     assert "unchanged" in second.stdout

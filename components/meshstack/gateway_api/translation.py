@@ -10,7 +10,11 @@ route the validator did not see, nor drop a setting silently.
 What maps (as Istio's own HTTPRoute → VirtualService conversion reads it back):
 
 * path ``exact``/``prefix``/``regex`` → ``Exact``/``PathPrefix``/``RegularExpression``
-  (Istio trims a trailing ``/`` of a ``PathPrefix``, so such a prefix is refused);
+  (Istio trims a trailing ``/`` of a ``PathPrefix``, so such a prefix is refused). A
+  ``PathPrefix`` matches whole path segments (Istio serves it as Envoy's
+  ``path_separated_prefix``): ``prefix="/api"`` takes ``/api`` and ``/api/items`` here but
+  not ``/apiary``, which a VirtualService's string prefix takes — the one way the same
+  routes differ between the two APIs;
 * header ``exact``/``regex`` → ``Exact``/``RegularExpression``; a header ``prefix`` → the
   full-match regex ``<escaped prefix>.*``; method ``exact`` only;
 * weights, ports, ``timeout`` → ``timeouts.request``, a mirror → ``RequestMirror``;
