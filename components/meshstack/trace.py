@@ -45,19 +45,30 @@ def _workloads(spec: MeshSpec) -> list[ServiceKey]:
 
 
 def resolve_source(spec: MeshSpec, text: str) -> Source:
-    """``ingress`` (the gateway of the first Istio-API gateway, else the first installed
-    one), ``ingress:NAME``, ``workload.namespace``, ``namespace/workload`` or a workload
-    name that is unique across namespaces."""
+    """``ingress`` (the gateway of the first Istio-API gateway, else the first Gateway API
+    gateway, else the first installed one), ``ingress:NAME`` (an installed gateway or a
+    Gateway API gateway by name), ``workload.namespace``, ``namespace/workload`` or a
+    workload name that is unique across namespaces."""
     if text == "ingress" or text.startswith("ingress:"):
         wanted = text.partition(":")[2]
         used = [g.workload for g in spec.policy.gateways if g.api is GatewayApi.ISTIO]
+        own = {g.name: g for g in spec.policy.gateways if g.api is GatewayApi.KUBERNETES}
         names = [w.name for w in spec.gateway_workloads]
-        name = wanted or (used[0] if used else names[0] if names else "")
+        name = wanted or (used[0] if used else next(iter(own), names[0] if names else ""))
+        if name in own and spec.gateway_workload(name) is None:
+            # A Gateway API gateway runs on the proxy istiod deploys for it.
+            gateway = own[name]
+            return Source(
+                gateway.namespace,
+                gateway.deployed_name,
+                True,
+                f"{gateway.namespace}/{gateway.deployed_name} (Gateway API gateway {name})",
+                gateway.deployed_account,
+            )
         gw = spec.gateway_workload(name)
         if gw is None:
-            raise TraceError(
-                f"--from {text}: no gateway workload {name!r} (declared: {', '.join(names) or 'none'})"
-            )
+            declared = ", ".join([*names, *own]) or "none"
+            raise TraceError(f"--from {text}: no gateway {name!r} (declared: {declared})")
         return Source(
             gw.namespace, gw.name, True, f"{gw.namespace}/{gw.name} (gateway)", gw.service_account
         )
