@@ -273,6 +273,36 @@ def test_dev_fault_drills_delay_productcatalog_and_abort_cartservice(
     assert cart["fault"] == {"abortStatus": 500, "abortPercent": 5}
 
 
+def test_dev_fault_drills_on_the_shops_waypoints(stack_specs: dict[str, MeshSpec]) -> None:
+    """The same drills where dev runs them: the shop in ambient mode, so frontend's ztunnel
+    hands each call to the callee's waypoint, whose routes (as istiod built them for the
+    waypoint) carry the faults; cartservice's own waypoint does its abort."""
+    spec = stack_specs["dev"]
+    frontend = ("hipster-shop", "frontend-v1")
+    catalog = _route(
+        spec,
+        source=frontend,
+        gateway=False,
+        host="productcatalogservice.hipster-shop.svc.cluster.local",
+        port=3550,
+        protocol="http2",
+        path="/hipstershop.ProductCatalogService/ListProducts",
+    )
+    assert catalog["listener"] == "waypoint hipster-shop/waypoint"
+    assert catalog["fault"] == {"delayMs": 5000, "delayPercent": 10}
+    cart = _route(
+        spec,
+        source=frontend,
+        gateway=False,
+        host="cartservice.hipster-shop.svc.cluster.local",
+        port=7070,
+        protocol="http2",
+        path="/hipstershop.CartService/GetCart",
+    )
+    assert cart["listener"] == "waypoint hipster-shop/cart-waypoint"
+    assert cart["fault"] == {"abortStatus": 500, "abortPercent": 5}
+
+
 def test_staging_canaries_and_cartservice_only_from_frontend(
     stack_specs: dict[str, MeshSpec],
 ) -> None:

@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/xds/endpoints"
+	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/config/host"
 	"istio.io/istio/pkg/workloadapi"
 	"istio.io/istio/pkg/workloadapi/security"
@@ -341,4 +343,68 @@ func stringMatches(s *security.StringMatch, v string, present bool) bool {
 		return true
 	}
 	return false
+}
+
+// routeFromZtunnel answers where an ambient caller's request goes: ztunnel sends a call to
+// a service with a waypoint to that waypoint, whose inbound chain for the service routes
+// it (the service's VirtualServices or HTTPRoutes, as istiod built them for the waypoint);
+// without a waypoint ztunnel forwards the connection to the service's endpoints unrouted.
+func (j *judge) routeFromZtunnel(q Query, caller *proxyConfig) Answer {
+	hostname := q.Host
+	namespace := ""
+	if parts := strings.Split(strings.TrimSuffix(hostname, ".svc."+j.domain), "."); len(parts) == 2 {
+		namespace = parts[1]
+	}
+	wp := j.waypointOf(namespace, hostname)
+	if wp == nil {
+		return Answer{Outcome: "tcp", Listener: "ztunnel", Backends: []Backend{{
+			Cluster: fmt.Sprintf("outbound|%d||%s", q.Port, hostname), Weight: 100, Host: hostname, Port: q.Port,
+		}}}
+	}
+	pc, err := j.waypointProxy(wp)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	chain := waypointChain(pc, hostname, q.Port)
+	a := Answer{Listener: "waypoint " + wp.namespace + "/" + wp.deployment}
+	if chain == nil {
+		a.Outcome, a.Error = "not found", fmt.Sprintf("waypoint %s/%s has no chain for %s:%d", wp.namespace, wp.deployment, hostname, q.Port)
+		return a
+	}
+	hcm := xdstest.ExtractHTTPConnectionManager(j.t, chain)
+	if hcm == nil {
+		a.Outcome = "tcp"
+		return a
+	}
+	rc := hcm.GetRouteConfig()
+	if name := hcm.GetRds().GetRouteConfigName(); name != "" {
+		rc = xdstest.ExtractRouteConfigurations(pc.sim.Routes)[name]
+	}
+	a.RouteConfig = rc.GetName()
+	var vh *route.VirtualHost
+	authority := fmt.Sprintf("%s:%d", hostname, q.Port)
+	for _, v := range rc.GetVirtualHosts() {
+		for _, d := range v.GetDomains() {
+			if d == hostname || d == authority || (d == "*" && vh == nil) {
+				vh = v
+			}
+		}
+	}
+	if vh == nil {
+		a.Outcome = "not found"
+		return a
+	}
+	a.VirtualHost = vh.GetName()
+	principal := fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", j.trust, caller.pod.namespace, caller.pod.serviceAccount)
+	r := &request{
+		method: methodOf(q), path: pathOf(q), authority: hostname, headers: lowerHeaders(q),
+		jwt: q.JWT, destPort: uint32(q.Port), principal: principal,
+	}
+	allowed, decided, err := chainAllows(j.t, chain, r)
+	if err != nil {
+		a.Outcome, a.Error = "error", err.Error()
+		return a
+	}
+	a.Judged, a.Allowed, a.Decided, a.MTLS, a.Principal = true, &allowed, "waypoint: "+decided, true, principal
+	return j.followRoute(pc, vh, r, a)
 }

@@ -603,6 +603,9 @@ func (j *judge) route(q Query) Answer {
 	if err != nil {
 		return Answer{Error: err.Error()}
 	}
+	if pc.pod.ambient && !q.Gateway {
+		return j.routeFromZtunnel(q, pc)
+	}
 	mode := simulation.CallModeOutbound
 	if q.Gateway {
 		mode = simulation.CallModeGateway
@@ -675,6 +678,12 @@ func (j *judge) route(q Query) Answer {
 		a.Judged, a.Allowed, a.Decided = true, &allowed, decided
 		a.MTLS, a.Principal = q.MTLS, r.principal
 	}
+	return j.followRoute(pc, vh, r, a)
+}
+
+// followRoute takes the first route of a virtual host that matches the request, by
+// Envoy's matching, and reads what it does.
+func (j *judge) followRoute(pc *proxyConfig, vh *route.VirtualHost, r *request, a Answer) Answer {
 	var matched *route.Route
 	for _, candidate := range vh.GetRoutes() {
 		ok, err := routeMatches(candidate.GetMatch(), r)
