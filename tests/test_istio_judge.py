@@ -224,8 +224,7 @@ def test_dev_reviews_jason_on_v2_mobile_on_v3_and_the_rest_split_50_50_with_a_mi
 
 def _boutique_on_sidecars(dev: MeshSpec) -> MeshSpec:
     """dev's Online Boutique with sidecars instead of ambient: the same VirtualServices,
-    which istiod translates with the same route builder for a sidecar as for the waypoint
-    that applies them in ambient mode (waypoints are not judged yet)."""
+    applied by each caller's sidecar instead of the callee's waypoint."""
     from meshstack.spec import Dataplane
 
     namespaces = tuple(
@@ -246,61 +245,37 @@ def _boutique_on_sidecars(dev: MeshSpec) -> MeshSpec:
     return dev.model_copy(update={"namespaces": namespaces, "apps": apps, "policy": policy})
 
 
+@pytest.mark.parametrize("dataplane", ["ambient", "sidecars"])
 def test_dev_fault_drills_delay_productcatalog_and_abort_cartservice(
-    stack_specs: dict[str, MeshSpec],
+    dataplane: str, stack_specs: dict[str, MeshSpec]
 ) -> None:
-    spec = _boutique_on_sidecars(stack_specs["dev"])
-    frontend = ("hipster-shop", "frontend-v1")
-    catalog = _route(
-        spec,
-        source=frontend,
-        gateway=False,
-        host="productcatalogservice.hipster-shop.svc.cluster.local",
-        port=3550,
-        protocol="http2",
-        path="/hipstershop.ProductCatalogService/ListProducts",
-    )
-    assert catalog["fault"] == {"delayMs": 5000, "delayPercent": 10}
-    cart = _route(
-        spec,
-        source=frontend,
-        gateway=False,
-        host="cartservice.hipster-shop.svc.cluster.local",
-        port=7070,
-        protocol="http2",
-        path="/hipstershop.CartService/GetCart",
-    )
-    assert cart["fault"] == {"abortStatus": 500, "abortPercent": 5}
-
-
-def test_dev_fault_drills_on_the_shops_waypoints(stack_specs: dict[str, MeshSpec]) -> None:
-    """The same drills where dev runs them: the shop in ambient mode, so frontend's ztunnel
-    hands each call to the callee's waypoint, whose routes (as istiod built them for the
-    waypoint) carry the faults; cartservice's own waypoint does its abort."""
+    """Where dev runs them, the shop in ambient mode: frontend's ztunnel hands each call to
+    the callee's waypoint, whose routes (as istiod built them for the waypoint) carry the
+    faults, cartservice's own waypoint its abort. With the shop on sidecars, frontend's
+    sidecar carries them."""
     spec = stack_specs["dev"]
+    if dataplane == "sidecars":
+        spec = _boutique_on_sidecars(spec)
     frontend = ("hipster-shop", "frontend-v1")
-    catalog = _route(
-        spec,
-        source=frontend,
-        gateway=False,
-        host="productcatalogservice.hipster-shop.svc.cluster.local",
-        port=3550,
-        protocol="http2",
-        path="/hipstershop.ProductCatalogService/ListProducts",
-    )
-    assert catalog["listener"] == "waypoint hipster-shop/waypoint"
+
+    def at(service: str, port: int, path: str) -> dict[str, Any]:
+        return _route(
+            spec,
+            source=frontend,
+            gateway=False,
+            host=f"{service}.hipster-shop.svc.cluster.local",
+            port=port,
+            protocol="http2",
+            path=path,
+        )
+
+    catalog = at("productcatalogservice", 3550, "/hipstershop.ProductCatalogService/ListProducts")
     assert catalog["fault"] == {"delayMs": 5000, "delayPercent": 10}
-    cart = _route(
-        spec,
-        source=frontend,
-        gateway=False,
-        host="cartservice.hipster-shop.svc.cluster.local",
-        port=7070,
-        protocol="http2",
-        path="/hipstershop.CartService/GetCart",
-    )
-    assert cart["listener"] == "waypoint hipster-shop/cart-waypoint"
+    cart = at("cartservice", 7070, "/hipstershop.CartService/GetCart")
     assert cart["fault"] == {"abortStatus": 500, "abortPercent": 5}
+    if dataplane == "ambient":
+        assert catalog["listener"] == "waypoint hipster-shop/waypoint"
+        assert cart["listener"] == "waypoint hipster-shop/cart-waypoint"
 
 
 def test_staging_canaries_and_cartservice_only_from_frontend(
