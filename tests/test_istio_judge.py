@@ -185,7 +185,15 @@ def _weights(answer: dict[str, Any]) -> dict[str, float]:
     return {b["subset"]: round(100 * b["weight"] / total, 3) for b in backends}
 
 
-def _allowed(spec: MeshSpec, caller: tuple[str, str], callee: tuple[str, str], port: int) -> bool:
+def _access(
+    spec: MeshSpec,
+    caller: tuple[str, str],
+    callee: tuple[str, str, int],
+    *,
+    path: str = "/",
+    method: str = "GET",
+    protocol: str = "http",
+) -> dict[str, Any]:
     (answer,) = ask(
         objects_of(spec),
         spec,
@@ -193,12 +201,25 @@ def _allowed(spec: MeshSpec, caller: tuple[str, str], callee: tuple[str, str], p
             {
                 "kind": "access",
                 "from": {"namespace": caller[0], "name": caller[1]},
-                "to": {"namespace": callee[0], "service": callee[1], "port": port},
-                "protocol": "http2",
-                "path": "/hipstershop.CartService/GetCart",
-                "method": "POST",
+                "to": {"namespace": callee[0], "service": callee[1], "port": callee[2]},
+                "protocol": protocol,
+                "path": path,
+                "method": method,
             }
         ],
+    )
+    return answer
+
+
+def _allowed(spec: MeshSpec, caller: tuple[str, str], callee: tuple[str, str], port: int) -> bool:
+    """Whether ``caller`` may ask the cart API of ``callee`` (a gRPC call)."""
+    answer = _access(
+        spec,
+        caller,
+        (*callee, port),
+        path="/hipstershop.CartService/GetCart",
+        method="POST",
+        protocol="http2",
     )
     assert answer["judged"], answer
     return bool(answer["allowed"])
@@ -276,6 +297,39 @@ def test_dev_fault_drills_delay_productcatalog_and_abort_cartservice(
     if dataplane == "ambient":
         assert catalog["listener"] == "waypoint hipster-shop/waypoint"
         assert cart["listener"] == "waypoint hipster-shop/cart-waypoint"
+
+
+def test_dev_cartservice_rule_on_its_own_waypoint(stack_specs: dict[str, MeshSpec]) -> None:
+    """dev's request-level rule for cartservice (shop callers, CartService paths only) is
+    enforced by cartservice's own waypoint for ambient callers — and bypassed by sidecars."""
+    dev = stack_specs["dev"]
+    cart = ("hipster-shop", "cartservice", 7070)
+    grpc = {"protocol": "http2", "method": "POST"}
+    allowed = _access(
+        dev, ("hipster-shop", "frontend-v1"), cart, path="/hipstershop.CartService/GetCart", **grpc
+    )
+    assert (
+        allowed["allowed"] is True and "waypoint hipster-shop/cart-waypoint" in allowed["decided"]
+    )
+    other_path = _access(dev, ("hipster-shop", "frontend-v1"), cart, path="/admin", **grpc)
+    assert other_path["allowed"] is False and "cart-waypoint" in other_path["decided"]
+    stranger = _access(
+        dev, ("hipster-shop", "adservice-v1"), cart, path="/hipstershop.CartService/GetCart", **grpc
+    )
+    assert stranger["allowed"] is False
+    sidecar = _access(
+        dev, ("bookinfo", "productpage-v1"), cart, path="/hipstershop.CartService/GetCart", **grpc
+    )
+    assert sidecar["allowed"] is True and "bypasses waypoint" in sidecar["decided"]
+
+
+def test_staging_virtual_machines_behind_their_policy(stack_specs: dict[str, MeshSpec]) -> None:
+    """staging's mysqldb runs on two virtual machines (WorkloadEntries); Istio builds their
+    proxies' inbound policy: ratings may call them, details may not."""
+    staging = stack_specs["staging"]
+    mysqldb = ("bookinfo", "mysqldb", 3306)
+    assert _access(staging, ("bookinfo", "ratings-v1"), mysqldb, protocol="tcp")["allowed"] is True
+    assert _access(staging, ("bookinfo", "details-v1"), mysqldb, protocol="tcp")["allowed"] is False
 
 
 def test_staging_canaries_and_cartservice_only_from_frontend(
