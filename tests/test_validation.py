@@ -490,3 +490,14 @@ def test_check_raises_with_every_problem_in_the_message() -> None:
 def test_the_three_stacks_are_valid(stack_specs: dict[str, MeshSpec]) -> None:
     for name, spec in stack_specs.items():
         assert validate(spec) == [], name
+
+
+def test_a_mesh_wide_sidecar_lives_in_the_root_namespace() -> None:
+    """Istio config in the root namespace applies mesh-wide (a default Sidecar there is the
+    mesh's): the root namespace counts as declared for config, as it already did for
+    authorization policies, and every "not declared" names the candidates."""
+    assert validate(shop(sidecars=(SidecarScope(namespace="istio-system"),))) == []
+    (problem,) = validate(shop(sidecars=(SidecarScope(namespace="shp"),)))
+    assert problem.path == "policy.sidecars[0].namespace"
+    assert "namespace 'shp' is not declared" in problem.message
+    assert "did you mean 'shop'?" in problem.message

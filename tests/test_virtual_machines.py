@@ -163,7 +163,7 @@ MISTAKES: dict[str, tuple[dict[str, Any], str, str]] = {
     "one machine listed twice": (
         {"virtual_machines": VirtualMachines(addresses=("192.0.2.20", "192.0.2.20"))},
         "apps[shop].workloads[api].virtual_machines.addresses[1]",
-        "listed twice",
+        "is declared twice",
     ),
 }
 

@@ -12,7 +12,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.workloads import Protocol
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem
+from meshstack.validation.problems import Problem, undeclared_namespace
 
 
 def ingress_permission_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -36,8 +36,8 @@ def gateway_api_problems(spec: MeshSpec) -> Iterator[Problem]:
 def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     for gw in spec.policy.gateways:
         path = f"policy.gateways[{gw.name}]"
-        if gw.namespace not in index.namespaces:
-            yield Problem(f"{path}.namespace", f"namespace {gw.namespace!r} is not declared")
+        if gw.namespace not in index.config_namespaces:
+            yield undeclared_namespace(f"{path}.namespace", gw.namespace, index.config_namespaces)
         if gw.api is GatewayApi.ISTIO and gw.workload not in index.gateway_workloads:
             yield Problem(
                 f"{path}.workload",
@@ -89,8 +89,8 @@ def egress_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             restricted.setdefault(ext.egress_gateway, ext.name)
     for ext in spec.policy.external_services:
         path = f"policy.external_services[{ext.name}]"
-        if ext.namespace not in index.namespaces:
-            yield Problem(f"{path}.namespace", f"namespace {ext.namespace!r} is not declared")
+        if ext.namespace not in index.config_namespaces:
+            yield undeclared_namespace(f"{path}.namespace", ext.namespace, index.config_namespaces)
         if not ext.ports:
             yield Problem(f"{path}.ports", "an external service needs at least one port")
         if not ext.hosts:
@@ -221,8 +221,10 @@ def _caller_problems(
 def proxy_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     for i, sidecar in enumerate(spec.policy.sidecars):
         path = f"policy.sidecars[{i}]"
-        if sidecar.namespace not in index.namespaces:
-            yield Problem(f"{path}.namespace", f"namespace {sidecar.namespace!r} is not declared")
+        if sidecar.namespace not in index.config_namespaces:
+            yield undeclared_namespace(
+                f"{path}.namespace", sidecar.namespace, index.config_namespaces
+            )
         if (
             sidecar.workload is not None
             and ServiceKey(sidecar.namespace, sidecar.workload) not in index.selectable

@@ -16,6 +16,9 @@ class MeshIndex:
     """Names the spec defines, keyed the way references use them."""
 
     namespaces: set[str] = field(default_factory=set)
+    config_namespaces: set[str] = field(default_factory=set)
+    """Where Istio config may live: the declared namespaces and the mesh's root namespace
+    (config there applies mesh-wide; the install creates it)."""
     workloads: dict[ServiceKey, Workload] = field(default_factory=dict)
     selectable: set[ServiceKey] = field(default_factory=set)
     """Workloads a policy may select: app workloads and gateway deployments."""
@@ -32,6 +35,7 @@ class MeshIndex:
 def build_index(spec: MeshSpec) -> MeshIndex:
     index = MeshIndex()
     index.namespaces = {ns.name for ns in spec.namespaces}
+    index.config_namespaces = index.namespaces | {spec.root_namespace}
     for app in spec.apps:
         for workload in app.workloads:
             key = ServiceKey(app.namespace, workload.name)

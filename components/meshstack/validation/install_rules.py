@@ -16,7 +16,7 @@ from meshstack.spec.install import (
 )
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.workloads import SidecarInjection
-from meshstack.validation.problems import Problem
+from meshstack.validation.problems import Problem, declared_twice, undeclared_namespace
 
 
 def install_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -152,7 +152,7 @@ def _revision_problems(
     for tag in install.revision_tags:
         path = f"install.revision_tags[{tag.name}]"
         if tag.name in seen_tags:
-            yield Problem(f"{path}.name", f"revision tag {tag.name!r} is declared twice")
+            yield declared_twice(f"{path}.name", f"revision tag {tag.name!r}")
         seen_tags.add(tag.name)
         if tag.name in revisions:
             yield Problem(f"{path}.name", f"{tag.name!r} is already a revision name")
@@ -186,7 +186,7 @@ def _gateway_problems(
     for gw in install.gateways:
         path = f"install.gateways[{gw.name}]"
         if gw.name in installed:
-            yield Problem(f"{path}.name", f"gateway {gw.name!r} is installed twice")
+            yield declared_twice(f"{path}.name", f"installed gateway {gw.name!r}")
         installed[gw.name] = gw.namespace
         if install.version_of(gw.version) != install.version:
             yield Problem(
@@ -201,10 +201,12 @@ def _gateway_problems(
             )
         ns = namespaces.get(gw.namespace)
         if ns is None:
-            yield Problem(
+            yield undeclared_namespace(
                 f"{path}.namespace",
-                f"namespace {gw.namespace!r} is not declared; the gateway chart's pods use "
-                "'image: auto' and need a namespace with sidecar injection",
+                gw.namespace,
+                namespaces,
+                why="the gateway chart's pods use 'image: auto' and need a namespace with "
+                "sidecar injection",
             )
         elif ns.injection is SidecarInjection.DISABLED:
             yield Problem(

@@ -45,3 +45,24 @@ def suggestion(written: str, candidates: Iterable[str], what: str, shown: int = 
         f" and {len(names) - shown} more" if len(names) > shown else ""
     )
     return f"{hint} {what}s: {listed or 'none'}" if hint else f"; {what}s: {listed or 'none'}"
+
+
+def undeclared_namespace(
+    path: str, namespace: str, declared: Iterable[str], *, why: str = ""
+) -> Problem:
+    """The one wording for a namespace the spec does not declare: what is wrong, where
+    (``path``), what is declared (with a did-you-mean), and ``why`` it must be."""
+    because = f" ({why})" if why else ""
+    return Problem(
+        path,
+        f"namespace {namespace!r} is not declared in namespaces{because}"
+        + suggestion(namespace, declared, "declared namespace"),
+    )
+
+
+def declared_twice(path: str, what: str) -> Problem:
+    """The one wording for a name used a second time where names must be unique (``what``:
+    ``"namespace 'shop'"``); the path names the second."""
+    return Problem(
+        path, f"{what} is declared twice; names here must be unique: rename or remove one"
+    )

@@ -9,7 +9,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.security import AuthorizationAction, AuthorizationPolicy, AuthorizationRule
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem, suggestion
+from meshstack.validation.problems import Problem, suggestion, undeclared_namespace
 
 
 class SecurityRules:
@@ -18,11 +18,8 @@ class SecurityRules:
         self.index = index
 
     def _namespace(self, namespace: str, path: str) -> Iterator[Problem]:
-        if namespace not in self.index.namespaces and namespace != self.spec.root_namespace:
-            yield Problem(
-                path,
-                f"namespace {namespace!r} is not declared; declared: {sorted(self.index.namespaces)}",
-            )
+        if namespace not in self.index.config_namespaces:
+            yield undeclared_namespace(path, namespace, self.index.config_namespaces)
 
     def _workload(self, workload: str | None, namespace: str, path: str) -> Iterator[Problem]:
         if workload is not None and ServiceKey(namespace, workload) not in self.index.selectable:
@@ -175,9 +172,11 @@ class SecurityRules:
                             )
                     for n, namespace in enumerate(source.namespaces):
                         if namespace not in self.index.namespaces:
-                            yield Problem(
+                            yield undeclared_namespace(
                                 f"{rule_path}.sources[{s}].namespaces[{n}]",
-                                f"namespace {namespace!r} is not declared",
+                                namespace,
+                                self.index.namespaces,
+                                why="callers run in declared namespaces",
                             )
                 yield from self._rule_ports(ap, rule, rule_path)
         for i, namespace in enumerate(self.spec.policy.default_deny_namespaces):

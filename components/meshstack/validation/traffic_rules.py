@@ -25,7 +25,7 @@ from meshstack.spec.traffic import (
     VirtualService,
 )
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem, suggestion
+from meshstack.validation.problems import Problem, declared_twice, suggestion, undeclared_namespace
 
 MESH_GATEWAY = "mesh"
 
@@ -193,8 +193,10 @@ class TrafficRules:
         bound: dict[tuple[str, str], str] = {}
         for vs in self.spec.policy.virtual_services:
             path = f"policy.virtual_services[{vs.name}]"
-            if vs.namespace not in self.index.namespaces:
-                yield Problem(f"{path}.namespace", f"namespace {vs.namespace!r} is not declared")
+            if vs.namespace not in self.index.config_namespaces:
+                yield undeclared_namespace(
+                    f"{path}.namespace", vs.namespace, self.index.config_namespaces
+                )
             gateways = vs.gateways or (MESH_GATEWAY,)
             for i, gateway in enumerate(vs.gateways):
                 if gateway == MESH_GATEWAY:
@@ -419,7 +421,7 @@ def _subset_problems(subsets: Sequence[Subset], path: str) -> Iterator[Problem]:
     versions: dict[str, str] = {}
     for i, subset in enumerate(subsets):
         if subset.name in names:
-            yield Problem(f"{path}[{i}].name", f"subset {subset.name!r} is declared twice")
+            yield declared_twice(f"{path}[{i}].name", f"subset {subset.name!r}")
         names.add(subset.name)
         first = versions.setdefault(subset.version, subset.name)
         if first != subset.name:

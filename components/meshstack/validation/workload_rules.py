@@ -9,7 +9,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import service_key
 from meshstack.spec.workloads import Probe, ProbeKind, SidecarInjection, Workload
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem, suggestion
+from meshstack.validation.problems import Problem, declared_twice, suggestion, undeclared_namespace
 
 
 def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -17,7 +17,7 @@ def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
     for ns in spec.namespaces:
         path = f"namespaces[{ns.name}]"
         if ns.name in seen:
-            yield Problem(f"{path}.name", f"namespace {ns.name!r} is declared twice")
+            yield declared_twice(f"{path}.name", f"namespace {ns.name!r}")
         seen.add(ns.name)
         if ns.injection is SidecarInjection.REVISION and not ns.revision:
             yield Problem(
@@ -102,7 +102,7 @@ def _placement_problems(workload: Workload, path: str) -> Iterator[Problem]:
     seen: set[str] = set()
     for i, address in enumerate(machines.addresses):
         if str(address) in seen:
-            yield Problem(f"{path}.virtual_machines.addresses[{i}]", f"{address} is listed twice")
+            yield declared_twice(f"{path}.virtual_machines.addresses[{i}]", f"address {address}")
         seen.add(str(address))
 
 
@@ -111,18 +111,13 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     for app in spec.apps:
         app_path = f"apps[{app.name}]"
         if app.namespace not in index.namespaces:
-            yield Problem(
-                f"{app_path}.namespace",
-                f"namespace {app.namespace!r} is not declared in namespaces; "
-                f"declared: {sorted(index.namespaces)}",
-            )
+            yield undeclared_namespace(f"{app_path}.namespace", app.namespace, index.namespaces)
         for workload in app.workloads:
             path = f"{app_path}.workloads[{workload.name}]"
             key = (app.namespace, workload.name)
             if key in seen_workloads:
-                yield Problem(
-                    f"{path}.name",
-                    f"workload {workload.name!r} is defined twice in namespace {app.namespace!r}",
+                yield declared_twice(
+                    f"{path}.name", f"workload {workload.name!r} (namespace {app.namespace!r})"
                 )
             seen_workloads.add(key)
             if not workload.versions:
@@ -130,17 +125,14 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             version_names: set[str] = set()
             for version in workload.versions:
                 if version.name in version_names:
-                    yield Problem(
-                        f"{path}.versions[{version.name}]",
-                        f"version {version.name!r} is declared twice",
+                    yield declared_twice(
+                        f"{path}.versions[{version.name}]", f"version {version.name!r}"
                     )
                 version_names.add(version.name)
             port_numbers: set[int] = set()
             for port in workload.ports:
                 if port.number in port_numbers:
-                    yield Problem(
-                        f"{path}.ports[{port.number}]", f"port {port.number} is declared twice"
-                    )
+                    yield declared_twice(f"{path}.ports[{port.number}]", f"port {port.number}")
                 port_numbers.add(port.number)
             yield from _probe_problems(workload, path)
             yield from _placement_problems(workload, path)
