@@ -40,8 +40,9 @@ func (j *judge) ambientAccess(q Query, caller *proxyConfig, callee *pod, service
 	}
 	hostname := fmt.Sprintf("%s.%s.svc.%s", q.To.Service, q.To.Namespace, j.domain)
 	principal := ""
-	if !q.Plaintext && (caller.pod.ambient || caller.pod.sidecar || caller.pod.gateway) {
-		// ztunnel (an ambient caller) and proxies that send HBONE or mTLS carry the caller's identity.
+	if !q.Plaintext && (caller.pod.ambient || caller.pod.sidecar || caller.pod.gateway || q.Gateway) {
+		// ztunnel (an ambient caller) and every Envoy (a sidecar, a gateway installed by the
+		// chart or deployed by istiod) send HBONE or mTLS: the caller's identity arrives.
 		principal = fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", j.trust, caller.pod.namespace, caller.pod.serviceAccount)
 	}
 	a := Answer{Judged: true, MTLS: principal != "", Principal: principal}
