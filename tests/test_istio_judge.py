@@ -164,6 +164,44 @@ def test_ambient_callees_are_judged_by_ztunnel_and_their_waypoints(
     assert any("ztunnel" in v.decided for v in into_ambient.values())
 
 
+def test_ztunnel_enforces_strict_mtls_and_a_gateway_brings_its_identity() -> None:
+    """An ambient namespace without a waypoint under STRICT mTLS: istiod gives ztunnel its
+    converted strict policy (read from the cluster's objects), which refuses plaintext; the
+    installed ingress gateway's proxy calls with its identity, so its routes still enter."""
+    from meshstack.spec import Dataplane, IstioInstall
+
+    spec = _edge(GatewayApi.ISTIO, *AGREEING_ROUTES)
+    namespaces = tuple(
+        ns.model_copy(update={"dataplane": Dataplane.AMBIENT}) if ns.name == "shop" else ns
+        for ns in spec.namespaces
+    )
+    strict = (PeerAuthentication(namespace="shop", mode=MtlsMode.STRICT),)
+    spec = spec.model_copy(
+        update={
+            "namespaces": namespaces,
+            "install": IstioInstall(ambient=True),
+            "policy": spec.policy.model_copy(update={"peer_authentications": strict}),
+        }
+    )
+    objects = objects_of(spec)
+    wrong, judged = entry_disagreements(spec, objects)
+    assert wrong == [] and judged > 0
+    (plain,) = ask(
+        objects,
+        spec,
+        [
+            {
+                "kind": "access",
+                "from": {"namespace": "istio-ingress", "name": "istio-ingressgateway"},
+                "gateway": True,
+                "to": {"namespace": "shop", "service": "web", "port": 8080},
+                "plaintext": True,
+            }
+        ],
+    )
+    assert plain["allowed"] is False and "istio_converted_static_strict" in plain["decided"]
+
+
 def test_mesh_wide_mtls_is_judged_the_same_however_it_is_spelled() -> None:
     """``namespace=None`` and ``namespace="istio-system"`` render the same object."""
     for namespace in (None, "istio-system"):
