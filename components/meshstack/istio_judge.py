@@ -285,20 +285,14 @@ def istio_verdicts(
         errors = [a["error"] for a in found if a and a.get("error")]
         if errors:
             raise JudgeUnavailable(f"Istio's judge could not decide {pair}: {errors[0]}")
-        allowed = [bool(a and a["allowed"]) for a in found]
-        verdict = (
-            Verdict.ALLOWED
-            if all(allowed)
-            else Verdict.DENIED
-            if not any(allowed)
-            else Verdict.PARTIAL
-        )
+        verdict = _combined([bool(a and a["allowed"]) for a in found])
         decided = next((a["decided"] for a in found if a), "")
         verdicts[pair] = IstioVerdict(verdict, decided, tuple(a for a in found if a))
     return verdicts
 
 
 def _combined(allowed: Sequence[bool]) -> Verdict:
+    """Allowed when every request is, denied when none is, some requests otherwise."""
     return (
         Verdict.ALLOWED if all(allowed) else Verdict.DENIED if not any(allowed) else Verdict.PARTIAL
     )

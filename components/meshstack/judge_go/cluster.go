@@ -92,6 +92,12 @@ type world struct {
 
 func key(namespace, name string) string { return namespace + "/" + name }
 
+// nextClusterIP is the address the cluster would give the next Service (one per Service).
+func (w *world) nextClusterIP() string {
+	n := len(w.services) + 1
+	return fmt.Sprintf("10.96.%d.%d", n/256, n%256)
+}
+
 // readFromTheCluster are the Istio kinds istiod's ambient index reads through its
 // Kubernetes informers rather than its config store: the judge gives them to both, as
 // Istio's own waypoint tests do (without them ztunnel would get no policy at all).
@@ -179,8 +185,7 @@ func buildWorld(objects []object, domain string) (*world, error) {
 			if o.kind() == "Service" {
 				// A cluster gives every Service an address; outbound listeners use it.
 				if spec, ok := o["spec"].(map[string]any); ok && spec["clusterIP"] == nil {
-					n := len(w.services) + 1
-					spec["clusterIP"] = fmt.Sprintf("10.96.%d.%d", n/256, n%256)
+					spec["clusterIP"] = w.nextClusterIP()
 				}
 				w.services[key(o.namespace(), o.name())] = o
 			}

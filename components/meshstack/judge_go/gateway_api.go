@@ -74,13 +74,12 @@ func (w *world) deployGateway(gw object, domain string) ([]object, error) {
 	namespace := gw.namespace()
 	selector := map[string]any{gatewayNameLabel: gw.name()}
 	if _, ok := w.services[key(namespace, name)]; !ok {
-		n := len(w.services) + 1
 		svc := object{
 			"apiVersion": "v1", "kind": "Service",
 			"metadata": map[string]any{"name": name, "namespace": namespace, "labels": selector},
 			"spec": map[string]any{
 				"selector": selector, "ports": ports,
-				"clusterIP": fmt.Sprintf("10.96.%d.%d", n/256, n%256),
+				"clusterIP": w.nextClusterIP(),
 			},
 		}
 		doc, err := yaml.Marshal(map[string]any(svc))

@@ -363,15 +363,7 @@ func (j *judge) access(q Query) Answer {
 	if err != nil {
 		return Answer{Error: err.Error()}
 	}
-	svc := j.world.services[key(q.To.Namespace, q.To.Service)]
-	selector := stringMap(dig(map[string]any(svc), "spec", "selector"))
-	var callee *pod
-	for _, p := range j.world.pods {
-		if p.namespace == q.To.Namespace && selects(selector, p.labels) {
-			callee = p
-			break
-		}
-	}
+	callee := j.servicePod(q.To.Namespace, q.To.Service)
 	if callee == nil {
 		return Answer{Judged: false, Decided: fmt.Sprintf("no instance backs Service %s/%s", q.To.Namespace, q.To.Service)}
 	}
