@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,19 @@ from meshstack.spec import (
     OciRegistry,
     TracingProvider,
 )
-from meshstack.spec.install import OFFICIAL_ISTIO_CHARTS
+from meshstack.spec.install import (
+    BASE_TYPED_KEYS,
+    CNI_TYPED_KEYS,
+    GATEWAY_TYPED_KEYS,
+    ISTIOD_TYPED_KEYS,
+    OFFICIAL_ISTIO_CHARTS,
+    ZTUNNEL_TYPED_KEYS,
+    Autoscaling,
+    GatewayInstall,
+    RevisionTag,
+)
 from meshstack.spec.observability import OutboundPolicy
+from meshstack.spec.workloads import Resources
 
 
 def by_name(install: IstioInstall) -> dict[str, Any]:
@@ -71,6 +83,59 @@ def test_istiod_values_use_the_top_level_keys_of_istio_1_24_and_later() -> None:
         }
     ]
     assert mesh["defaultProviders"] == {"tracing": ["otel-tracing"]}
+
+
+def _leaves(values: dict[str, Any], prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for name, value in values.items():
+        key = f"{prefix}{name}"
+        found |= _leaves(value, f"{key}.") if isinstance(value, dict) and value else {key}
+    return found
+
+
+def _owner(leaf: str, typed: Mapping[str, str]) -> str | None:
+    return next((k for k in typed if leaf == k or leaf.startswith(f"{k}.")), None)
+
+
+def test_the_typed_chart_keys_are_exactly_what_rendering_writes() -> None:
+    """The one list per chart that validation guards the escape hatches with
+    (``spec.install.*_TYPED_KEYS``) and the values rendering writes from typed fields never drift:
+    every leaf rendering writes has its typed key, and every typed key is written by some
+    install (a full one and a plain one between them)."""
+    full = IstioInstall(
+        control_planes=(
+            ControlPlane(
+                revision="blue",
+                autoscaling=Autoscaling(),
+                resources=Resources(cpu_request="100m"),
+            ),
+        ),
+        default_revision="blue",
+        revision_tags=(RevisionTag(name="stable", revision="blue"),),
+        mesh_config=MeshConfig(
+            default_proxy_resources=Resources(cpu_request="10m"),
+            tracing=TracingProvider(),
+        ),
+        gateways=(GatewayInstall(autoscaling=Autoscaling(), resources=Resources(cpu_limit="1")),),
+        ambient=True,
+    )
+    typed_keys = {
+        "base": BASE_TYPED_KEYS,
+        "cni": CNI_TYPED_KEYS,
+        "istiod": ISTIOD_TYPED_KEYS,
+        "ztunnel": ZTUNNEL_TYPED_KEYS,
+        "gateway": GATEWAY_TYPED_KEYS,
+    }
+    written: dict[str, set[str]] = {role: set() for role in typed_keys}
+    for install in (full, IstioInstall()):
+        for release in istio_releases(install):
+            if release.role in written:
+                written[release.role] |= _leaves(release.values)
+    for role, typed in typed_keys.items():
+        assert {leaf for leaf in written[role] if _owner(leaf, typed) is None} == set(), role
+        assert {
+            k for k in typed if not any(_owner(leaf, {k: ""}) for leaf in written[role])
+        } == set(), role
 
 
 def test_the_escape_hatch_reaches_the_chart_merged_over_typed_values() -> None:

@@ -102,6 +102,33 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         "install.control_planes[default].values.replicaCount",
         "ControlPlane.replicas",
     ),
+    "escape hatch overriding a nested typed key (the image hub)": (
+        lambda: installed(control_planes=(ControlPlane(values={"global": {"hub": "evil.test"}}),)),
+        "install.control_planes[default].values.global.hub",
+        "IstioInstall.image_hub",
+    ),
+    "escape hatch replacing the subtree of a typed key": (
+        lambda: installed(control_planes=(ControlPlane(values={"global": {"proxy": "x"}}),)),
+        "install.control_planes[default].values.global.proxy",
+        "MeshConfig.default_proxy_resources",
+    ),
+    "escape hatch inside the mesh config": (
+        lambda: installed(
+            control_planes=(ControlPlane(values={"meshConfig": {"trustDomain": "other.test"}}),)
+        ),
+        "install.control_planes[default].values.meshConfig.trustDomain",
+        "IstioInstall.mesh_config",
+    ),
+    "base chart values overriding the webhook failure policy": (
+        lambda: installed(base_values={"base": {"validationFailurePolicy": "Ignore"}}),
+        "install.base_values.base.validationFailurePolicy",
+        "IstioInstall.validation_failure_policy",
+    ),
+    "ztunnel values overriding the image tag": (
+        lambda: installed(ambient=True, ztunnel_values={"tag": "1.29.0"}),
+        "install.ztunnel_values.tag",
+        "IstioInstall.version",
+    ),
     "two default control planes": (
         lambda: installed(control_planes=(ControlPlane(), ControlPlane())),
         "install.control_planes[default].revision",

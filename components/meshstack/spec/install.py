@@ -10,6 +10,7 @@ install is at one Istio version; a control-plane canary is a second istiod
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -20,12 +21,12 @@ from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.workloads import Resources
 
 ISTIO_VERSION = "1.30.4"
-ISTIO_IMAGE_HUB = "docker.io/istio"
-JWKS_BLOCKED_CIDRS = ("127.0.0.0/8", "169.254.0.0/16", "::1/128", "fe80::/10")
-"""Loopback and link-local (where cloud metadata services answer)."""
-"""Where Istio's release images are published."""
 """The pinned Istio release: the newest stable one at the date of the newest
 ``istio.io/istio`` snapshot the Go module proxy serves (2026-08-27)."""
+ISTIO_IMAGE_HUB = "docker.io/istio"
+"""Where Istio's release images are published."""
+JWKS_BLOCKED_CIDRS = ("127.0.0.0/8", "169.254.0.0/16", "::1/128", "fe80::/10")
+"""Loopback and link-local (where cloud metadata services answer)."""
 
 OFFICIAL_ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
 """Istio's official Helm chart repository (chart names: base, istiod, gateway, cni)."""
@@ -150,6 +151,63 @@ class ControlPlane(Spec):
     def name(self) -> str:
         """The key used in field paths and resource names: the revision, or ``default``."""
         return self.revision or "default"
+
+
+ISTIOD_TYPED_KEYS: Mapping[str, str] = {
+    "revision": "ControlPlane.revision",
+    "revisionTags": "IstioInstall.revision_tags",
+    "defaultRevision": "IstioInstall.default_revision",
+    "replicaCount": "ControlPlane.replicas",
+    "autoscaleEnabled": "ControlPlane.autoscaling",
+    "autoscaleMin": "ControlPlane.autoscaling",
+    "autoscaleMax": "ControlPlane.autoscaling",
+    "cpu.targetAverageUtilization": "ControlPlane.autoscaling",
+    "resources": "ControlPlane.resources",
+    "meshConfig": "IstioInstall.mesh_config (and MeshSpec.trust_domain)",
+    "global.istioNamespace": "IstioInstall.namespace",
+    "global.hub": "IstioInstall.image_hub",
+    "global.tag": "IstioInstall.version (or ControlPlane.version)",
+    "global.proxy.resources": "MeshConfig.default_proxy_resources",
+    "global.profile": "IstioInstall.ambient",
+    "env.BLOCKED_CIDRS_IN_JWKS_URIS": "IstioInstall.jwks_blocked_cidrs",
+    "base.validationFailurePolicy": "IstioInstall.validation_failure_policy",
+    "cni.enabled": "IstioInstall.cni (or ambient)",
+}
+"""The istiod chart values that typed fields set (dotted chart key → the field): the one
+list of them. Validation refuses a ``ControlPlane.values`` entry at or under one of these
+keys (the escape hatch would silently override the typed field, or be overridden), and a
+test keeps it equal to what rendering writes."""
+
+GATEWAY_TYPED_KEYS: Mapping[str, str] = {
+    "revision": "GatewayInstall.revision",
+    "service": "GatewayInstall.service_type and ports",
+    "replicaCount": "GatewayInstall.replicas",
+    "autoscaling": "GatewayInstall.autoscaling",
+    "resources": "GatewayInstall.resources",
+}
+"""The gateway chart values that typed fields set, as :data:`ISTIOD_TYPED_KEYS`."""
+
+BASE_TYPED_KEYS: Mapping[str, str] = {
+    "global.istioNamespace": "IstioInstall.namespace",
+    "base.validationFailurePolicy": "IstioInstall.validation_failure_policy",
+    "defaultRevision": "IstioInstall.default_revision",
+}
+"""The base chart values that typed fields set, as :data:`ISTIOD_TYPED_KEYS`."""
+
+CNI_TYPED_KEYS: Mapping[str, str] = {
+    "global.istioNamespace": "IstioInstall.namespace",
+    "global.hub": "IstioInstall.image_hub",
+    "global.tag": "IstioInstall.version (or CniInstall.version)",
+    "global.profile": "IstioInstall.ambient",
+}
+"""The istio-cni chart values that typed fields set, as :data:`ISTIOD_TYPED_KEYS`."""
+
+ZTUNNEL_TYPED_KEYS: Mapping[str, str] = {
+    "hub": "IstioInstall.image_hub",
+    "tag": "IstioInstall.version",
+    "istioNamespace": "IstioInstall.namespace",
+}
+"""The ztunnel chart values that typed fields set, as :data:`ISTIOD_TYPED_KEYS`."""
 
 
 class RevisionTag(Spec):

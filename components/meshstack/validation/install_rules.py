@@ -7,7 +7,12 @@ from typing import Any
 
 from meshstack.spec.addons import SAMPLE_MANIFESTS_NAMESPACE, IstioSampleManifests
 from meshstack.spec.install import (
+    BASE_TYPED_KEYS,
+    CNI_TYPED_KEYS,
+    GATEWAY_TYPED_KEYS,
+    ISTIOD_TYPED_KEYS,
     VERSION_PLACEHOLDER,
+    ZTUNNEL_TYPED_KEYS,
     ChartRepository,
     IstioInstall,
     LocalCharts,
@@ -25,6 +30,12 @@ def install_problems(spec: MeshSpec) -> Iterator[Problem]:
         return
     yield from _chart_source_problems(install)
     yield from _control_plane_problems(install)
+    yield from _overlap_problems("install.base_values", install.base_values, BASE_TYPED_KEYS)
+    yield from _overlap_problems(
+        "install.ztunnel_values", install.ztunnel_values, ZTUNNEL_TYPED_KEYS
+    )
+    if install.cni is not None:
+        yield from _overlap_problems("install.cni.values", install.cni.values, CNI_TYPED_KEYS)
     revisions = {cp.revision for cp in install.control_planes if cp.revision is not None}
     targets = revisions | {tag.name for tag in install.revision_tags}
     yield from _revision_problems(spec, install, revisions, targets)
@@ -91,7 +102,7 @@ def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
                 "Istio 1.24 and later read istiod values at the top level and silently ignore "
                 "'pilot.*': move these keys up (e.g. values={'env': ...})",
             )
-        yield from _overlap_problems(path, cp.values, _istiod_managed_keys())
+        yield from _overlap_problems(f"{path}.values", cp.values, ISTIOD_TYPED_KEYS)
         if cp.autoscaling and cp.autoscaling.min_replicas > cp.autoscaling.max_replicas:
             yield Problem(
                 f"{path}.autoscaling.max_replicas",
@@ -108,27 +119,29 @@ def _comparable(*versions: str) -> bool:
     return True
 
 
-def _istiod_managed_keys() -> Mapping[str, str]:
-    return {
-        "revision": "ControlPlane.revision",
-        "replicaCount": "ControlPlane.replicas",
-        "autoscaleEnabled": "ControlPlane.autoscaling",
-        "autoscaleMin": "ControlPlane.autoscaling",
-        "autoscaleMax": "ControlPlane.autoscaling",
-        "resources": "ControlPlane.resources",
-        "revisionTags": "IstioInstall.revision_tags",
-        "meshConfig": "IstioInstall.mesh_config",
-    }
-
-
 def _overlap_problems(
-    path: str, values: Mapping[str, Any], managed: Mapping[str, str]
+    path: str, values: Mapping[str, Any], typed: Mapping[str, str]
 ) -> Iterator[Problem]:
-    for key in sorted(values.keys() & managed.keys()):
-        yield Problem(
-            f"{path}.values.{key}",
-            f"set by {managed[key]}; the escape hatch is for values meshstack does not type",
-        )
+    """An escape-hatch value at, under or above a chart key a typed field sets: the chart
+    would get one of the two silently (values are merged over the typed ones)."""
+    for leaf in _leaf_keys(values):
+        for key, field in typed.items():
+            if leaf == key or leaf.startswith(f"{key}.") or key.startswith(f"{leaf}."):
+                yield Problem(
+                    f"{path}.{leaf}",
+                    f"chart value {key!r} is set by {field}: set it there; values is for "
+                    "chart values meshstack does not type",
+                )
+                break
+
+
+def _leaf_keys(values: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for name, value in values.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping) and value:
+            yield from _leaf_keys(value, f"{key}.")
+        else:
+            yield key
 
 
 def _revision_problems(
@@ -217,17 +230,7 @@ def _gateway_problems(
         ports = [p.port for p in gw.ports]
         if len(ports) != len(set(ports)):
             yield Problem(f"{path}.ports", f"duplicate service ports {sorted(ports)}")
-        yield from _overlap_problems(
-            path,
-            gw.values,
-            {
-                "revision": "GatewayInstall.revision",
-                "service": "GatewayInstall.service_type and ports",
-                "replicaCount": "GatewayInstall.replicas",
-                "autoscaling": "GatewayInstall.autoscaling",
-                "resources": "GatewayInstall.resources",
-            },
-        )
+        yield from _overlap_problems(f"{path}.values", gw.values, GATEWAY_TYPED_KEYS)
     if install.cni is not None and install.version_of(install.cni.version) != install.version:
         yield Problem(
             "install.cni.version",
