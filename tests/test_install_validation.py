@@ -16,6 +16,7 @@ from meshstack.spec import (
     IstioInstall,
     Jaeger,
     Kiali,
+    MeshConfig,
     MeshSpec,
     Namespace,
     OciRegistry,
@@ -23,6 +24,7 @@ from meshstack.spec import (
     RevisionTag,
     SidecarInjection,
     TelemetrySpec,
+    TracingProvider,
 )
 from meshstack.spec.install import ChartRepository
 from meshstack.spec.mesh import MeshPolicy
@@ -200,6 +202,39 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         lambda: with_addons(grafana=Grafana()),
         "addons.grafana",
         "enable addons.prometheus",
+    ),
+    "tracing to the Jaeger add-on that is not enabled": (
+        lambda: with_addons(prometheus=Prometheus()).model_copy(
+            update={"install": IstioInstall(mesh_config=MeshConfig(tracing=TracingProvider()))}
+        ),
+        "install.mesh_config.tracing.service",
+        "addons.jaeger is not enabled",
+    ),
+    "tracing to a service the namespace does not declare": (
+        lambda: with_addons(prometheus=Prometheus(), jaeger=Jaeger()).model_copy(
+            update={
+                "install": IstioInstall(
+                    mesh_config=MeshConfig(
+                        tracing=TracingProvider(service="otel-colector.shop.svc.cluster.local")
+                    )
+                )
+            }
+        ),
+        "install.mesh_config.tracing.service",
+        "declares no service 'otel-colector'",
+    ),
+    "tracing to another cluster domain": (
+        lambda: with_addons(prometheus=Prometheus(), jaeger=Jaeger()).model_copy(
+            update={
+                "install": IstioInstall(
+                    mesh_config=MeshConfig(
+                        tracing=TracingProvider(service="jaeger-collector.istio-system.svc.corp")
+                    )
+                )
+            }
+        ),
+        "install.mesh_config.tracing.service",
+        "not in the cluster's domain 'cluster.local'",
     ),
     "jaeger that no proxy sends spans to": (
         lambda: with_addons(prometheus=Prometheus(), jaeger=Jaeger()),

@@ -35,6 +35,10 @@ GRAFANA_CHART = AddonChart(
 KIALI_CHART = AddonChart(
     name="kiali-server", version="2.27.0", repository="https://kiali.org/helm-charts"
 )
+JAEGER_COLLECTOR_SERVICE = "jaeger-collector"
+"""The Service the Jaeger add-on receives spans on (OTLP, port 4317), in the add-ons'
+namespace: what the default :class:`~meshstack.spec.install.TracingProvider` names."""
+
 JAEGER_CHART = AddonChart(
     name="jaeger", version="4.4.6", repository="https://jaegertracing.github.io/helm-charts"
 )

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshstack.spec.addons import SAMPLE_MANIFESTS_NAMESPACE, IstioSampleManifests
+from meshstack.model import model_of
+from meshstack.spec.addons import (
+    JAEGER_COLLECTOR_SERVICE,
+    SAMPLE_MANIFESTS_NAMESPACE,
+    IstioSampleManifests,
+)
 from meshstack.spec.install import (
     BASE_TYPED_KEYS,
     CNI_TYPED_KEYS,
@@ -17,11 +22,18 @@ from meshstack.spec.install import (
     IstioInstall,
     LocalCharts,
     OciRegistry,
+    TracingProvider,
     version_key,
 )
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.refs import ServiceKey
 from meshstack.spec.workloads import SidecarInjection
-from meshstack.validation.problems import Problem, declared_twice, undeclared_namespace
+from meshstack.validation.problems import (
+    Problem,
+    declared_twice,
+    suggestion,
+    undeclared_namespace,
+)
 
 
 def install_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -263,6 +275,8 @@ def _gateway_problems(
 def _telemetry_problems(spec: MeshSpec, install: IstioInstall) -> Iterator[Problem]:
     telemetry = spec.policy.telemetry
     tracing = install.mesh_config.tracing
+    if tracing is not None:
+        yield from _tracing_service_problems(spec, tracing)
     if telemetry is None or telemetry.tracing_provider is None:
         return
     declared = tracing.name if tracing else None
@@ -272,6 +286,47 @@ def _telemetry_problems(spec: MeshSpec, install: IstioInstall) -> Iterator[Probl
             f"mesh config declares no tracing provider {telemetry.tracing_provider!r}; "
             + (f"declared: {declared!r}" if declared else "set install.mesh_config.tracing"),
         )
+
+
+def _tracing_service_problems(spec: MeshSpec, tracing: TracingProvider) -> Iterator[Problem]:
+    """A collector address in the cluster that names nothing the stack runs: every proxy
+    would send its spans to a host that does not resolve (Istio accepts any name).
+
+    Only the cluster's own names are judged, and only where the stack knows what runs: the
+    namespaces it declares, and the add-ons' Jaeger. A collector outside the cluster, or in
+    a namespace another tool manages, is the operator's to know."""
+    path = "install.mesh_config.tracing.service"
+    host = tracing.service.rpartition("/")[2]
+    labels = host.split(".")
+    if len(labels) < 3 or labels[2] != "svc":
+        return
+    name, namespace, domain = labels[0], labels[1], ".".join(labels[3:])
+    if domain != spec.cluster_domain:
+        yield Problem(
+            path,
+            f"{host!r} is not in the cluster's domain {spec.cluster_domain!r} "
+            f"(MeshSpec.cluster_domain): write '{name}.{namespace}.svc.{spec.cluster_domain}'",
+        )
+        return
+    key = ServiceKey(namespace, name)
+    if namespace == spec.addons.namespace and name == JAEGER_COLLECTOR_SERVICE:
+        if spec.addons.jaeger is None:
+            yield Problem(
+                path,
+                f"{host!r} is the Jaeger add-on's collector, and addons.jaeger is not "
+                "enabled: enable it, or point the service at the collector you run",
+            )
+    elif namespace in {ns.name for ns in spec.namespaces}:
+        services = model_of(spec).hosts.services
+        if key not in services:
+            yield Problem(
+                path,
+                f"namespace {namespace!r} declares no service {name!r}, so every proxy's "
+                "spans would go nowhere"
+                + suggestion(
+                    name, (s.name for s in services if s.namespace == namespace), "service"
+                ),
+            )
 
 
 def addon_problems(spec: MeshSpec) -> Iterator[Problem]:
