@@ -463,6 +463,30 @@ def test_a_local_crd_directory_must_hold_the_crds_the_objects_need(tmp_path: Any
     assert gateway_api_source_problems(istio_only) == []
 
 
+def test_a_local_crd_directory_of_another_release_is_refused() -> None:
+    """The pinned module's CRDs say which release they are; a stack naming another version
+    would report (and diff) a release the cluster never gets."""
+    from engine import gateway_api_crds_dir
+
+    local = GatewayApiCrdFiles(path=str(gateway_api_crds_dir()))
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
+    pinned = spec.model_copy(update={"gateway_api": GatewayApiCrds(source=local)})
+    assert gateway_api_source_problems(pinned) == []
+    older = spec.model_copy(update={"gateway_api": GatewayApiCrds(version="1.5.0", source=local)})
+    [problem] = gateway_api_source_problems(older)
+    assert problem.path == "gateway_api.version"
+    assert f"Gateway API v{GatewayApiCrds().version}" in problem.message
+    assert "not '1.5.0'" in problem.message
+
+
+def test_a_gateway_api_version_written_as_its_tag_is_refused() -> None:
+    spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES).model_copy(
+        update={"gateway_api": GatewayApiCrds(version="v1.7.0")}
+    )
+    problems = [p for p in validate(spec) if p.path == "gateway_api.version"]
+    assert len(problems) == 1 and "without the tag's 'v'" in problems[0].message
+
+
 @pytest.mark.parametrize("api", list(GatewayApi))
 def test_one_host_routed_by_two_virtual_services_on_one_gateway_is_refused(
     api: GatewayApi,

@@ -240,6 +240,22 @@ def test_a_local_directory_without_the_charts_is_reported_with_its_field_path(
     assert "istiod" in problems[0].message and "istio-ingressgateway" in problems[1].message
 
 
+def test_a_local_directory_of_released_charts_at_another_version_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A version that points nowhere: the install says 1.30.4, the pulled charts are 1.29.2,
+    and the cluster would get 1.29's charts while every figure said 1.30."""
+    for chart in ("base", "istiod", "gateway"):
+        (tmp_path / chart).mkdir()
+        (tmp_path / chart / "Chart.yaml").write_text(f"name: {chart}\nversion: 1.29.2\n")
+    install = IstioInstall(chart_source=LocalCharts(path=str(tmp_path)))
+    problems = local_chart_problems(install)
+    assert [p.path for p in problems] == ["install.chart_source.path"] * 3
+    assert all("is version '1.29.2', not '1.30.4'" in p.message for p in problems)
+    at_that_version = install.model_copy(update={"version": "1.29.2"})
+    assert local_chart_problems(at_that_version) == []
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_top_level_value_we_set_is_a_key_of_the_pinned_chart(
     stack: str, stack_specs: dict[str, MeshSpec], istio_charts: Path

@@ -6,16 +6,19 @@ component and ``meshstack validate`` run it before anything is registered.
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import yaml
 
 from meshstack.locations import expand, unset_variables
 from meshstack.render import stack_releases
 from meshstack.render.install import istio_releases
 from meshstack.spec.addons import Addons, IstioSampleManifests
 from meshstack.spec.gateway_api import GatewayApiCrdFiles, GatewayApiRelease
-from meshstack.spec.install import VERSION_PLACEHOLDER, IstioInstall, LocalCharts
+from meshstack.spec.install import VERSION_PLACEHOLDER, ChartLayout, IstioInstall, LocalCharts
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation.problems import Problem
 
@@ -86,8 +89,9 @@ def gateway_api_source_problems(spec: MeshSpec, base_dir: Path | None = None) ->
     root = on_disk(crds.source.path, base_dir)
     if not root.is_dir():
         return [Problem("gateway_api.source.path", f"{str(root)!r} is not a directory")]
-    names = {f.name for f in gateway_api_crd_files(root)}
-    return [
+    files = gateway_api_crd_files(root)
+    names = {f.name for f in files}
+    missing = [
         Problem(
             "gateway_api.source.path",
             f"no gateway.networking.k8s.io_{kind}.yaml in {str(root)!r} (expected the "
@@ -96,6 +100,21 @@ def gateway_api_source_problems(spec: MeshSpec, base_dir: Path | None = None) ->
         for kind in GATEWAY_API_KINDS
         if f"gateway.networking.k8s.io_{kind}.yaml" not in names
     ]
+    bundles = sorted({v for f in files for v in _BUNDLE_VERSION.findall(f.read_text())})
+    if bundles and bundles != [f"v{crds.version}"]:
+        missing.append(
+            Problem(
+                "gateway_api.version",
+                f"the CRDs in {str(root)!r} are Gateway API {', '.join(bundles)} (their "
+                f"bundle-version), not {crds.version!r}: set version to what the directory "
+                "holds, or point the path at that release's config/crd/standard",
+            )
+        )
+    return missing
+
+
+_BUNDLE_VERSION = re.compile(r"gateway\.networking\.k8s\.io/bundle-version:\s*['\"]?([^\s'\"]+)")
+"""The release a Gateway API CRD file says it belongs to (an annotation every one carries)."""
 
 
 def sample_manifest_problems(addons: Addons, base_dir: Path | None = None) -> list[Problem]:
@@ -126,7 +145,8 @@ def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) ->
     problems = []
     for release in istio_releases(install):
         chart_dir = on_disk(release.chart.chart, base_dir)
-        if not (chart_dir / "Chart.yaml").is_file():
+        chart_file = chart_dir / "Chart.yaml"
+        if not chart_file.is_file():
             problems.append(
                 Problem(
                     "install.chart_source.path",
@@ -134,7 +154,30 @@ def local_chart_problems(install: IstioInstall, base_dir: Path | None = None) ->
                     f"(layout {source.layout.value!r})",
                 )
             )
+            continue
+        found = _chart_version(chart_file)
+        wanted = release.chart.release
+        if source.layout is ChartLayout.RELEASE and found not in (None, wanted):
+            problems.append(
+                Problem(
+                    "install.chart_source.path",
+                    f"the chart for release {release.name!r} at {str(chart_dir)!r} is version "
+                    f"{found!r}, not {wanted!r}: pull that version's charts (or write "
+                    f"{VERSION_PLACEHOLDER} in the path, one directory per version)",
+                )
+            )
     return problems
+
+
+def _chart_version(chart_file: Path) -> str | None:
+    """A chart's ``version`` (a released chart's is the Istio release; the source tree's
+    charts carry a placeholder, which is why only the release layout is compared)."""
+    try:
+        meta = yaml.safe_load(chart_file.read_text())
+    except yaml.YAMLError:
+        return None
+    version = meta.get("version") if isinstance(meta, dict) else None
+    return str(version) if version is not None else None
 
 
 def _address(url: str) -> tuple[str, int] | None:

@@ -16,6 +16,9 @@ class ChartRef:
     chart: str
     version: str | None
     repository: str | None = None
+    release: str | None = None
+    """For a local path: the release the directory should hold (what a check of the
+    directory compares its ``Chart.yaml`` with); Helm is never told it."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def chart_ref(install: IstioInstall, chart: str, version: str) -> ChartRef:
     if isinstance(source, LocalCharts):
         sub = SOURCE_TREE_PATHS[chart] if source.layout is ChartLayout.ISTIO_SOURCE else chart
         root = expand(source.path).replace(VERSION_PLACEHOLDER, version)
-        return ChartRef(chart=posixpath.join(root, sub), version=None)
+        return ChartRef(chart=posixpath.join(root, sub), version=None, release=version)
     if isinstance(source, OciRegistry):
         return ChartRef(chart=f"{source.url.rstrip('/')}/{chart}", version=version)
     repository = source.url if isinstance(source, ChartRepository) else None

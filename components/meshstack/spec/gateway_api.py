@@ -8,17 +8,31 @@ from the project's release (the default) or from a local directory of CRD files.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from meshstack.spec.base import NonEmptyStr, Spec
+from meshstack.spec.base import FieldCheck, NonEmptyStr, Spec
 
 GATEWAY_API_VERSION = "1.7.0"
 """The Gateway API release installed by default (standard channel)."""
 
 GATEWAY_API_RELEASES = "https://github.com/kubernetes-sigs/gateway-api/releases/download"
 """Where the Gateway API project publishes each release's install manifests."""
+
+
+_RELEASE = re.compile(r"^\d+\.\d+\.\d+(-rc\.\d+)?$")
+
+GatewayApiVersion = Annotated[
+    str,
+    FieldCheck(
+        "a Gateway API release such as '1.7.0' (major.minor.patch, without the tag's 'v')",
+        lambda v: bool(_RELEASE.match(v)),
+    ),
+]
+"""A release as the project numbers it; its download is tagged ``v<version>``, so a
+written ``v1.7.0`` would fetch ``vv1.7.0``, which does not exist."""
 
 
 class GatewayApiRelease(Spec):
@@ -47,7 +61,7 @@ GatewayApiSource = Annotated[GatewayApiRelease | GatewayApiCrdFiles, Field(discr
 class GatewayApiCrds(Spec):
     """How the Gateway API's CRDs reach the cluster when a gateway uses that API."""
 
-    version: NonEmptyStr = GATEWAY_API_VERSION
+    version: GatewayApiVersion = GATEWAY_API_VERSION
     source: GatewayApiSource = Field(default_factory=GatewayApiRelease)
     install: bool = True
     """``False`` when the cluster already has them (a managed cluster's own install)."""
