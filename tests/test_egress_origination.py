@@ -231,7 +231,7 @@ MISTAKES: dict[str, tuple[dict[str, Any], str, str]] = {
     "callers who do not exist": (
         {"allowed_callers": ("shop/checkout",)},
         "allowed_callers[0]",
-        "no service account shop/checkout",
+        "no workload runs as service account shop/checkout",
     ),
     "TLS spoken by the caller and originated again": (
         {"ports": (ServicePort(number=80, protocol=Protocol.HTTPS),)},

@@ -12,7 +12,7 @@ from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey, service_account_key
 from meshstack.spec.workloads import Protocol
 from meshstack.validation.index import MeshIndex
-from meshstack.validation.problems import Problem, undeclared_namespace
+from meshstack.validation.problems import Problem, suggestion, undeclared_namespace
 
 
 def ingress_permission_problems(spec: MeshSpec) -> Iterator[Problem]:
@@ -41,7 +41,9 @@ def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
         if gw.api is GatewayApi.ISTIO and gw.workload not in index.gateway_workloads:
             yield Problem(
                 f"{path}.workload",
-                f"no gateway workload {gw.workload!r}; declared: {sorted(index.gateway_workloads)}",
+                f"no gateway workload {gw.workload!r}: name one of gateway_workloads, or "
+                "declare it there"
+                + suggestion(gw.workload, index.gateway_workloads, "gateway workload"),
             )
         if not gw.servers:
             yield Problem(f"{path}.servers", "a gateway needs at least one server")
@@ -77,7 +79,9 @@ def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                 )
             if server.https_redirect and server.protocol is not ServerProtocol.HTTP:
                 yield Problem(
-                    f"{server_path}.https_redirect", "only an HTTP server can redirect to HTTPS"
+                    f"{server_path}.https_redirect",
+                    "only an HTTP server can redirect to HTTPS: remove https_redirect here, "
+                    "or declare a protocol=HTTP server for it",
                 )
 
 
@@ -198,16 +202,22 @@ def _caller_problems(
         if key not in index.service_accounts:
             yield Problem(
                 f"{path}.allowed_callers[{i}]",
-                f"no service account {key.namespace}/{key.name}: name a workload's identity "
-                "as 'namespace/name'",
+                f"no workload runs as service account {key.namespace}/{key.name}: name a "
+                "workload's identity"
+                + suggestion(
+                    f"{key.namespace}/{key.name}",
+                    (f"{a.namespace}/{a.name}" for a in index.service_accounts),
+                    "service account",
+                ),
             )
     if ext.allowed_callers:
         workload = spec.gateway_workload(ext.egress_gateway)
         if workload is not None and workload.namespace not in index.namespaces:
-            yield Problem(
+            yield undeclared_namespace(
                 f"{path}.allowed_callers",
-                f"the gateway's policy goes in namespace {workload.namespace!r}, which is not "
-                "declared",
+                workload.namespace,
+                index.namespaces,
+                why="the egress gateway's authorization policy goes there",
             )
     elif restricting is not None:
         yield Problem(
@@ -216,6 +226,16 @@ def _caller_problems(
             f"external_services[{restricting}] names, so traffic to {ext.hosts[0]!r} would be "
             "denied: list this host's callers too",
         )
+
+
+def _no_workload(path: str, name: str, namespace: str, index: MeshIndex) -> Problem:
+    return Problem(
+        path,
+        f"no workload {name!r} in namespace {namespace!r} to select"
+        + suggestion(
+            name, (k.name for k in index.selectable if k.namespace == namespace), "workload"
+        ),
+    )
 
 
 def proxy_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
@@ -229,9 +249,7 @@ def proxy_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             sidecar.workload is not None
             and ServiceKey(sidecar.namespace, sidecar.workload) not in index.selectable
         ):
-            yield Problem(
-                f"{path}.workload", f"no workload {sidecar.workload!r} in {sidecar.namespace!r}"
-            )
+            yield _no_workload(f"{path}.workload", sidecar.workload, sidecar.namespace, index)
         for h, host in enumerate(sidecar.egress_hosts):
             namespace, slash, name = host.partition("/")
             if not slash or not namespace or not name:
@@ -242,9 +260,7 @@ def proxy_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     for limit in spec.policy.rate_limits:
         path = f"policy.rate_limits[{limit.name}]"
         if ServiceKey(limit.namespace, limit.workload) not in index.selectable:
-            yield Problem(
-                f"{path}.workload", f"no workload {limit.workload!r} in {limit.namespace!r}"
-            )
+            yield _no_workload(f"{path}.workload", limit.workload, limit.namespace, index)
         if limit.tokens_per_fill > limit.max_tokens:
             yield Problem(
                 f"{path}.tokens_per_fill",

@@ -65,7 +65,12 @@ def _chart_source_problems(install: IstioInstall) -> Iterator[Problem]:
             "OciRegistry(url='oci://...') for a registry mirror, or LocalCharts(path=...)",
         )
     elif isinstance(source, ChartRepository) and not source.url.startswith("https://"):
-        yield Problem(f"{path}.url", f"{source.url!r} is not an https:// chart repository URL")
+        yield Problem(
+            f"{path}.url",
+            f"{source.url!r} is not an https:// chart repository URL (charts fetched in clear "
+            "can be altered on the way): write its https:// address, or use "
+            "OciRegistry(url='oci://...') or LocalCharts(path=...) for a mirror",
+        )
     elif isinstance(source, OciRegistry) and not source.url.startswith("oci://"):
         yield Problem(
             f"{path}.url", f"{source.url!r} is not an OCI reference; expected oci://host/path"
@@ -75,13 +80,18 @@ def _chart_source_problems(install: IstioInstall) -> Iterator[Problem]:
 def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
     if not install.control_planes:
         yield Problem(
-            "install.control_planes", "an install needs at least one control plane (istiod)"
+            "install.control_planes",
+            "an install needs at least one control plane (istiod): add ControlPlane()",
         )
     seen: set[str] = set()
     for cp in install.control_planes:
         path = f"install.control_planes[{cp.name}]"
         if cp.name in seen:
-            yield Problem(f"{path}.revision", f"two control planes are both {cp.name!r}")
+            yield Problem(
+                f"{path}.revision",
+                f"two control planes are both {cp.name!r}: give each its own revision "
+                "(at most one may have none), e.g. revision='canary'",
+            )
         seen.add(cp.name)
         version = install.version_of(cp.version)
         if version != install.version:
@@ -118,7 +128,9 @@ def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
         if cp.autoscaling and cp.autoscaling.min_replicas > cp.autoscaling.max_replicas:
             yield Problem(
                 f"{path}.autoscaling.max_replicas",
-                f"{cp.autoscaling.max_replicas} is below min_replicas {cp.autoscaling.min_replicas}",
+                f"{cp.autoscaling.max_replicas} is below min_replicas "
+                f"{cp.autoscaling.min_replicas}: raise max_replicas to at least "
+                f"{cp.autoscaling.min_replicas}, or lower min_replicas",
             )
 
 
@@ -170,8 +182,8 @@ def _revision_problems(
         elif install.default_revision not in revisions:
             yield Problem(
                 "install.default_revision",
-                f"no control plane has revision {install.default_revision!r}; "
-                f"revisions: {sorted(revisions)}",
+                f"no control plane has revision {install.default_revision!r}"
+                + suggestion(install.default_revision, revisions, "revision"),
             )
     seen_tags: set[str] = set()
     for tag in install.revision_tags:
@@ -184,7 +196,8 @@ def _revision_problems(
         if tag.revision not in revisions:
             yield Problem(
                 f"{path}.revision",
-                f"no control plane has revision {tag.revision!r}; revisions: {sorted(revisions)}",
+                f"no control plane has revision {tag.revision!r}"
+                + suggestion(tag.revision, revisions, "revision"),
             )
     serves_default = has_default_plane or install.default_revision is not None
     for ns in spec.namespaces:
@@ -192,8 +205,8 @@ def _revision_problems(
         if ns.injection is SidecarInjection.REVISION and ns.revision and ns.revision not in targets:
             yield Problem(
                 f"{path}.revision",
-                f"no control-plane revision or revision tag {ns.revision!r}; "
-                f"known: {sorted(targets)}",
+                f"no control-plane revision or revision tag {ns.revision!r}"
+                + suggestion(ns.revision, targets, "known revision and tag name"),
             )
         if ns.injection is SidecarInjection.ENABLED and not serves_default:
             yield Problem(
@@ -217,12 +230,14 @@ def _gateway_problems(
             yield Problem(
                 f"{path}.version",
                 f"{gw.version!r} differs from install.version {install.version!r}: every chart "
-                "but a canary control plane is at the install's version",
+                "but a canary control plane is at the install's version; remove version (it "
+                "defaults to the install's)",
             )
         if gw.revision is not None and gw.revision not in targets:
             yield Problem(
                 f"{path}.revision",
-                f"no control-plane revision or revision tag {gw.revision!r}; known: {sorted(targets)}",
+                f"no control-plane revision or revision tag {gw.revision!r}"
+                + suggestion(gw.revision, targets, "known revision and tag name"),
             )
         ns = namespaces.get(gw.namespace)
         if ns is None:
@@ -246,7 +261,8 @@ def _gateway_problems(
     if install.cni is not None and install.version_of(install.cni.version) != install.version:
         yield Problem(
             "install.cni.version",
-            f"{install.cni.version!r} differs from install.version {install.version!r}",
+            f"{install.cni.version!r} differs from install.version {install.version!r}: "
+            "istio-cni runs the install's version; remove version (it defaults to it)",
         )
     by_name = {g.name: g for g in install.gateways}
     for workload in spec.gateway_workloads:
@@ -255,8 +271,8 @@ def _gateway_problems(
         if deployed is None:
             yield Problem(
                 path,
-                f"the install deploys no gateway {workload.name!r}; install.gateways: "
-                f"{sorted(by_name)}",
+                f"the install deploys no gateway {workload.name!r}: name one it deploys, or "
+                "add it to install.gateways" + suggestion(workload.name, by_name, "gateway"),
             )
             continue
         if deployed.namespace != workload.namespace:

@@ -96,7 +96,8 @@ class SecurityRules:
             if pa.port_modes and pa.workload is None:
                 yield Problem(
                     f"{path}.port_modes",
-                    "port-level mTLS needs a workload (Istio requires a selector)",
+                    "port-level mTLS needs a workload (Istio requires a selector): set "
+                    "workload=, or set mode for the whole namespace instead",
                 )
             ports = self.index.container_ports.get(
                 ServiceKey(pa.namespace, pa.workload or ""), set()
@@ -152,7 +153,8 @@ class SecurityRules:
             yield from self._attached_to(ap.workload, ap.gateway, ap.namespace, path)
             if not ap.rules and ap.action is not AuthorizationAction.ALLOW:
                 yield Problem(
-                    f"{path}.rules", f"a {ap.action.value} policy without rules does nothing"
+                    f"{path}.rules",
+                    f"a {ap.action.value} policy without rules does nothing: add rules, or remove it",
                 )
             for r, rule in enumerate(ap.rules):
                 rule_path = f"{path}.rules[{r}]"
@@ -190,7 +192,8 @@ class SecurityRules:
             if not jwt.jwks_uri.startswith("https://"):
                 yield Problem(
                     f"{path}.jwks_uri",
-                    f"{jwt.jwks_uri!r} should be an https:// URL: keys fetched in clear can be forged",
+                    f"{jwt.jwks_uri!r} should be an https:// URL (keys fetched in clear can be "
+                    "forged): write the issuer's https:// JWKS address",
                 )
             if (
                 not jwt.require_token

@@ -43,8 +43,14 @@ def _string_match(match: StringMatch, path: str) -> Iterator[Problem]:
             yield Problem(
                 f"{path}.regex",
                 f"{match.regex!r} is not a valid RE2 regular expression (the syntax Envoy and "
-                f"Istio use: no look-around, no back-references): {error}",
+                f"Istio use: no look-around, no back-references): {_re2_reason(error)}",
             )
+
+
+def _re2_reason(error: re2.error) -> str:
+    """RE2's reason as text (the binding hands it over as bytes, shown as ``b'...'``)."""
+    reason = error.args[0] if error.args else error
+    return reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
 
 
 def _takes_every_request(route: HttpRoute) -> bool:

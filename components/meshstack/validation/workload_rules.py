@@ -33,7 +33,8 @@ def namespace_problems(spec: MeshSpec) -> Iterator[Problem]:
             yield Problem(
                 f"{path}.injection",
                 f"revision {ns.revision!r} is only used with injection=REVISION "
-                f"(got {ns.injection.name})",
+                f"(got {ns.injection.name}): set injection=SidecarInjection.REVISION, or "
+                "remove revision",
             )
 
 
@@ -163,5 +164,6 @@ def app_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                 elif not target.ports:
                     yield Problem(
                         f"{path}.calls[{i}]",
-                        f"calls {callee!r}, which exposes no ports (it has no Service)",
+                        f"calls {callee!r}, which exposes no ports (it has no Service): "
+                        "give it ports, or remove the call",
                     )
