@@ -396,7 +396,41 @@ INEXPRESSIBLE: dict[str, tuple[HttpRoute | Callable[[MeshSpec], MeshSpec], str]]
         _gateway_with(workload="istio-ingressgateway"),
         "policy.gateways[edge].workload",
     ),
+    # The three below are the API server's own limits (CEL and schema lengths): the
+    # cluster test sends each to a real API server, which refuses it too.
+    "two listeners with one port, protocol and hostname": (
+        _gateway_with(
+            servers=(
+                GatewayServer(port=80, hosts=(HOST, ADMIN), https_redirect=True),
+                GatewayServer(
+                    port=443, protocol=ServerProtocol.HTTPS, hosts=(HOST, ADMIN), tls_secret="a"
+                ),
+                GatewayServer(
+                    port=443, protocol=ServerProtocol.HTTPS, hosts=(HOST,), tls_secret="b"
+                ),
+            )
+        ),
+        "policy.gateways[edge].servers[2].hosts[0]",
+    ),
+    "a path longer than the schema allows": (
+        _route_with(match=(HttpMatch(uri=StringMatch(prefix="/" + "a" * 1024)),)),
+        f"{ROUTE}.match[0].uri.prefix",
+    ),
+    "a header value longer than the schema allows": (
+        _route_with(match=(HttpMatch(headers={"x-user": StringMatch(exact="a" * 4097)}),)),
+        f"{ROUTE}.match[0].headers[x-user]",
+    ),
 }
+
+REFUSED_BY_THE_API_SERVER = {
+    "a relative path": "must be an absolute path",
+    "two listeners with one port, protocol and hostname": "Combination of port, protocol and "
+    "hostname must be unique",
+    "a path longer than the schema allows": "may not be more than 1024 bytes",
+    "a header value longer than the schema allows": "may not be more than 4096 bytes",
+}
+"""Cases of :data:`INEXPRESSIBLE` that the Gateway API's schema itself refuses, with what
+the API server says: validation must refuse them before anything is sent."""
 
 
 @pytest.mark.parametrize("case", sorted(INEXPRESSIBLE))
@@ -554,19 +588,22 @@ def test_the_api_server_accepts_every_shape_and_refuses_what_we_refuse(
 ) -> None:
     """Every shape the renderer writes — listeners admitting other namespaces, the
     redirect route, mirror fractions, retries, timeouts, ReferenceGrants — passes the
-    Gateway API's own schemas and CEL rules; a path our validation refuses, the API
-    server refuses as well."""
+    Gateway API's own schemas and CEL rules; each shape of ``REFUSED_BY_THE_API_SERVER``
+    (which validation refuses) the API server refuses as well, with its own words."""
     spec = _edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES)
     kinds = {o["kind"] for o in render(spec) if "gateway.networking" in o["apiVersion"]}
     assert kinds == {"Gateway", "HTTPRoute", "ReferenceGrant"}
     code, out = _server_dry_run(gateway_api_server, spec, tmp_path / "valid")
     assert code == 0, out
-    relative, _ = INEXPRESSIBLE["a relative path"]
-    assert isinstance(relative, HttpRoute)
-    code, out = _server_dry_run(
-        gateway_api_server, _edge(GatewayApi.KUBERNETES, relative), tmp_path / "relative"
-    )
-    assert code != 0 and "must be an absolute path" in out, out
+    for n, (case, refusal) in enumerate(REFUSED_BY_THE_API_SERVER.items()):
+        change, _ = INEXPRESSIBLE[case]
+        refused = (
+            _edge(GatewayApi.KUBERNETES, change)
+            if isinstance(change, HttpRoute)
+            else change(_edge(GatewayApi.KUBERNETES, *AGREEING_ROUTES))
+        )
+        code, out = _server_dry_run(gateway_api_server, refused, tmp_path / f"refused-{n}")
+        assert code != 0 and refusal in out, (case, out)
 
 
 def _prod_with_bookinfo_on(api: GatewayApi, stack_specs: dict[str, MeshSpec]) -> MeshSpec:

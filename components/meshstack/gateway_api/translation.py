@@ -78,6 +78,10 @@ MAX_MATCHES_PER_RULE = 64
 MAX_MATCHES_PER_ROUTE = 128
 MAX_HOSTNAMES = 16
 MAX_LISTENERS = 64
+MAX_PATH = 1024
+MAX_HEADER_NAME = 256
+MAX_HEADER_VALUE = 4096
+"""The HTTPRoute schema's length limits (bytes) on a path match, a header name and value."""
 _RULE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$")
 _PATH_FORBIDDEN = ("//", "/./", "/../", "%2f", "%2F", "#")
@@ -171,6 +175,18 @@ def gateway_problems(gw: Gateway, path: str) -> Iterator[Inexpressible]:
                 )
     if len(listeners(gw)) > MAX_LISTENERS:
         yield (f"{path}.servers", f"more than {MAX_LISTENERS} listeners (one per server host)")
+    first: dict[tuple[int, str, str], int] = {}
+    for s, server in enumerate(gw.servers):
+        for h, host in enumerate(server.hosts):
+            combination = (server.port, server.protocol.value, host)
+            if first.setdefault(combination, s) != s:
+                yield (
+                    f"{path}.servers[{s}].hosts[{h}]",
+                    f"servers[{first[combination]}] already serves {host!r} on port "
+                    f"{server.port} ({server.protocol.value}); the Gateway API refuses two "
+                    "listeners with the same port, protocol and hostname: merge the servers "
+                    "or remove the host from one",
+                )
 
 
 @dataclass
@@ -296,6 +312,18 @@ class RouteTranslation:
 
     def match(self, match: HttpMatch, where: str) -> dict[str, Any]:
         headers = [self.header(name, m) for name, m in match.all_headers().items()]
+        for name, header in zip(match.all_headers(), headers, strict=True):
+            if len(name) > MAX_HEADER_NAME:
+                self.refuse(
+                    f"{where}.headers[{name}]",
+                    f"an HTTPRoute header name has at most {MAX_HEADER_NAME} characters",
+                )
+            if len(header["value"].encode()) > MAX_HEADER_VALUE:
+                self.refuse(
+                    f"{where}.headers[{name}]",
+                    f"an HTTPRoute header value has at most {MAX_HEADER_VALUE} bytes "
+                    f"(this one has {len(header['value'].encode())}); match a shorter value",
+                )
         return drop_none(
             {
                 "path": self.uri(match.uri, f"{where}.uri") if match.uri else None,
@@ -319,6 +347,8 @@ class RouteTranslation:
                 f"match; write {value.rstrip('/')!r} or a regex",
             )
         bad = _path_problem(value)
+        if len(value.encode()) > MAX_PATH:
+            bad = f"an HTTPRoute path has at most {MAX_PATH} bytes; match a shorter prefix"
         if bad:
             self.refuse(f"{where}.{field_name}", f"{value!r}: {bad}")
         return {"type": kind, "value": value}
