@@ -20,6 +20,7 @@ from meshstack.spec.security import (
     AuthorizationAction,
     AuthorizationPolicy,
     AuthorizationRule,
+    JwtRule,
     MtlsMode,
     RequestSource,
 )
@@ -91,6 +92,12 @@ class Evaluator:
         }
         self.mtls = self._mtls_modes()
         self.selecting: dict[ServiceKey, list[AuthorizationPolicy]] = {}
+        self.facts: dict[
+            ServiceKey, tuple[MtlsMode, str | None, JwtRule | None, list[AuthorizationPolicy]]
+        ] = {}
+        self.accounts: dict[tuple[int, str], set[ServiceKey]] = {}
+        """A source's service accounts as keys, per namespace they are read from (a bare
+        name is the caller's namespace's): the same few sources are asked of every pair."""
 
     def _mtls_modes(self) -> dict[tuple[str | None, str | None], MtlsMode]:
         return {self.spec.mtls_scope(pa): pa.mode for pa in self.spec.policy.peer_authentications}
@@ -100,6 +107,25 @@ class Evaluator:
             if scope in self.mtls:
                 return self.mtls[scope]
         return MtlsMode.PERMISSIVE
+
+    def _callee_facts(
+        self, callee: ServiceKey
+    ) -> tuple[MtlsMode, str | None, JwtRule | None, list[AuthorizationPolicy]]:
+        """What decides every call to ``callee`` whoever calls: its mTLS mode, its
+        waypoint, the JWT rule requiring a token and the policies selecting it — found
+        once per callee, not once per pair."""
+        found = self.facts.get(callee)
+        if found is None:
+            jwt = self.jwt_required.get((callee.namespace, callee.name)) or self.jwt_required.get(
+                (callee.namespace, None)
+            )
+            found = self.facts[callee] = (
+                self.mtls_mode(callee),
+                self.placement.waypoint(callee.namespace, callee.name),
+                jwt,
+                self._policies(callee),
+            )
+        return found
 
     def _applies(self, policy: AuthorizationPolicy, callee: ServiceKey) -> bool:
         if policy.gateway is not None:
@@ -163,9 +189,12 @@ class Evaluator:
         if source.service_accounts:
             if not identity:
                 return False
-            accounts = {
-                service_account_key(a, caller.key.namespace) for a in source.service_accounts
-            }
+            read_in = (id(source), caller.key.namespace)
+            accounts = self.accounts.get(read_in)
+            if accounts is None:
+                accounts = self.accounts[read_in] = {
+                    service_account_key(a, caller.key.namespace) for a in source.service_accounts
+                }
             if caller.account not in accounts:
                 return False
         if source.namespaces:
@@ -186,10 +215,9 @@ class Evaluator:
         caller's proxy cannot speak mTLS to the callee (it does not know the host).
         ``from_gateway``: the caller is a gateway's proxy (it uses a service's waypoint,
         which meshstack labels ``istio.io/ingress-use-waypoint``)."""
-        mode = self.mtls_mode(callee.key)
+        mode, waypoint, jwt, policies = self._callee_facts(callee.key)
         if plaintext and mode is MtlsMode.STRICT:
             return Verdict.DENIED, "plaintext (passed through), which STRICT mTLS refuses"
-        waypoint = self.placement.waypoint(callee.key.namespace, callee.key.name)
         caller_is_ambient = self.placement.of(caller.key.namespace) is not Enforcement.SIDECAR
         if waypoint is not None and not caller_is_ambient and not from_gateway:
             # Istio's sidecars send to a service's workloads, never to its waypoint (only
@@ -201,16 +229,13 @@ class Evaluator:
                 "workload itself, where ztunnel enforces none of the waypoint's policies",
             )
         identity = mode is not MtlsMode.DISABLE and not plaintext
-        jwt = self.jwt_required.get(
-            (callee.key.namespace, callee.key.name)
-        ) or self.jwt_required.get((callee.key.namespace, None))
         if jwt is not None and not end_user_tokens:
             if jwt.unauthenticated_paths:
                 return Verdict.PARTIAL, f"JWT required by {jwt.name} except on some paths"
             return Verdict.DENIED, f"JWT required by {jwt.name}; mesh calls carry none"
         allows: list[tuple[AuthorizationPolicy, _Match]] = []
         partial_deny = None
-        for policy in self._policies(callee.key):
+        for policy in policies:
             matches = [
                 self._rule_match(r, caller, callee, identity, end_user_tokens) for r in policy.rules
             ]

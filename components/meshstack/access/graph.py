@@ -15,7 +15,7 @@ from meshstack.enforcement import Enforcement
 from meshstack.model import model_of
 from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.observability import OutboundPolicy
+from meshstack.spec.observability import OutboundPolicy, SidecarScope
 from meshstack.spec.refs import ServiceKey, service_key
 
 
@@ -39,12 +39,16 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
     declared = _declared(spec)
     evaluator = model_of(spec).authorization
     calls = []
+    hosts = {w.key: w.key.fqdn(spec.cluster_domain) for w in workloads}
     with collector_paused():  # every Call survives: collections would only rescan them
         for caller in workloads:
+            scope = scope_of(spec, caller.key)  # one per caller, not one per pair
             for callee in workloads:
                 if caller.key == callee.key or not callee.ports:
                     continue
-                verdict, reason = _judge_through_scope(spec, evaluator, caller, callee)
+                verdict, reason = _judge_through_scope(
+                    spec, evaluator, scope, caller, callee, hosts[callee.key]
+                )
                 calls.append(
                     Call(
                         caller.label,
@@ -58,12 +62,16 @@ def who_can_call_whom(spec: MeshSpec) -> list[Call]:
 
 
 def _judge_through_scope(
-    spec: MeshSpec, evaluator: Evaluator, caller: Endpoint, callee: Endpoint
+    spec: MeshSpec,
+    evaluator: Evaluator,
+    scope: SidecarScope | None,
+    caller: Endpoint,
+    callee: Endpoint,
+    host: str,
 ) -> tuple[Verdict, str]:
-    """A callee outside the caller's Sidecar egress hosts has no cluster in the caller's
-    proxy: dropped under REGISTRY_ONLY, passed through in plaintext under ALLOW_ANY."""
-    scope = scope_of(spec, caller.key)
-    host = callee.key.fqdn(spec.cluster_domain)
+    """A callee outside the caller's Sidecar egress hosts (``scope``, the Sidecar that
+    configures the caller's proxy) has no cluster in the caller's proxy: dropped under
+    REGISTRY_ONLY, passed through in plaintext under ALLOW_ANY. ``host``: the callee's."""
     if scope is None or imports(scope, caller.key, callee.key.namespace, host):
         return evaluator.judge(caller, callee)
     where = f"not in Sidecar {scope.namespace}/{scope.name}'s egress hosts"
