@@ -75,7 +75,7 @@ def test_the_wheel_holds_the_program_the_pack_and_the_license_not_the_repository
     assert "make demo" not in metadata and ".venv/bin" not in metadata  # written for PyPI
     entry_points = zipfile.ZipFile(wheel).read("meshstack-0.1.0.dist-info/entry_points.txt")
     assert b"meshstack-policy-pack = meshstack.policy_pack:serve" in entry_points
-    assert b"pulumi-resource-meshstack = meshstack.component_provider:main" in entry_points
+    assert b"meshstack-provider = meshstack.component_provider:main" in entry_points
     with tarfile.open(sdist) as archive:
         members = archive.getnames()
     assert "meshstack-0.1.0/LICENSE" in members

@@ -214,6 +214,18 @@ def test_version_is_printed_and_exits_0(capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().out.startswith("meshstack 0.")
 
 
+def test_provider_install_without_the_pulumi_cli_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi here
+    assert main(["provider-install"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "meshstack provider-install: the Pulumi CLI is not on PATH: install it, then run "
+        "this again\n"
+    )
+
+
 def test_diff_compares_with_head_by_default_even_below_the_repository_root(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine import offline_env, offline_sources_config, run, toolchain_bin
+from engine import offline_env, offline_sources_config, provider_plugin, run, toolchain_bin
 from engine_stack import require_toolchain
 from meshstack.scaffold import init_project
 
@@ -73,12 +73,38 @@ def _project(
     state = tmp_path / "state"
     state.mkdir()
     env = offline_env(state.as_uri(), extra={"ISTIO_CHARTS": charts.removesuffix("/{version}")})
-    # The provider plugin is the package's executable, found on PATH beside python.
     env["PATH"] = os.pathsep.join(
         [str(toolchain_bin()), str(Path(sys.executable).parent), os.environ["PATH"]]
     )
+    env["PULUMI_HOME"] = str(_pulumi_home_of_its_own(tmp_path, env))
+    # As README tells a team: the package's provider becomes a Pulumi plugin, once.
+    installed = run(
+        [str(Path(sys.executable).parent / "meshstack"), "provider-install"], project, env
+    )
+    assert "installed Pulumi plugin resource meshstack" in installed.stdout
     run(["pulumi", "stack", "init", "dev", "--non-interactive"], project, env)
     return project, env
+
+
+def _pulumi_home_of_its_own(tmp_path: Path, env: dict[str, str]) -> Path:
+    """A plugin cache for this test only (so tests running side by side never install into
+    one another's), holding the toolchain's Kubernetes provider."""
+    home = tmp_path / "pulumi-home"
+    home.mkdir()
+    plugin = provider_plugin()
+    version = plugin.parent.name.removeprefix("resource-kubernetes-v")
+    install = [
+        "pulumi",
+        "plugin",
+        "install",
+        "resource",
+        "kubernetes",
+        version,
+        "--file",
+        str(plugin),
+    ]
+    run(install, tmp_path, {**env, "PULUMI_HOME": str(home)})
+    return home
 
 
 def _outputs(project: Path, env: dict[str, str]) -> dict[str, object]:
@@ -89,7 +115,10 @@ def _outputs(project: Path, env: dict[str, str]) -> dict[str, object]:
 
 def test_a_yaml_program_deploys_a_stack_file_through_the_component(tmp_path: Path) -> None:
     project, env = _project(tmp_path, _BY_FILE)
-    run(["pulumi", "up", "--yes", "--non-interactive"], project, env)
+    first = run(["pulumi", "up", "--yes", "--non-interactive"], project, env)
+    # The provider comes from the plugin cache, so the CLI has nothing to warn about.
+    assert "meshstack from $PATH" not in first.stdout + first.stderr
+    assert "pulumi-resource-meshstack" not in first.stdout + first.stderr
     assert _outputs(project, env)["namespaces"] == ["istio-ingress", "payments"]
     rendered = {p.name for p in (project / "build" / "manifests").rglob("*.yaml")}
     assert any("virtualservice" in name.lower() for name in rendered), sorted(rendered)

@@ -21,7 +21,9 @@ The package is split by concern so the folder shows the architecture (every modu
                      what they cannot express), ``objects`` (what is rendered)
 * ``guardrails/``    preview-time rules; ``policy_pack/`` serves them to the engine
 * ``program``        the Pulumi program (``run()``, ``deploy()``); ``component_provider``
-                     the same for Pulumi YAML (``pulumi-resource-meshstack``)
+                     the same for Pulumi YAML (``meshstack-provider``), ``provider_plugin``
+                     it as an installed Pulumi plugin; ``executables`` where the package's
+                     console scripts are
 * ``stacks``         stack files and the modules they import; ``stack_config`` config as
                      Pulumi reads it and the production setting; ``overrides`` the config
                      that tunes a spec; ``spec_sites`` the stack-file line of a problem

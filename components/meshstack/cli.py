@@ -38,6 +38,7 @@ from meshstack.guardrails.model import GuardrailSettings
 from meshstack.guardrails.planned import guardrail_problems
 from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
 from meshstack.policy_pack import executable as policy_pack_executable
+from meshstack.provider_plugin import PLUGIN, ProviderInstallError, install_plugin
 from meshstack.render import K8sObject, render, stack_releases
 from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
@@ -135,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
         "-H", "--header", action="append", default=[], help="a request header, NAME:VALUE"
     )
     trace_cmd.add_argument("-X", "--method", default="GET")
+    commands.add_parser(
+        "provider-install",
+        help="make meshstack:index:MeshStack available to Pulumi YAML (a Pulumi plugin)",
+    )
     commands.add_parser(
         "build-judge",
         help="build Istio's control-plane judge that `trace` asks (needs Go; ~5 min cold)",
@@ -289,6 +294,17 @@ def _run(args: argparse.Namespace) -> int:
         if status == 0:
             print(f"meshstack-judge ready: {judge_binary()}")
         return status
+    if args.command == "provider-install":
+        try:
+            plugin = install_plugin()
+        except ProviderInstallError as error:
+            print(f"meshstack provider-install: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"installed Pulumi plugin resource {PLUGIN} v{plugin.version} from {plugin.source}; "
+            "a Pulumi YAML program may now use meshstack:index:MeshStack"
+        )
+        return 0
     if args.command == "init":
         try:
             written = init_project(args.directory, args.name)

@@ -9,8 +9,8 @@ A Pulumi YAML program (or any language with a generated SDK) declares::
           stack: dev            # stacks/dev.py in the project, or:
           # spec: {stack: dev, namespaces: [...], apps: [...], ...}
 
-The CLI starts ``pulumi-resource-meshstack`` (installed with the package) as a provider
-plugin, asks it for its schema, and sends it a ``Construct`` for the component; the
+The CLI starts ``meshstack-provider`` (installed with the package, and made a Pulumi plugin by
+``meshstack provider-install``: :mod:`meshstack.provider_plugin`) as a provider plugin, asks it for its schema, and sends it a ``Construct`` for the component; the
 provider then registers exactly what the Python program would (:mod:`meshstack.program`),
 with the same config keys, overrides, production setting and errors. Its output
 ``namespaces`` lists the namespaces it manages.
@@ -109,7 +109,7 @@ class MeshStackProvider(Provider):
 
 
 def main() -> None:
-    """``pulumi-resource-meshstack ENGINE_ADDRESS``: serve until the engine stops us."""
+    """``meshstack-provider ENGINE_ADDRESS``: serve until the engine stops us."""
     from pulumi.provider import main as serve
 
     serve(MeshStackProvider(), sys.argv[1:])

@@ -15,12 +15,12 @@ namespaces by, so the two never disagree. ``--policy-pack-config`` may set
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from meshstack.executables import installed
 from meshstack.guardrails import (
     RESOURCE_GUARDRAILS,
     STACK_GUARDRAILS,
@@ -41,11 +41,7 @@ _stack_config: dict[str, str] = {}
 
 def executable() -> Path | None:
     """Where the pack's executable is installed: beside this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / EXECUTABLE
-    if beside.is_file():
-        return beside
-    found = shutil.which(EXECUTABLE)
-    return Path(found) if found else None
+    return installed(EXECUTABLE)
 
 
 def _settings(config: Mapping[str, Any]) -> GuardrailSettings:
