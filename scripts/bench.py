@@ -244,7 +244,19 @@ def run_l3(sizes: list[int], runs: int) -> dict[str, Any]:
     return results
 
 
-def run_up(stacks: list[str], runs: int) -> dict[str, Any]:
+UP_VARIANTS = (
+    ("file", "none"),
+    ("file", "zstd"),
+    ("s3", "none"),
+    ("s3", "zstd"),
+)
+"""Backend and state compression of each UP row: every stack on the file backend as it is
+written by default, and the first stack (dev) on all four."""
+
+
+def run_up(
+    stacks: list[str], runs: int, variants: tuple[tuple[str, str], ...] = UP_VARIANTS
+) -> dict[str, Any]:
     """UP for the shipped stacks when meshstack's toolchain is built; otherwise why not."""
     from bench_engine import engine_missing
     from bench_up import measure_up
@@ -253,18 +265,24 @@ def run_up(stacks: list[str], runs: int) -> dict[str, Any]:
     if why_not is not None:
         print(f"UP: skipped: {why_not}")
         return {"skipped": why_not}
-    print("UP: pulumi up (real engine, render mode, file backend), median of the runs")
+    print("UP: pulumi up (real engine, render mode), median of the runs")
     print(
-        f"{'stack':>8} {'up s':>6} {'floor s':>7} {'up/floor':>8} {'no-op s':>7} {'state MB':>8} {'MB written':>10}"
+        f"{'stack':>8} {'backend':>7} {'state':>5} {'up s':>6} {'floor s':>7} {'up/floor':>8} "
+        f"{'no-op s':>7} {'state MB':>8} {'MB written':>10}"
     )
-    results = measure_up(stacks, runs)
-    for name, row in results.items():
-        up, floor = row["up"], row["floor"]
-        print(
-            f"{name:>8} {up['first_s']:6.1f} {floor['first_s']:7.1f} "
-            f"{row['first_up_over_floor']:8.2f} {up['noop_s']:7.1f} {up['state_mb']:8.2f} "
-            f"{up['written_mb']:10.0f}"
-        )
+    results: dict[str, Any] = {}
+    for backend, compression in variants:
+        chosen = stacks if (backend, compression) == UP_VARIANTS[0] else stacks[:1]
+        env = {} if compression == "none" else {f"PULUMI_DIY_BACKEND_{compression.upper()}": "true"}
+        found = measure_up(chosen, runs, env, backend)
+        results[f"{backend}-{compression}"] = found
+        for name, row in found.items():
+            up, floor = row["up"], row["floor"]
+            print(
+                f"{name:>8} {backend:>7} {compression:>5} {up['first_s']:6.1f} "
+                f"{floor['first_s']:7.1f} {row['first_up_over_floor']:8.2f} {up['noop_s']:7.1f} "
+                f"{up['state_mb']:8.2f} {up['written_mb']:10.0f}"
+            )
     return results
 
 
@@ -282,6 +300,11 @@ def main() -> int:
         "--up-stacks", default="dev,staging,prod", help="stacks for UP (real engine); '' = none"
     )
     parser.add_argument("--up-runs", type=int, default=2, help="runs per stack for UP")
+    parser.add_argument(
+        "--up-variants",
+        default=",".join(f"{b}-{c}" for b, c in UP_VARIANTS),
+        help="UP's backend-compression rows (file-none is every stack, the rest the first)",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("TIER", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -301,7 +324,12 @@ def main() -> int:
     growth_by_tier = {tier: growth(results, tier) for tier in TIERS}
     print("growth t(2N)/t(N):", json.dumps(growth_by_tier))
     l3 = run_l3([int(s) for s in args.l3_sizes.split(",")] if args.l3_sizes else sizes, args.runs)
-    up = run_up(args.up_stacks.split(","), args.up_runs) if args.up_stacks else {}
+    variants = tuple(
+        (backend, compression)
+        for variant in args.up_variants.split(",")
+        for backend, _, compression in [variant.partition("-")]
+    )
+    up = run_up(args.up_stacks.split(","), args.up_runs, variants) if args.up_stacks else {}
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],

@@ -8,7 +8,9 @@ on the machine hits both alike:
 * ``floor`` — the same ``up`` with ``PULUMI_SKIP_CHECKPOINTS=true``: what the engine and
   the program cost without re-saving the state.
 
-Each project is fresh (first ``up``), then ``up`` again (the no-op). It reports wall
+Each project is fresh (first ``up``), then ``up`` again (the no-op), on the file backend or
+on S3 (``--backend s3``: moto's server on 127.0.0.1), with the state written as JSON or
+compressed (``--state-compression zstd``: the DIY backends' ``PULUMI_DIY_BACKEND_ZSTD``). It reports wall
 seconds of the whole command, the state's size, the bytes the CLI process wrote
 (``wchar`` of ``/proc/<pid>/io``, polled while it runs: the checkpoints, plus what it
 sends its plugins) and the ratio up / floor.
@@ -57,30 +59,76 @@ def _timed_up(stack: Any, *args: str) -> tuple[float, int]:
     return seconds, written
 
 
-def _once(name: str, skip_checkpoints: bool) -> dict[str, float]:
+def _once(
+    name: str, skip_checkpoints: bool, backend_env: dict[str, str], s3: Any | None
+) -> dict[str, float]:
     from engine_stack import new_stack
 
     extra = {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
+    extra.update(backend_env)
     with tempfile.TemporaryDirectory(prefix="meshstack-up-") as scratch:
-        stack = new_stack(Path(scratch), name, extra_env=extra)
+        if s3 is not None:
+            from s3_server import CREDENTIALS
+
+            # A stack of its own per run: one bucket, a fresh project name each time.
+            extra.update(CREDENTIALS)
+            stack = new_stack(Path(scratch), name, backend_url=s3.backend_url, extra_env=extra)
+        else:
+            stack = new_stack(Path(scratch), name, extra_env=extra)
         first, first_bytes = _timed_up(stack)
         noop, _ = _timed_up(stack)
-        [state] = list((Path(scratch) / "state").rglob(f"{name}.json"))
+        size = _state_size(Path(scratch), name, s3)
+        if s3 is not None:
+            stack.pulumi("stack", "rm", "--yes", "--force")
         return {
             "first_s": first,
             "noop_s": noop,
             "written_mb": first_bytes / 1e6,
-            "state_mb": state.stat().st_size / 1e6,
+            "state_mb": size / 1e6,
         }
 
 
-def measure_up(stacks: list[str], runs: int) -> dict[str, Any]:
+def _state_size(scratch: Path, name: str, s3: Any | None) -> int:
+    """The stack's state file (``<name>.json``, or ``.json.gz`` / ``.json.zst`` when the
+    backend compresses it), not its backups."""
+
+    def is_state(key: str) -> bool:
+        base = key.rsplit("/", 1)[-1]
+        return base.startswith(f"{name}.json") and not base.endswith((".bak", ".attrs"))
+
+    if s3 is not None:
+        [key] = [k for k in s3.keys(".pulumi/stacks/") if is_state(k)]
+        return int(s3.size(key))
+    [state] = [f for f in (scratch / "state").rglob(f"{name}.json*") if is_state(f.name)]
+    return state.stat().st_size
+
+
+def measure_up(
+    stacks: list[str],
+    runs: int,
+    backend_env: dict[str, str] | None = None,
+    backend: str = "file",
+) -> dict[str, Any]:
+    """``backend``: ``file`` or ``s3`` (moto's server on 127.0.0.1, started here);
+    ``backend_env``: settings of the state backend both variants run with (compression)."""
+    backend_env = backend_env or {}
+    if backend == "s3":
+        from s3_server import s3_server
+
+        with s3_server() as s3:
+            return _measure(stacks, runs, backend_env, s3)
+    return _measure(stacks, runs, backend_env, None)
+
+
+def _measure(
+    stacks: list[str], runs: int, backend_env: dict[str, str], s3: Any | None
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name in stacks:
         samples: dict[str, list[dict[str, float]]] = {"up": [], "floor": []}
         for _ in range(runs):
-            samples["up"].append(_once(name, skip_checkpoints=False))
-            samples["floor"].append(_once(name, skip_checkpoints=True))
+            samples["up"].append(_once(name, False, backend_env, s3))
+            samples["floor"].append(_once(name, True, backend_env, s3))
         row = {
             kind: {key: round(statistics.median(s[key] for s in values), 2) for key in values[0]}
             for kind, values in samples.items()
@@ -97,8 +145,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stacks", default="dev,staging,prod")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--backend", choices=("file", "s3"), default="file")
+    parser.add_argument(
+        "--state-compression",
+        choices=("none", "gzip", "zstd"),
+        default="none",
+        help="how the file backend writes the state (PULUMI_DIY_BACKEND_GZIP / _ZSTD)",
+    )
     args = parser.parse_args()
-    print(json.dumps(measure_up(args.stacks.split(","), args.runs), indent=2))
+    backend_env = (
+        {}
+        if args.state_compression == "none"
+        else {f"PULUMI_DIY_BACKEND_{args.state_compression.upper()}": "true"}
+    )
+    found = measure_up(args.stacks.split(","), args.runs, backend_env, args.backend)
+    print(json.dumps(found, indent=2))
 
 
 if __name__ == "__main__":

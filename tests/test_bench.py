@@ -34,6 +34,7 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
         [
             *(sys.executable, "scripts/bench.py", "--sizes", "5,10", "--runs", "1"),
             *("--l3-sizes", "5", "--up-stacks", "dev", "--up-runs", "1", "--out", str(out)),
+            *("--up-variants", "file-none,s3-zstd"),
         ],
         cwd=PROJECT,
         check=True,
@@ -55,10 +56,15 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
     assert set(l3["preview_s"]) == {"meshstack", "configgroup", "floor", "typed", "checkpoints"}
     assert all(seconds > 0 for seconds in l3["preview_s"].values())
     assert l3["checkpoints_over_meshstack"] > 0
-    up = report["UP"]["dev"]  # a real up of dev, with checkpoints and without
+    up = report["UP"]["file-none"]["dev"]  # a real up of dev, with checkpoints and without
     assert up["up"]["state_mb"] == up["floor"]["state_mb"] > 1
     assert up["up"]["written_mb"] > up["floor"]["written_mb"]  # the checkpoints' bytes
     assert up["first_up_over_floor"] > 0
+    # The same up on S3 (moto) with the state compressed: the state and the bytes the
+    # CLI sends are a small fraction of the plain file backend's.
+    s3 = report["UP"]["s3-zstd"]["dev"]
+    assert 0 < s3["up"]["state_mb"] < up["up"]["state_mb"] / 10
+    assert s3["up"]["written_mb"] < up["up"]["written_mb"] / 10
     assert f"wrote {out}" in printed
 
 
