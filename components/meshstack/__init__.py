@@ -6,7 +6,8 @@ The package is split by concern so the folder shows the architecture (every modu
                      field path names an item), ``build_mistakes`` (constructor mistakes,
                      collected with their stack-file line)
 * ``validation/``    whole-spec checks that report every problem with its field path
-* ``render/``        pure functions from a spec to plain Kubernetes objects and Helm releases
+* ``render/``        pure functions from a spec to plain Kubernetes objects and Helm releases;
+                     ``render/slo`` service level objectives (``spec/slo``) as Prometheus rules
 * ``apps/``          Bookinfo and Online Boutique built from the models; ``recipes`` the
                      gateways and ingress routes they use
 * ``components/``    the thin Pulumi shell that registers rendered objects and charts

@@ -1,0 +1,172 @@
+"""SLOs as Prometheus rules: the error ratio over every window the alerts need, the
+multi-window multi-burn-rate page and ticket alerts, the budget left and the objective.
+
+Every series carries ``slo_id`` (``<namespace>-<service>-<name>``), ``slo_service``,
+``slo_namespace`` and, for a grouped SLO, the group's labels, so the windows of one SLO
+(and one group) join one to one in the alert expressions.
+
+Zero traffic is neither an error nor NaN: the ratio is ``errors / (total > 0)`` where
+there is traffic and ``total * 0`` (a 0) where there is none, so an idle service records
+0 and pages nobody; where the metric is absent altogether nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from meshstack.spec.slo import ServiceLevelObjective, SloIndicator, SloPeriod
+
+SHORT_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+"""Every window a burn-rate alert reads (each long window and its short confirmation)."""
+
+PERIOD_HOURS = {SloPeriod.DAYS_30: 720, SloPeriod.DAYS_28: 672}
+
+
+@dataclass(frozen=True)
+class BurnRateAlert:
+    """One clause of an alert: the budget share ``spent`` within ``long`` (confirmed over
+    ``short``) that raises it. The burn rate is ``spent x period / long``: 2 % in 1 h of a
+    30 d budget is 14.4 x the rate that would spend exactly the budget."""
+
+    severity: str
+    spent: float
+    long: str
+    long_hours: float
+    short: str
+
+    def factor(self, period: SloPeriod) -> float:
+        return round(self.spent * PERIOD_HOURS[period] / self.long_hours, 6)
+
+
+PAGE = (
+    BurnRateAlert("page", 0.02, "1h", 1, "5m"),
+    BurnRateAlert("page", 0.05, "6h", 6, "30m"),
+)
+TICKET = (
+    BurnRateAlert("ticket", 0.10, "1d", 24, "2h"),
+    BurnRateAlert("ticket", 0.10, "3d", 72, "6h"),
+)
+"""The SRE workbook's recommended pairs (chapter 5, "Alerting on SLOs", table 5-8)."""
+
+REQUESTS = "istio_requests_total"
+DURATION = "istio_request_duration_milliseconds"
+
+
+def slo_id(slo: ServiceLevelObjective) -> str:
+    return f"{slo.namespace}-{slo.service}-{slo.name}"
+
+
+def _labels(slo: ServiceLevelObjective) -> dict[str, str]:
+    return {"slo_id": slo_id(slo), "slo_service": slo.service, "slo_namespace": slo.namespace}
+
+
+def _selector(slo: ServiceLevelObjective, *extra: str) -> str:
+    matchers = [
+        'reporter="destination"',
+        f'destination_service_name="{slo.service}"',
+        f'destination_service_namespace="{slo.namespace}"',
+    ]
+    if slo.excluded_codes:
+        codes = "|".join(str(c) for c in sorted(set(slo.excluded_codes)))
+        matchers.append(f'response_code!~"{codes}"')
+    return "{" + ",".join([*matchers, *extra]) + "}"
+
+
+def _sum(slo: ServiceLevelObjective, series: str) -> str:
+    by = f" by ({', '.join(slo.group_by)})" if slo.group_by else ""
+    return f"sum{by} ({series})"
+
+
+def _le(threshold: float) -> str:
+    """A bucket bound as Envoy writes the ``le`` label (``250``, ``0.5``)."""
+    return f"{threshold:g}"
+
+
+def error_ratio(slo: ServiceLevelObjective, window: str) -> str:
+    """The share of bad requests over ``window``; 0 without traffic, never NaN."""
+    if slo.indicator is SloIndicator.AVAILABILITY:
+        total = _sum(slo, f"rate({REQUESTS}{_selector(slo)}[{window}])")
+        server_errors = _selector(slo, 'response_code=~"5.."')
+        bad = _sum(slo, f"rate({REQUESTS}{server_errors}[{window}])")
+    else:
+        assert slo.latency_threshold_ms is not None  # validated with the spec
+        total = _sum(slo, f"rate({DURATION}_count{_selector(slo)}[{window}])")
+        bucket = _selector(slo, f'le="{_le(slo.latency_threshold_ms)}"')
+        within = _sum(slo, f"rate({DURATION}_bucket{bucket}[{window}])")
+        bad = f"({total} - {within})"
+    return f"({bad} / ({total} > 0)) or ({total} * 0)"
+
+
+def _ratio_name(window: str) -> str:
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+def _alert(slo: ServiceLevelObjective, clauses: Iterable[BurnRateAlert]) -> dict[str, Any]:
+    selector = f'{{slo_id="{slo_id(slo)}"}}'
+    budget = slo.error_budget
+    parts = []
+    severity = ""
+    for clause in clauses:
+        severity = clause.severity
+        threshold = f"({clause.factor(slo.period)} * {budget})"
+        parts.append(
+            f"({_ratio_name(clause.long)}{selector} > {threshold} "
+            f"and {_ratio_name(clause.short)}{selector} > {threshold})"
+        )
+    name = "".join(word.capitalize() for word in slo.name.split("-"))
+    annotations = {
+        "summary": (
+            f"{slo.namespace}/{slo.service} is spending its {slo.period.value} error budget "
+            f"of {slo.objective}% {slo.indicator.value} too fast ({severity})"
+        ),
+    }
+    if slo.alerting.runbook_url:
+        annotations["runbook_url"] = slo.alerting.runbook_url
+    return {
+        "alert": f"SLO{name}BurnRate{severity.capitalize()}",
+        "expr": " or ".join(parts),
+        "labels": {**slo.alerting.labels, **_labels(slo), "severity": severity},
+        "annotations": annotations,
+    }
+
+
+def rule_groups(slos: Iterable[ServiceLevelObjective]) -> dict[str, Any]:
+    """A Prometheus rule file (``groups:``) for ``slos``: one recording group and one
+    alerting group per SLO."""
+    groups: list[dict[str, Any]] = []
+    for slo in slos:
+        labels = _labels(slo)
+        recording = [
+            {"record": _ratio_name(window), "expr": error_ratio(slo, window), "labels": labels}
+            for window in SHORT_WINDOWS
+        ]
+        period = slo.period.value
+        short = f'{_ratio_name("5m")}{{slo_id="{slo_id(slo)}"}}'
+        recording += [
+            {
+                "record": _ratio_name(period),
+                "expr": f"avg_over_time({short}[{period}])",
+                "labels": labels,
+            },
+            {
+                "record": "slo:error_budget:remaining",
+                "expr": f'1 - {_ratio_name(period)}{{slo_id="{slo_id(slo)}"}} / {slo.error_budget}',
+                "labels": labels,
+            },
+            {
+                "record": "slo:objective:ratio",
+                "expr": f"vector({slo.objective / 100})",
+                "labels": labels,
+            },
+        ]
+        groups.append({"name": f"slo-{slo_id(slo)}-recording", "rules": recording})
+        alerts = []
+        if slo.alerting.page:
+            alerts.append(_alert(slo, PAGE))
+        if slo.alerting.ticket:
+            alerts.append(_alert(slo, TICKET))
+        if alerts:
+            groups.append({"name": f"slo-{slo_id(slo)}-alerts", "rules": alerts})
+    return {"groups": groups}
