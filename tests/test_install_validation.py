@@ -44,6 +44,15 @@ def with_addons(**addons: Any) -> MeshSpec:
     return installed().model_copy(update={"addons": Addons(**addons)})
 
 
+def tracing_to(service: str, *, jaeger: bool = True) -> MeshSpec:
+    """The shop with Prometheus (and Jaeger) whose proxies send spans to ``service``."""
+    tracing = TracingProvider(service=service)
+    addons = with_addons(prometheus=Prometheus(), jaeger=Jaeger() if jaeger else None)
+    return addons.model_copy(
+        update={"install": IstioInstall(mesh_config=MeshConfig(tracing=tracing))}
+    )
+
+
 REVISIONED = (ControlPlane(revision="blue"), ControlPlane(revision="green"))
 
 INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
@@ -204,35 +213,17 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         "enable addons.prometheus",
     ),
     "tracing to the Jaeger add-on that is not enabled": (
-        lambda: with_addons(prometheus=Prometheus()).model_copy(
-            update={"install": IstioInstall(mesh_config=MeshConfig(tracing=TracingProvider()))}
-        ),
+        lambda: tracing_to(TracingProvider().service, jaeger=False),
         "install.mesh_config.tracing.service",
         "addons.jaeger is not enabled",
     ),
     "tracing to a service the namespace does not declare": (
-        lambda: with_addons(prometheus=Prometheus(), jaeger=Jaeger()).model_copy(
-            update={
-                "install": IstioInstall(
-                    mesh_config=MeshConfig(
-                        tracing=TracingProvider(service="otel-colector.shop.svc.cluster.local")
-                    )
-                )
-            }
-        ),
+        lambda: tracing_to("otel-colector.shop.svc.cluster.local"),
         "install.mesh_config.tracing.service",
         "declares no service 'otel-colector'",
     ),
     "tracing to another cluster domain": (
-        lambda: with_addons(prometheus=Prometheus(), jaeger=Jaeger()).model_copy(
-            update={
-                "install": IstioInstall(
-                    mesh_config=MeshConfig(
-                        tracing=TracingProvider(service="jaeger-collector.istio-system.svc.corp")
-                    )
-                )
-            }
-        ),
+        lambda: tracing_to("jaeger-collector.istio-system.svc.corp"),
         "install.mesh_config.tracing.service",
         "not in the cluster's domain 'cluster.local'",
     ),
