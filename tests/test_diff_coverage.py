@@ -36,9 +36,12 @@ from meshstack.spec import (
     Namespace,
     PeerAuthentication,
     Prometheus,
+    ServiceLevelObjective,
     ServicePort,
     SidecarInjection,
     SidecarScope,
+    SloAlerting,
+    SloIndicator,
     StringMatch,
     TelemetrySpec,
 )
@@ -153,6 +156,18 @@ def _the_rest() -> MeshSpec:
         virtual_services=(),
         sidecars=(SidecarScope(namespace="shop", workload="api"),),
         telemetry=TelemetrySpec(tracing_provider="otel"),
+        slos=(
+            ServiceLevelObjective(
+                name="fast",
+                service="api",
+                namespace="shop",
+                indicator=SloIndicator.LATENCY,
+                latency_threshold_ms=250,
+                excluded_codes=(429,),
+                group_by=("destination_version",),
+                alerting=SloAlerting(labels={"team": "shop"}, runbook_url="https://runbooks.test"),
+            ),
+        ),
     )
     install = IstioInstall(
         chart_source=LocalCharts(path="/charts"),

@@ -23,6 +23,7 @@ TABLES = (
     "test_egress_origination",
     "test_ambient",
     "test_gateway_api",
+    "test_slo_spec",
 )
 
 GUIDANCE = re.compile(

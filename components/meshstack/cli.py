@@ -40,6 +40,7 @@ from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
 from meshstack.policy_pack import executable as policy_pack_executable
 from meshstack.provider_plugin import PLUGIN, ProviderInstallError, install_plugin
 from meshstack.render import K8sObject, render, stack_releases
+from meshstack.render.slo import rule_groups as slo_rule_groups
 from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import StackSettings, read_settings, stack_config
@@ -96,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
         "charts", help="print the Helm releases (Istio and add-ons) a stack installs"
     )
     charts.add_argument("stack")
+    slo_cmd = commands.add_parser(
+        "slo", help="a stack's SLOs as a Prometheus rule file (recording rules and alerts)"
+    )
+    slo_cmd.add_argument("stack")
     graph = commands.add_parser(
         "graph", help="who can call whom: the effective authorization between workloads"
     )
@@ -374,6 +379,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "charts":
         print(yaml_text.dump(chart_plan(spec)), end="")
+        return 0
+    if args.command == "slo":
+        if not spec.policy.slos:
+            print(f"stack {args.stack!r} declares no SLOs (policy.slos)", file=sys.stderr)
+            return 0
+        print(yaml_text.dump(slo_rule_groups(spec.policy.slos)), end="")
         return 0
     objects = render(spec)
     try:

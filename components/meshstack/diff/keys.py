@@ -38,6 +38,7 @@ class Kind(StrEnum):
     SIDECAR = "sidecar"
     TELEMETRY = "telemetry"
     RATE_LIMIT = "rate limit"
+    SLO = "slo"
     ISTIO_VERSION = "istio version"
     ISTIOD_REVISIONS = "istiod revisions"
     REVISION_TAG = "revision tag"

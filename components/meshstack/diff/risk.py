@@ -178,6 +178,27 @@ def _observability(line: Line) -> str | None:
     return None
 
 
+def _slo(line: Line) -> str | None:
+    """An SLO or one of its alerts gone, or an objective that asks less: fewer failures
+    reach anyone."""
+    key = line.key
+    if key.kind is not Kind.SLO:
+        return None
+    if line.whole() and line.after is None:
+        return "SLO removed: its alerts go with it"
+    if key.field in ("alerting.page", "alerting.ticket") and line.value("after") is False:
+        return f"{key.field.removeprefix('alerting.')} alert removed"
+    before, after = line.value("before"), line.value("after")
+    changed = before is not None and after is not None
+    if changed and key.field == "latency_threshold_ms" and after > before:
+        return f"SLO loosened: latency threshold {before:g} ms → {after:g} ms"
+    if changed and key.field == "objective" and after < before:
+        return f"SLO loosened: objective {before} % → {after} %"
+    if key.field == "excluded_codes" and set(after or ()) - set(before or ()):
+        return "SLO loosened: more response codes left out of the count"
+    return None
+
+
 def _has_fault(value: Any) -> bool:
     return isinstance(value, dict) and bool(value.get("fault"))
 
@@ -226,6 +247,7 @@ RULES: tuple[Callable[[Line], str | None], ...] = (
     _egress_scope,
     _egress_control,
     _observability,
+    _slo,
     _fault_in_prod,
     _canary_jump,
     _access,

@@ -185,6 +185,12 @@ def _edge_and_proxies(spec: MeshSpec, found: Subjects) -> None:
         found.objects[SubjectKey(Kind.RATE_LIMIT, f"{limit.namespace}/{limit.name}")] = fields_of(
             limit
         )
+    for slo in policy.slos:
+        # Defaults kept: the risk rules compare the objective and the alerts by value.
+        key = SubjectKey(Kind.SLO, f"{slo.namespace}/{slo.service}", part=slo.name)
+        found.objects[key] = fields_of(
+            slo, drop=("name", "namespace", "service"), defaults=True, flat=True
+        )
 
 
 def _install(spec: MeshSpec, found: Subjects) -> None:

@@ -55,7 +55,7 @@ DURATION = "istio_request_duration_milliseconds"
 
 
 def slo_id(slo: ServiceLevelObjective) -> str:
-    return f"{slo.namespace}-{slo.service}-{slo.name}"
+    return slo.id
 
 
 def _labels(slo: ServiceLevelObjective) -> dict[str, str]:

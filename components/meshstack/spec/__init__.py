@@ -50,6 +50,13 @@ from meshstack.spec.security import (
     RequestOperation,
     RequestSource,
 )
+from meshstack.spec.slo import (
+    ISTIO_LATENCY_BUCKETS_MS,
+    ServiceLevelObjective,
+    SloAlerting,
+    SloIndicator,
+    SloPeriod,
+)
 from meshstack.spec.traffic import (
     AbortFault,
     Canary,
@@ -88,6 +95,7 @@ from meshstack.spec.workloads import (
 )
 
 __all__ = [
+    "ISTIO_LATENCY_BUCKETS_MS",
     "ISTIO_VERSION",
     "AbortFault",
     "AccessLogEncoding",
@@ -156,10 +164,14 @@ __all__ = [
     "RevisionTag",
     "SeccompProfile",
     "ServerProtocol",
+    "ServiceLevelObjective",
     "ServicePort",
     "ServiceType",
     "SidecarInjection",
     "SidecarScope",
+    "SloAlerting",
+    "SloIndicator",
+    "SloPeriod",
     "Spec",
     "StringMatch",
     "Subset",

@@ -12,6 +12,7 @@ from meshstack.spec.install import IstioInstall
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
 from meshstack.spec.refs import gateway_key
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
+from meshstack.spec.slo import ServiceLevelObjective
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
 from meshstack.spec.trust import DEFAULT_TRUST_DOMAIN, TrustDomain
 from meshstack.spec.workloads import App, Namespace
@@ -33,6 +34,8 @@ class MeshPolicy(Spec):
     sidecars: tuple[SidecarScope, ...] = ()
     telemetry: TelemetrySpec | None = None
     rate_limits: tuple[LocalRateLimit, ...] = ()
+    slos: tuple[ServiceLevelObjective, ...] = ()
+    """Service level objectives, measured from the mesh's metrics (``meshstack.spec.slo``)."""
 
 
 class MeshSpec(Spec):

@@ -66,7 +66,8 @@ class SloAlerting(Spec):
 class ServiceLevelObjective(Spec):
     """One objective for one service of the mesh, judged at the callee (``reporter="destination"``)."""
 
-    path_key: ClassVar[str] = "name"
+    path_key: ClassVar[str] = "id"
+    """Names repeat across services (each has its ``availability``): the id does not."""
 
     name: DnsLabel
     service: NonEmptyStr
@@ -81,6 +82,11 @@ class ServiceLevelObjective(Spec):
     """Response codes counted neither good nor bad (a 429 the client caused, say)."""
     group_by: tuple[Literal["destination_version", "request_protocol", "source_workload"], ...] = ()
     alerting: SloAlerting = Field(default_factory=SloAlerting)
+
+    @property
+    def id(self) -> str:
+        """``<namespace>-<service>-<name>``: the SLO's field path label and ``slo_id`` label."""
+        return f"{self.namespace}-{self.service}-{self.name}"
 
     @property
     def error_budget(self) -> float:

@@ -21,6 +21,7 @@ from meshstack.validation.index import build_index
 from meshstack.validation.install_rules import addon_problems, install_problems
 from meshstack.validation.problems import Problem, SpecInvalid
 from meshstack.validation.security_rules import SecurityRules
+from meshstack.validation.slo_rules import slo_problems
 from meshstack.validation.traffic_rules import TrafficRules
 from meshstack.validation.uniqueness import duplicate_name_problems
 from meshstack.validation.workload_rules import app_problems, namespace_problems
@@ -52,6 +53,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *proxy_problems(spec, index),
         *install_problems(spec),
         *addon_problems(spec),
+        *slo_problems(spec, index),
     ]
     return sorted(set(found))
 

@@ -1,0 +1,158 @@
+"""SLOs in a stack's spec: validation refuses what would measure nothing, the diff flags an
+SLO or alert removed and an objective loosened, and ``meshstack slo`` prints the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from builders import shop
+from meshstack.cli import main
+from meshstack.diff import diff
+from meshstack.scaffold import init_project
+from meshstack.spec import (
+    Addons,
+    MeshSpec,
+    Prometheus,
+    ServiceLevelObjective,
+    SloAlerting,
+    SloIndicator,
+)
+from meshstack.validation import validate
+
+API = ServiceLevelObjective(name="availability", service="api", namespace="shop")
+
+
+def with_slos(*slos: ServiceLevelObjective, prometheus: bool = True) -> MeshSpec:
+    spec = shop(slos=slos)
+    return spec.model_copy(
+        update={"addons": Addons(prometheus=Prometheus() if prometheus else None)}
+    )
+
+
+def api(**fields: Any) -> ServiceLevelObjective:
+    return API.model_copy(update=fields)
+
+
+INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
+    "a service the namespace does not run": (
+        lambda: with_slos(api(service="apii")),
+        "policy.slos[shop-apii-availability].service",
+        "did you mean 'api'?",
+    ),
+    "a namespace not declared": (
+        lambda: with_slos(api(namespace="shopp")),
+        "policy.slos[shopp-api-availability].namespace",
+        "not declared",
+    ),
+    "a latency SLO without a threshold": (
+        lambda: with_slos(api(indicator=SloIndicator.LATENCY)),
+        "policy.slos[shop-api-availability].latency_threshold_ms",
+        "needs a threshold",
+    ),
+    "a threshold between two buckets": (
+        lambda: with_slos(api(indicator=SloIndicator.LATENCY, latency_threshold_ms=300)),
+        "policy.slos[shop-api-availability].latency_threshold_ms",
+        "use 250 or 500",
+    ),
+    "a threshold on an availability SLO": (
+        lambda: with_slos(api(latency_threshold_ms=250)),
+        "policy.slos[shop-api-availability].latency_threshold_ms",
+        "only a latency SLO",
+    ),
+    "no Prometheus to evaluate the rules": (
+        lambda: with_slos(API, prometheus=False),
+        "policy.slos",
+        "enable addons.prometheus",
+    ),
+    "an objective of 100 %": (
+        lambda: with_slos(api(objective=100.0)),
+        "policy.slos[shop-api-availability].objective",
+        "below 100",
+    ),
+    "one SLO declared twice": (
+        lambda: with_slos(API, api(objective=99.0)),
+        "policy.slos[shop-api-availability].name",
+        "declared twice",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID), ids=str)
+def test_an_slo_that_would_measure_nothing_is_refused_at_its_field(case: str) -> None:
+    build, path, message = INVALID[case]
+    problems = validate(build())
+    assert any(p.path == path and message in p.message for p in problems), "\n".join(
+        map(str, problems)
+    )
+
+
+def test_slos_on_a_served_service_are_valid() -> None:
+    latency = ServiceLevelObjective(
+        name="fast",
+        service="api",
+        namespace="shop",
+        indicator=SloIndicator.LATENCY,
+        latency_threshold_ms=250,
+    )
+    assert validate(with_slos(API, latency)) == []
+
+
+def _risks(base: MeshSpec, head: MeshSpec) -> list[str]:
+    return [c.risk for c in diff(base, head) if c.risk]
+
+
+@pytest.mark.parametrize(
+    ("head", "risk"),
+    [
+        ((), "SLO removed"),
+        ((api(objective=99.0),), "SLO loosened: objective 99.9 % → 99.0 %"),
+        ((api(alerting=SloAlerting(page=False)),), "page alert removed"),
+        ((api(excluded_codes=(503,)),), "more response codes left out"),
+    ],
+)
+def test_the_diff_flags_an_slo_weakened(head: tuple[ServiceLevelObjective, ...], risk: str) -> None:
+    risks = _risks(with_slos(API), with_slos(*head))
+    assert any(risk in r for r in risks), risks
+
+
+def test_a_tighter_objective_is_a_change_not_a_risk() -> None:
+    changes = diff(with_slos(API), with_slos(api(objective=99.95)))
+    assert [str(c.key) for c in changes] == ["slo shop/api availability objective"]
+    assert not any(c.risk for c in changes)
+
+
+def test_meshstack_slo_prints_the_stacks_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "payments"
+    init_project(project)
+    dev = project / "stacks" / "dev.py"
+    dev.write_text(
+        dev.read_text()
+        + """
+
+_scaffolded = spec
+
+
+def spec():  # the scaffold's spec, with Prometheus and an availability SLO for api
+    from meshstack.spec import Addons, Prometheus, ServiceLevelObjective
+
+    base = _scaffolded()
+    slo = ServiceLevelObjective(name="availability", service="api", namespace="payments")
+    policy = base.policy.model_copy(update={"slos": (slo,)})
+    return base.model_copy(update={"policy": policy, "addons": Addons(prometheus=Prometheus())})
+"""
+    )
+    assert main(["--project", str(project), "slo", "dev"]) == 0
+    rules = yaml.safe_load(capsys.readouterr().out)
+    names = [g["name"] for g in rules["groups"]]
+    assert names == [
+        "slo-payments-api-availability-recording",
+        "slo-payments-api-availability-alerts",
+    ]
+    alerts = [r["alert"] for r in rules["groups"][1]["rules"]]
+    assert alerts == ["SLOAvailabilityBurnRatePage", "SLOAvailabilityBurnRateTicket"]
