@@ -125,28 +125,34 @@ def test_a_tighter_objective_is_a_change_not_a_risk() -> None:
     assert not any(c.risk for c in changes)
 
 
-def test_meshstack_slo_prints_the_stacks_rules(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _project_with_an_slo(tmp_path: Path, service: str) -> Path:
+    """``meshstack init``'s project, its dev stack given Prometheus and an SLO for ``service``."""
     project = tmp_path / "payments"
     init_project(project)
     dev = project / "stacks" / "dev.py"
     dev.write_text(
         dev.read_text()
-        + """
+        + f"""
 
 _scaffolded = spec
 
 
-def spec():  # the scaffold's spec, with Prometheus and an availability SLO for api
+def spec():  # the scaffold's spec, with Prometheus and an availability SLO
     from meshstack.spec import Addons, Prometheus, ServiceLevelObjective
 
     base = _scaffolded()
-    slo = ServiceLevelObjective(name="availability", service="api", namespace="payments")
-    policy = base.policy.model_copy(update={"slos": (slo,)})
-    return base.model_copy(update={"policy": policy, "addons": Addons(prometheus=Prometheus())})
+    slo = ServiceLevelObjective(name="availability", service="{service}", namespace="payments")
+    policy = base.policy.model_copy(update={{"slos": (slo,)}})
+    return base.model_copy(update={{"policy": policy, "addons": Addons(prometheus=Prometheus())}})
 """
     )
+    return project
+
+
+def test_meshstack_slo_prints_the_stacks_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project_with_an_slo(tmp_path, "api")
     assert main(["--project", str(project), "slo", "dev"]) == 0
     rules = yaml.safe_load(capsys.readouterr().out)
     names = [g["name"] for g in rules["groups"]]
@@ -156,3 +162,16 @@ def spec():  # the scaffold's spec, with Prometheus and an availability SLO for 
     ]
     alerts = [r["alert"] for r in rules["groups"][1]["rules"]]
     assert alerts == ["SLOAvailabilityBurnRatePage", "SLOAvailabilityBurnRateTicket"]
+
+
+def test_an_slo_problem_names_the_stack_file_line_that_built_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project_with_an_slo(tmp_path, "apii")
+    assert main(["--project", str(project), "validate", "dev"]) == 1
+    lines = (project / "stacks" / "dev.py").read_text().splitlines()
+    built = next(n for n, line in enumerate(lines, 1) if "ServiceLevelObjective(name=" in line)
+    out = capsys.readouterr()
+    assert f"stacks/dev.py:{built}: policy.slos[payments-apii-availability].service" in (
+        out.out + out.err
+    )

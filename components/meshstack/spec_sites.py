@@ -14,11 +14,14 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel
 
+from meshstack.spec.paths import item_path
 from meshstack.validation.problems import Problem
 
 _SEGMENT = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[([^\]]*)\]")
 _ITEM_NAMES = ("name", "service", "workload")
-"""The fields a ``[name]`` segment may match, in the order validation's paths use them."""
+"""Other fields a ``[name]`` segment may match (paths that name an item by a property such
+as a control plane's ``name``, or by its namespace and name), in the order validation's
+paths use them."""
 
 Sites = Mapping[int, tuple[object, str]]
 
@@ -27,6 +30,9 @@ def _item(items: tuple[object, ...], label: str) -> object | None:
     if label.isdigit():
         index = int(label)
         return items[index] if index < len(items) else None
+    for i, item in enumerate(items):  # the one path builder's label (an SLO's id, say)
+        if item_path("", i, item) == f"[{label}]":
+            return item
     for field in _ITEM_NAMES:
         for item in items:
             if getattr(item, field, None) == label:
