@@ -175,3 +175,22 @@ def test_an_slo_problem_names_the_stack_file_line_that_built_it(
     assert f"stacks/dev.py:{built}: policy.slos[payments-apii-availability].service" in (
         out.out + out.err
     )
+
+
+def test_the_prometheus_chart_loads_the_rules_as_its_rule_files() -> None:
+    """With the add-ons from their charts, the prometheus-community chart's ``serverFiles``
+    carry the rule files its default ``rule_files`` names (the engine test covers Istio's
+    sample manifest, which the offline tests deploy)."""
+    from meshstack.render import stack_releases
+
+    spec = with_slos(API)
+    [prometheus] = [r for r in stack_releases(spec) if r.name == "prometheus"]
+    files = prometheus.values["serverFiles"]
+    assert [g["name"] for g in files["recording_rules.yml"]["groups"]] == [
+        "slo-shop-api-availability-recording"
+    ]
+    assert [g["name"] for g in files["alerting_rules.yml"]["groups"]] == [
+        "slo-shop-api-availability-alerts"
+    ]
+    [without] = [r for r in stack_releases(with_slos()) if r.name == "prometheus"]
+    assert "serverFiles" not in without.values

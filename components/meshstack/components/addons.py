@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from meshstack import yaml_text
 from meshstack.chart_files import on_disk
 from meshstack.components.helm import register_release
 from meshstack.render.addons import (
@@ -18,7 +19,9 @@ from meshstack.render.addons import (
     GRAFANA_USER_KEY,
     addon_releases,
 )
+from meshstack.render.slo import rule_files
 from meshstack.spec.addons import Addons, IstioSampleManifests
+from meshstack.spec.slo import ServiceLevelObjective
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class ObservabilityAddonsArgs:
     provider: pulumi.ProviderResource | None = None
     grafana_admin_password: pulumi.Input[str] | None = None
     base_dir: Path | None = None
+    slos: Sequence[ServiceLevelObjective] = ()
+    """The stack's SLOs: their rules become rule files Prometheus loads."""
 
 
 class ObservabilityAddons(pulumi.ComponentResource):
@@ -86,7 +91,7 @@ class ObservabilityAddons(pulumi.ComponentResource):
             )
             extra["grafana"] = [secret]
         self.releases = {}
-        for release in addon_releases(addons, args.istio_namespace):
+        for release in addon_releases(addons, args.istio_namespace, args.slos):
             waits_for = [
                 *args.depends_on,
                 *(self.releases[r] for r in release.after),
@@ -119,6 +124,7 @@ class ObservabilityAddons(pulumi.ComponentResource):
             "its typed settings and chart values are not applied (Istio's demo configuration)",
             resource=self,
         )
+        rules = rule_files(args.slos) if addon == "prometheus" and args.slos else None
         return k8s.yaml.v2.ConfigFile(
             f"{name}-{addon}",
             file=str(on_disk(source.path, args.base_dir) / f"{addon}.yaml"),
@@ -126,8 +132,33 @@ class ObservabilityAddons(pulumi.ComponentResource):
                 parent=self,
                 depends_on=list(depends_on),
                 providers=[args.provider] if args.provider is not None else None,
+                transforms=[_with_rule_files(args.addons.namespace, rules)] if rules else None,
             ),
         )
+
+
+def _with_rule_files(
+    namespace: str, files: dict[str, dict[str, Any]]
+) -> Callable[[pulumi.ResourceTransformArgs], pulumi.ResourceTransformResult | None]:
+    """A transform writing the SLOs' rule files into the sample Prometheus's ConfigMap
+    (``prometheus`` in the add-ons' namespace), whose server loads those keys."""
+    texts = {key: yaml_text.dump(content) for key, content in files.items()}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if args.type_ != "kubernetes:core/v1:ConfigMap":
+            return None
+        metadata = args.props.get("metadata")
+        if not isinstance(metadata, dict) or metadata.get("name") != "prometheus":
+            return None  # a manifest's own objects arrive as plain values
+        if metadata.get("namespace", namespace) != namespace:
+            return None
+        props = dict(args.props)
+        props["data"] = pulumi.Output.from_input(props.get("data") or {}).apply(
+            lambda data: {**data, **texts}
+        )
+        return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+
+    return transform
 
 
 def _pulumi_random() -> Any:

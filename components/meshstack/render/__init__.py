@@ -49,4 +49,4 @@ def stack_releases(spec: MeshSpec) -> list[HelmRelease]:
     """The Helm releases the stack installs: Istio's (if it installs Istio), then add-ons."""
     releases = istio_releases(spec.install, spec.trust) if spec.install else []
     istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
-    return releases + addon_releases(spec.addons, istio_namespace)
+    return releases + addon_releases(spec.addons, istio_namespace, spec.policy.slos)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
+from meshstack.render.slo import rule_files
 from meshstack.render.workloads import resources_values
 from meshstack.spec.addons import AddonChart, Addons, Grafana, Jaeger, Kiali, Prometheus
+from meshstack.spec.slo import ServiceLevelObjective
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 """The Secret (in the add-ons namespace) holding Grafana's generated admin credentials."""
@@ -30,7 +33,10 @@ def prometheus_url(namespace: str) -> str:
     return f"http://prometheus.{namespace}:{PROMETHEUS_PORT}"
 
 
-def prometheus_values(spec: Prometheus) -> dict[str, Any]:
+def prometheus_values(
+    spec: Prometheus, slos: Sequence[ServiceLevelObjective] = ()
+) -> dict[str, Any]:
+    """The chart's values; the SLOs' rules as the rule files its server loads."""
     server: dict[str, Any] = {
         "fullnameOverride": "prometheus",
         "retention": spec.retention,
@@ -42,13 +48,15 @@ def prometheus_values(spec: Prometheus) -> dict[str, Any]:
     resources = resources_values(spec.resources)
     if resources:
         server["resources"] = resources
-    values = {
+    values: dict[str, Any] = {
         "server": server,
         "alertmanager": {"enabled": False},
         "prometheus-pushgateway": {"enabled": False},
         "kube-state-metrics": {"enabled": False},
         "prometheus-node-exporter": {"enabled": False},
     }
+    if slos:
+        values["serverFiles"] = rule_files(slos)
     return deep_merge(values, spec.values)
 
 
@@ -111,13 +119,16 @@ def kiali_values(spec: Kiali, addons: Addons, istio_namespace: str) -> dict[str,
     return deep_merge(values, spec.values)
 
 
-def addon_releases(addons: Addons, istio_namespace: str) -> list[HelmRelease]:
-    """The add-ons a stack enables, each after the add-ons it reads from."""
+def addon_releases(
+    addons: Addons, istio_namespace: str, slos: Sequence[ServiceLevelObjective] = ()
+) -> list[HelmRelease]:
+    """The add-ons a stack enables, each after the add-ons it reads from; Prometheus
+    evaluates the stack's SLO rules (``slos``)."""
     ns = addons.namespace
     planned: list[tuple[str, AddonChart, dict[str, Any]]] = []
     if addons.prometheus is not None:
         planned.append(
-            ("prometheus", addons.prometheus.chart, prometheus_values(addons.prometheus))
+            ("prometheus", addons.prometheus.chart, prometheus_values(addons.prometheus, slos))
         )
     if addons.jaeger is not None:
         planned.append(("jaeger", addons.jaeger.chart, jaeger_values(addons.jaeger)))

@@ -132,6 +132,25 @@ def _alert(slo: ServiceLevelObjective, clauses: Iterable[BurnRateAlert]) -> dict
     }
 
 
+RECORDING_RULES_FILE = "recording_rules.yml"
+ALERTING_RULES_FILE = "alerting_rules.yml"
+"""The rule files the Prometheus add-on's server loads (``/etc/config/<file>``, from its
+ConfigMap): the prometheus-community chart's ``serverFiles`` and Istio's sample manifest,
+which is rendered from that chart, both list them in ``rule_files``."""
+
+
+def rule_files(slos: Iterable[ServiceLevelObjective]) -> dict[str, dict[str, Any]]:
+    """:func:`rule_groups` split as the add-on loads them: recording groups in one file,
+    alerting groups in the other."""
+    groups = rule_groups(slos)["groups"]
+    alerting = [g for g in groups if any("alert" in r for r in g["rules"])]
+    recording = [g for g in groups if g not in alerting]
+    return {
+        RECORDING_RULES_FILE: {"groups": recording},
+        ALERTING_RULES_FILE: {"groups": alerting},
+    }
+
+
 def rule_groups(slos: Iterable[ServiceLevelObjective]) -> dict[str, Any]:
     """A Prometheus rule file (``groups:``) for ``slos``: one recording group and one
     alerting group per SLO."""
