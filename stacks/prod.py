@@ -3,8 +3,9 @@
 STRICT mTLS mesh-wide (and pinned again at namespace, workload and port level
 where it matters), default-deny in every app namespace with ALLOW rules derived
 from the apps' call graph, a JWT required at the ingress gateway, HTTPS only,
-a circuit breaker and retries on productcatalogservice, and egress only
-through the egress gateway.
+a circuit breaker and retries on productcatalogservice, egress only
+through the egress gateway, and availability and latency SLOs on the two services
+users reach (productpage, frontend), with burn-rate alerts.
 """
 
 from meshstack.apps import bookinfo, online_boutique
@@ -46,8 +47,11 @@ from meshstack.spec import (
     Protocol,
     Resources,
     RetryPolicy,
+    ServiceLevelObjective,
     ServicePort,
     SidecarScope,
+    SloAlerting,
+    SloIndicator,
     TelemetrySpec,
     TlsOrigination,
     TracingProvider,
@@ -57,6 +61,28 @@ from meshstack.spec import (
 INGRESS = INGRESS_GATEWAY
 EGRESS = EGRESS_GATEWAY
 APP_NAMESPACES = ("bookinfo", "hipster-shop")
+
+
+USER_FACING_SLOS = tuple(
+    slo
+    for service, namespace in (("productpage", "bookinfo"), ("frontend", "hipster-shop"))
+    for slo in (
+        # 99.9 % of a user's requests are not 5xx, over 30 days.
+        ServiceLevelObjective(name="availability", service=service, namespace=namespace),
+        # 99 % are answered within 500 ms (a bucket bound of Istio's latency histogram);
+        # slow pages are a ticket, not a page.
+        ServiceLevelObjective(
+            name="latency",
+            service=service,
+            namespace=namespace,
+            indicator=SloIndicator.LATENCY,
+            objective=99.0,
+            latency_threshold_ms=500,
+            alerting=SloAlerting(page=False),
+        ),
+    )
+)
+"""The objectives of the two services users reach (through the ingress gateways)."""
 
 
 def spec() -> MeshSpec:
@@ -186,6 +212,7 @@ def spec() -> MeshSpec:
             telemetry=TelemetrySpec(
                 tracing_sampling=1, access_logging=True, access_log_filter="response.code >= 400"
             ),
+            slos=USER_FACING_SLOS,
         ),
         install=IstioInstall(
             protect=True,

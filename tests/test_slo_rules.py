@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from meshstack.render.slo import rule_groups, slo_id
+from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.slo import ServiceLevelObjective, SloAlerting, SloIndicator
 
 pytestmark = pytest.mark.engine
@@ -280,3 +281,22 @@ def test_a_grouped_slo_alerts_for_the_failing_group_only(tmp_path: Path) -> None
     cases = [_case(PER_VERSION, reviews("v1", 0.0) + reviews("v3", 0.05), "2h", PAGE, [failing])]
     done = _test(tmp_path, rules, cases)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_stacks_rules_pass_promtool_check(
+    stack_specs: dict[str, MeshSpec], tmp_path: Path
+) -> None:
+    """What each shipped stack gives its Prometheus; prod declares SLOs on the two
+    services users reach."""
+    with_slos = {name: spec for name, spec in stack_specs.items() if spec.policy.slos}
+    assert {(s.namespace, s.service) for s in with_slos["prod"].policy.slos} == {
+        ("bookinfo", "productpage"),
+        ("hipster-shop", "frontend"),
+    }
+    for name, spec in with_slos.items():
+        rules = tmp_path / f"{name}.yaml"
+        rules.write_text(yaml.safe_dump(rule_groups(spec.policy.slos), sort_keys=False))
+        done = subprocess.run(
+            [promtool(), "check", "rules", str(rules)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, (name, done.stdout + done.stderr)
