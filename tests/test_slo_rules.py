@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from meshstack.render.slo import rule_groups, slo_id
+from meshstack.render.slo import rule_groups
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.slo import ServiceLevelObjective, SloAlerting, SloIndicator
 
@@ -107,7 +107,7 @@ def _shifting_traffic() -> list[dict[str, Any]]:
 
 def _alerts(slo: ServiceLevelObjective, severity: str) -> dict[str, str]:
     return {
-        "slo_id": slo_id(slo),
+        "slo_id": slo.id,
         "slo_service": slo.service,
         "slo_namespace": slo.namespace,
         "severity": severity,
@@ -232,7 +232,7 @@ def test_an_idle_service_records_zero_not_nan(tmp_path: Path) -> None:
 def _series_labels(slo: ServiceLevelObjective, name: str, **extra: str) -> str:
     labels = {
         "__name__": name,
-        "slo_id": slo_id(slo),
+        "slo_id": slo.id,
         "slo_namespace": slo.namespace,
         "slo_service": slo.service,
         **extra,

@@ -54,12 +54,8 @@ REQUESTS = "istio_requests_total"
 DURATION = "istio_request_duration_milliseconds"
 
 
-def slo_id(slo: ServiceLevelObjective) -> str:
-    return slo.id
-
-
 def _labels(slo: ServiceLevelObjective) -> dict[str, str]:
-    return {"slo_id": slo_id(slo), "slo_service": slo.service, "slo_namespace": slo.namespace}
+    return {"slo_id": slo.id, "slo_service": slo.service, "slo_namespace": slo.namespace}
 
 
 def _selector(slo: ServiceLevelObjective, *extra: str) -> str:
@@ -104,7 +100,7 @@ def _ratio_name(window: str) -> str:
 
 
 def _alert(slo: ServiceLevelObjective, clauses: Iterable[BurnRateAlert]) -> dict[str, Any]:
-    selector = f'{{slo_id="{slo_id(slo)}"}}'
+    selector = f'{{slo_id="{slo.id}"}}'
     budget = slo.error_budget
     parts = []
     severity = ""
@@ -140,14 +136,12 @@ which is rendered from that chart, both list them in ``rule_files``."""
 
 
 def rule_files(slos: Iterable[ServiceLevelObjective]) -> dict[str, dict[str, Any]]:
-    """:func:`rule_groups` split as the add-on loads them: recording groups in one file,
-    alerting groups in the other."""
-    groups = rule_groups(slos)["groups"]
-    alerting = [g for g in groups if any("alert" in r for r in g["rules"])]
-    recording = [g for g in groups if g not in alerting]
+    """The SLOs' groups as the add-on loads them: recording groups in one file, alerting
+    groups in the other."""
+    chosen = list(slos)
     return {
-        RECORDING_RULES_FILE: {"groups": recording},
-        ALERTING_RULES_FILE: {"groups": alerting},
+        RECORDING_RULES_FILE: {"groups": [_recording_group(slo) for slo in chosen]},
+        ALERTING_RULES_FILE: {"groups": [g for slo in chosen if (g := _alerting_group(slo))]},
     }
 
 
@@ -156,36 +150,43 @@ def rule_groups(slos: Iterable[ServiceLevelObjective]) -> dict[str, Any]:
     alerting group per SLO."""
     groups: list[dict[str, Any]] = []
     for slo in slos:
-        labels = _labels(slo)
-        recording = [
-            {"record": _ratio_name(window), "expr": error_ratio(slo, window), "labels": labels}
-            for window in SHORT_WINDOWS
-        ]
-        period = slo.period.value
-        short = f'{_ratio_name("5m")}{{slo_id="{slo_id(slo)}"}}'
-        recording += [
-            {
-                "record": _ratio_name(period),
-                "expr": f"avg_over_time({short}[{period}])",
-                "labels": labels,
-            },
-            {
-                "record": "slo:error_budget:remaining",
-                "expr": f'1 - {_ratio_name(period)}{{slo_id="{slo_id(slo)}"}} / {slo.error_budget}',
-                "labels": labels,
-            },
-            {
-                "record": "slo:objective:ratio",
-                "expr": f"vector({slo.objective / 100})",
-                "labels": labels,
-            },
-        ]
-        groups.append({"name": f"slo-{slo_id(slo)}-recording", "rules": recording})
-        alerts = []
-        if slo.alerting.page:
-            alerts.append(_alert(slo, PAGE))
-        if slo.alerting.ticket:
-            alerts.append(_alert(slo, TICKET))
-        if alerts:
-            groups.append({"name": f"slo-{slo_id(slo)}-alerts", "rules": alerts})
+        groups.append(_recording_group(slo))
+        alerting = _alerting_group(slo)
+        if alerting is not None:
+            groups.append(alerting)
     return {"groups": groups}
+
+
+def _recording_group(slo: ServiceLevelObjective) -> dict[str, Any]:
+    labels = _labels(slo)
+    this = f'{{slo_id="{slo.id}"}}'
+    period = slo.period.value
+    rules = [
+        {"record": _ratio_name(window), "expr": error_ratio(slo, window), "labels": labels}
+        for window in SHORT_WINDOWS
+    ]
+    rules += [
+        {
+            "record": _ratio_name(period),
+            "expr": f"avg_over_time({_ratio_name('5m')}{this}[{period}])",
+            "labels": labels,
+        },
+        {
+            "record": "slo:error_budget:remaining",
+            "expr": f"1 - {_ratio_name(period)}{this} / {slo.error_budget}",
+            "labels": labels,
+        },
+        {
+            "record": "slo:objective:ratio",
+            "expr": f"vector({slo.objective / 100})",
+            "labels": labels,
+        },
+    ]
+    return {"name": f"slo-{slo.id}-recording", "rules": rules}
+
+
+def _alerting_group(slo: ServiceLevelObjective) -> dict[str, Any] | None:
+    """The page and ticket alerts the SLO asks for; ``None`` when it asks for neither."""
+    chosen = [(slo.alerting.page, PAGE), (slo.alerting.ticket, TICKET)]
+    alerts = [_alert(slo, clauses) for wanted, clauses in chosen if wanted]
+    return {"name": f"slo-{slo.id}-alerts", "rules": alerts} if alerts else None
