@@ -35,6 +35,7 @@ from meshstack.spec.install import (
     RevisionTag,
 )
 from meshstack.spec.observability import OutboundPolicy
+from meshstack.spec.paths import flattened
 from meshstack.spec.workloads import Resources
 
 
@@ -85,14 +86,6 @@ def test_istiod_values_use_the_top_level_keys_of_istio_1_24_and_later() -> None:
     assert mesh["defaultProviders"] == {"tracing": ["otel-tracing"]}
 
 
-def _leaves(values: dict[str, Any], prefix: str = "") -> set[str]:
-    found: set[str] = set()
-    for name, value in values.items():
-        key = f"{prefix}{name}"
-        found |= _leaves(value, f"{key}.") if isinstance(value, dict) and value else {key}
-    return found
-
-
 def _owner(leaf: str, typed: Mapping[str, str]) -> str | None:
     return next((k for k in typed if leaf == k or leaf.startswith(f"{k}.")), None)
 
@@ -130,7 +123,7 @@ def test_the_typed_chart_keys_are_exactly_what_rendering_writes() -> None:
     for install in (full, IstioInstall()):
         for release in istio_releases(install):
             if release.role in written:
-                written[release.role] |= _leaves(release.values)
+                written[release.role] |= set(flattened(release.values))
     for role, typed in typed_keys.items():
         assert {leaf for leaf in written[role] if _owner(leaf, typed) is None} == set(), role
         assert {

@@ -29,6 +29,7 @@ from meshstack.spec.addons import IstioSampleManifests
 from meshstack.spec.gateway_api import GatewayApiRelease
 from meshstack.spec.install import ChartRepository, ChartSource, LocalCharts, OciRegistry
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import flattened
 
 Objects = dict[SubjectKey, dict[str, Any]]
 """``{object: {field: value}}``: a changed object reports only the fields that changed."""
@@ -47,17 +48,7 @@ def fields_of(
     nested setting (``retries``) as one value; the install's deep settings read better flat.
     """
     data = model.model_dump(mode="json", exclude_defaults=not defaults, exclude=set(drop))
-    return _flatten(data) if flat else data
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+    return flattened(data) if flat else data
 
 
 @dataclass

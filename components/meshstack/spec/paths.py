@@ -3,6 +3,7 @@ renderer's checks and the stack-file locator use, so one item always has one pat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -12,3 +13,15 @@ def item_path(path: str, index: int, item: Any) -> str:
     key = getattr(type(item), "path_key", "name")
     label = getattr(item, key, None)
     return f"{path}[{label}]" if isinstance(label, str) and label else f"{path}[{index}]"
+
+
+def flattened(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested mapping's leaves by dotted path (``{"global": {"hub": x}}`` →
+    ``{"global.hub": x}``); an empty mapping is a leaf of its own."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(flattened(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

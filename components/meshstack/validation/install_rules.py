@@ -26,6 +26,7 @@ from meshstack.spec.install import (
     version_key,
 )
 from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.paths import flattened
 from meshstack.spec.refs import ServiceKey
 from meshstack.spec.workloads import SidecarInjection
 from meshstack.validation.problems import (
@@ -148,7 +149,7 @@ def _overlap_problems(
 ) -> Iterator[Problem]:
     """An escape-hatch value at, under or above a chart key a typed field sets: the chart
     would get one of the two silently (values are merged over the typed ones)."""
-    for leaf in _leaf_keys(values):
+    for leaf in flattened(values):
         for key, field in typed.items():
             if leaf == key or leaf.startswith(f"{key}.") or key.startswith(f"{leaf}."):
                 yield Problem(
@@ -157,15 +158,6 @@ def _overlap_problems(
                     "chart values meshstack does not type",
                 )
                 break
-
-
-def _leaf_keys(values: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
-    for name, value in values.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, Mapping) and value:
-            yield from _leaf_keys(value, f"{key}.")
-        else:
-            yield key
 
 
 def _revision_problems(
