@@ -273,8 +273,7 @@ def run_up(
     results: dict[str, Any] = {}
     for backend, compression in variants:
         chosen = stacks if (backend, compression) == UP_VARIANTS[0] else stacks[:1]
-        env = {} if compression == "none" else {f"PULUMI_DIY_BACKEND_{compression.upper()}": "true"}
-        found = measure_up(chosen, runs, env, backend)
+        found = measure_up(chosen, runs, compression, backend)
         results[f"{backend}-{compression}"] = found
         for name, row in found.items():
             up, floor = row["up"], row["floor"]

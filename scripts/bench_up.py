@@ -103,15 +103,21 @@ def _state_size(scratch: Path, name: str, s3: Any | None) -> int:
     return state.stat().st_size
 
 
+COMPRESSIONS = ("none", "gzip", "zstd")
+"""How the DIY backends can write the state: as JSON, or compressed."""
+
+
+def compression_env(compression: str) -> dict[str, str]:
+    """The CLI's setting for ``compression`` (``PULUMI_DIY_BACKEND_GZIP`` / ``_ZSTD``)."""
+    return {} if compression == "none" else {f"PULUMI_DIY_BACKEND_{compression.upper()}": "true"}
+
+
 def measure_up(
-    stacks: list[str],
-    runs: int,
-    backend_env: dict[str, str] | None = None,
-    backend: str = "file",
+    stacks: list[str], runs: int, compression: str = "none", backend: str = "file"
 ) -> dict[str, Any]:
     """``backend``: ``file`` or ``s3`` (moto's server on 127.0.0.1, started here);
-    ``backend_env``: settings of the state backend both variants run with (compression)."""
-    backend_env = backend_env or {}
+    ``compression``: how the state is written, in both variants (one of COMPRESSIONS)."""
+    backend_env = compression_env(compression)
     if backend == "s3":
         from s3_server import s3_server
 
@@ -148,17 +154,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=("file", "s3"), default="file")
     parser.add_argument(
         "--state-compression",
-        choices=("none", "gzip", "zstd"),
+        choices=COMPRESSIONS,
         default="none",
         help="how the file backend writes the state (PULUMI_DIY_BACKEND_GZIP / _ZSTD)",
     )
     args = parser.parse_args()
-    backend_env = (
-        {}
-        if args.state_compression == "none"
-        else {f"PULUMI_DIY_BACKEND_{args.state_compression.upper()}": "true"}
-    )
-    found = measure_up(args.stacks.split(","), args.runs, backend_env, args.backend)
+    found = measure_up(args.stacks.split(","), args.runs, args.state_compression, args.backend)
     print(json.dumps(found, indent=2))
 
 
