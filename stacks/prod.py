@@ -23,6 +23,7 @@ from meshstack.spec import (
     Addons,
     Autoscaling,
     Canary,
+    CanaryAnalysis,
     CniInstall,
     ConnectionPool,
     ControlPlane,
@@ -156,6 +157,13 @@ def spec() -> MeshSpec:
                     weight=10,
                     timeout="5s",
                     retries=RetryPolicy(attempts=2, per_try_timeout="2s"),
+                    # meshstack canary status/advance judge each step against Prometheus
+                    analysis=CanaryAnalysis(
+                        steps=(1, 10, 25, 50, 100),
+                        min_success_rate=99.5,
+                        max_p99_ms=300,
+                        failed_checks=2,
+                    ),
                 ),
             ),
             peer_authentications=(

@@ -25,6 +25,7 @@ from meshstack.spec import (
     AuthorizationRule,
     Autoscaling,
     Canary,
+    CanaryAnalysis,
     ControlPlane,
     ExternalService,
     HttpMatch,
@@ -106,6 +107,8 @@ def spec() -> MeshSpec:
                     candidate="v3",
                     weight=10,
                     retries=RetryPolicy(attempts=2, per_try_timeout="2s"),
+                    # meshstack canary status/advance judge each step against Prometheus
+                    analysis=CanaryAnalysis(steps=(10, 50, 100), interval="2m", min_requests=50),
                 ),
                 Canary(
                     service="frontend",

@@ -12,6 +12,7 @@ from meshstack.spec import (
     AuthorizationPolicy,
     AuthorizationRule,
     Canary,
+    CanaryAnalysis,
     ConsistentHash,
     DelayFault,
     Destination,
@@ -283,6 +284,51 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         ),
         "policy.canaries[api].stable",
         "'api' has no version 'v0'",
+    ),
+    "canary analysis steps out of order": (
+        lambda: shop(
+            destination_policies=(),
+            canaries=(
+                Canary(service="api", namespace="shop", analysis=CanaryAnalysis(steps=(10, 5))),
+            ),
+        ),
+        "policy.canaries[api].analysis.steps",
+        "steps must increase strictly",
+    ),
+    "canary weight off its analysis's steps": (
+        lambda: shop(
+            destination_policies=(),
+            canaries=(
+                Canary(service="api", namespace="shop", weight=20, analysis=CanaryAnalysis()),
+            ),
+        ),
+        "policy.canaries[api].weight",
+        "weight 20 is not a step of its analysis (1, 10, 50, 100)",
+    ),
+    "canary analysis of a match-routed canary": (
+        lambda: shop(
+            destination_policies=(),
+            canaries=(
+                Canary(
+                    service="api",
+                    namespace="shop",
+                    match=(HttpMatch(headers={"canary": StringMatch(exact="1")}),),
+                    analysis=CanaryAnalysis(),
+                ),
+            ),
+        ),
+        "policy.canaries[api].analysis",
+        "a canary routed by match has none",
+    ),
+    "canary analysis interval too short for rates": (
+        lambda: shop(
+            destination_policies=(),
+            canaries=(
+                Canary(service="api", namespace="shop", analysis=CanaryAnalysis(interval="30s")),
+            ),
+        ),
+        "policy.canaries[api].analysis.interval",
+        "use '1m' or more",
     ),
     "subset selecting an undeployed version": (
         lambda: shop(

@@ -19,6 +19,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,6 +31,13 @@ from meshstack.access.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.access.ingress import as_json as ingress_json
 from meshstack.access.ingress import to_markdown as ingress_markdown
 from meshstack.access.ingress import who_can_enter
+from meshstack.canary.prometheus import Prometheus, PrometheusError
+from meshstack.canary.prometheus import check_url as check_prometheus_url
+from meshstack.canary.status import analysed as analysed_canaries
+from meshstack.canary.status import reports as canary_reports
+from meshstack.canary.status import to_text as canary_text
+from meshstack.canary.verdict import Verdict
+from meshstack.canary.weights_file import WeightWriteError, write_weight
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
@@ -101,6 +109,33 @@ def _parser() -> argparse.ArgumentParser:
         "slo", help="a stack's SLOs as a Prometheus rule file (recording rules and alerts)"
     )
     slo_cmd.add_argument("stack")
+    canary_cmd = commands.add_parser(
+        "canary",
+        help="judge analysed canaries against Prometheus (status) and write the next weight (advance)",
+    )
+    canary_verbs = canary_cmd.add_subparsers(dest="verb", required=True)
+    for verb, text in (
+        ("status", "each analysed canary's numbers and verdict; exit 3 when one should roll back"),
+        ("advance", "write each verdict's weight into Pulumi.<stack>.yaml (canaryWeights)"),
+    ):
+        sub = canary_verbs.add_parser(verb, help=text)
+        sub.add_argument("stack")
+        sub.add_argument(
+            "--prometheus", required=True, metavar="URL", help="e.g. http://127.0.0.1:9090"
+        )
+        sub.add_argument(
+            "--at",
+            type=_moment,
+            default=None,
+            metavar="TIME",
+            help="judge as of this time (RFC 3339 or Unix seconds; default: now)",
+        )
+        if verb == "advance":
+            sub.add_argument(
+                "--start",
+                action="store_true",
+                help="also start idle canaries (weight 0) at their first step",
+            )
     graph = commands.add_parser(
         "graph", help="who can call whom: the effective authorization between workloads"
     )
@@ -170,6 +205,24 @@ def _percentage_points(text: str) -> int:
     if not text.isdigit() or int(text) > 100:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of points from 0 to 100")
     return int(text)
+
+
+def _moment(text: str) -> float:
+    """``--at``: Unix seconds, or an RFC 3339 time with its zone (``2026-12-02T10:00:00Z``)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: give Unix seconds or RFC 3339 with a zone, "
+            "e.g. 2026-12-02T10:00:00Z"
+        )
+    return moment.timestamp()
 
 
 def _git(project: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -377,6 +430,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"meshstack trace: {error}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "canary":
+        return _canary(args, spec)
     if args.command == "charts":
         print(yaml_text.dump(chart_plan(spec)), end="")
         return 0
@@ -394,6 +449,49 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     print(f"stack {args.stack!r}: wrote {len(written)} objects to {args.out}")
     return 0
+
+
+def _canary(args: argparse.Namespace, spec: MeshSpec) -> int:
+    """``canary status`` / ``canary advance``; exit 1 when Prometheus cannot answer,
+    3 (like ``diff``'s "risky") when a canary should roll back."""
+    if not analysed_canaries(spec):
+        print(
+            f"stack {args.stack!r} has no canary with an analysis (policy.canaries[].analysis)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        prometheus = Prometheus(check_prometheus_url(args.prometheus))
+        found = canary_reports(spec, prometheus, args.at)
+    except PrometheusError as error:
+        print(f"meshstack canary: {error}", file=sys.stderr)
+        return 1
+    print(canary_text(found), end="")
+    if args.verb == "advance":
+        names = [c.service for c in spec.policy.canaries]
+        for report in found:
+            decision, canary = report.decision, report.canary
+            weight = decision.next_weight
+            if weight is None and args.start and decision.verdict is Verdict.IDLE:
+                weight = canary.analysis.steps[0] if canary.analysis else None
+            if weight is None:
+                print(f"{report.name}: stays at {canary.weight}% ({decision.verdict.value})")
+                continue
+            try:
+                path = write_weight(
+                    args.project,
+                    args.stack,
+                    canary,
+                    weight,
+                    bare_name=names.count(canary.service) == 1,
+                )
+            except WeightWriteError as error:
+                print(f"meshstack canary advance: {error}", file=sys.stderr)
+                return 1
+            print(f"{report.name}: {canary.weight}% → {weight}% written to {path.name}")
+        print("review the change (meshstack diff), commit it, and `pulumi up` applies it")
+    rolled_back = any(r.decision.verdict is Verdict.ROLLBACK for r in found)
+    return 3 if rolled_back else 0
 
 
 def _diff(args: argparse.Namespace) -> int:

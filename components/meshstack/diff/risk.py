@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshstack.access.authorization import Verdict
+from meshstack.canary.verdict import next_step
 from meshstack.diff.keys import Kind, SubjectKey
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.security import MtlsMode
@@ -215,9 +216,28 @@ def _fault_in_prod(line: Line) -> str | None:
 
 
 def _canary_jump(line: Line) -> str | None:
+    """A canary with an analysis may move only to its plan's next step (or back to 0, a
+    rollback); one without moves at most ``canary_step`` points at once."""
     key = line.key
     if key.kind is Kind.CANARY and key.part == "split" and line.before and line.after:
-        jump = abs(_candidate_percent(line.after) - _candidate_percent(line.before))
+        before, after = _candidate_percent(line.before), _candidate_percent(line.after)
+        analysis = next(
+            (
+                c.analysis
+                for c in line.head.policy.canaries
+                if f"{c.namespace}/{c.service}" == key.scope
+            ),
+            None,
+        )
+        if analysis is not None:
+            planned = next_step(analysis, before)
+            if after > before and after != planned:
+                return (
+                    f"canary skips its analysis's steps: {before}% → {after}% "
+                    f"(the next step is {planned}%)"
+                )
+            return None
+        jump = abs(after - before)
         if jump > line.canary_step:
             return f"canary moves {jump} points at once (step {line.canary_step})"
     return None

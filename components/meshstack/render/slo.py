@@ -16,6 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from meshstack.istio_metrics import (
+    DURATION,
+    REQUESTS,
+    SERVER_ERROR,
+    destination_matchers,
+    selector,
+)
 from meshstack.spec.slo import ServiceLevelObjective, SloIndicator, SloPeriod
 
 SHORT_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -50,24 +57,17 @@ TICKET = (
 )
 """The SRE workbook's recommended pairs (chapter 5, "Alerting on SLOs", table 5-8)."""
 
-REQUESTS = "istio_requests_total"
-DURATION = "istio_request_duration_milliseconds"
-
 
 def _labels(slo: ServiceLevelObjective) -> dict[str, str]:
     return {"slo_id": slo.id, "slo_service": slo.service, "slo_namespace": slo.namespace}
 
 
 def _selector(slo: ServiceLevelObjective, *extra: str) -> str:
-    matchers = [
-        'reporter="destination"',
-        f'destination_service_name="{slo.service}"',
-        f'destination_service_namespace="{slo.namespace}"',
-    ]
+    matchers = destination_matchers(slo.service, slo.namespace)
     if slo.excluded_codes:
         codes = "|".join(str(c) for c in sorted(set(slo.excluded_codes)))
         matchers.append(f'response_code!~"{codes}"')
-    return "{" + ",".join([*matchers, *extra]) + "}"
+    return selector([*matchers, *extra])
 
 
 def _sum(slo: ServiceLevelObjective, series: str) -> str:
@@ -84,7 +84,7 @@ def error_ratio(slo: ServiceLevelObjective, window: str) -> str:
     """The share of bad requests over ``window``; 0 without traffic, never NaN."""
     if slo.indicator is SloIndicator.AVAILABILITY:
         total = _sum(slo, f"rate({REQUESTS}{_selector(slo)}[{window}])")
-        server_errors = _selector(slo, 'response_code=~"5.."')
+        server_errors = _selector(slo, SERVER_ERROR)
         bad = _sum(slo, f"rate({REQUESTS}{server_errors}[{window}])")
     else:
         assert slo.latency_threshold_ms is not None  # validated with the spec

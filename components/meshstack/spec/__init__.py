@@ -1,6 +1,7 @@
 """Typed, immutable models of a mesh: workloads and policy. Pure Python, no Pulumi."""
 
 from meshstack.spec.addons import AddonChart, Addons, Grafana, Jaeger, Kiali, KialiAuth, Prometheus
+from meshstack.spec.analysis import CanaryAnalysis
 from meshstack.spec.base import FieldCheck, Spec
 from meshstack.spec.edge import (
     ExternalService,
@@ -107,6 +108,7 @@ __all__ = [
     "AuthorizationRule",
     "Autoscaling",
     "Canary",
+    "CanaryAnalysis",
     "ChartLayout",
     "ChartRepository",
     "CniInstall",

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from meshstack.spec.analysis import CanaryAnalysis
 from meshstack.spec.base import (
     DnsLabel,
     Duration,
@@ -235,3 +236,6 @@ class Canary(Spec):
     timeout: Duration | None = None
     retries: RetryPolicy | None = None
     fault: FaultInjection | None = None
+    analysis: CanaryAnalysis | None = None
+    """The checks each step must pass before the next (``meshstack canary status`` and
+    ``advance`` evaluate them against Prometheus); without it the weight moves by hand."""

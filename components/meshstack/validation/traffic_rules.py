@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 
 import re2
 
 from meshstack.hosts import served_by
 from meshstack.model import model_of
+from meshstack.spec.base import duration_seconds
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey, gateway_key
 from meshstack.spec.traffic import (
     RETRY_CONDITIONS,
+    Canary,
     ConsistentHash,
     Destination,
     FaultInjection,
@@ -28,6 +31,7 @@ from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import Problem, declared_twice, suggestion, undeclared_namespace
 
 MESH_GATEWAY = "mesh"
+MIN_ANALYSIS_SECONDS = 60
 
 
 def _string_match(match: StringMatch, path: str) -> Iterator[Problem]:
@@ -419,6 +423,41 @@ class TrafficRules:
                 yield from _retries(canary.retries, f"{path}.retries")
             if canary.fault is not None:
                 yield from _fault(canary.fault, f"{path}.fault")
+            if canary.analysis is not None:
+                yield from _analysis_problems(canary, f"{path}.analysis")
+
+
+def _analysis_problems(canary: Canary, path: str) -> Iterator[Problem]:
+    """An analysis whose plan the canary cannot follow: steps out of order, a weight off
+    the plan (where would the next step be?), a match-routed canary (it has no weight to
+    advance), or an interval too short for Prometheus's rates (two scrapes at least)."""
+    assert canary.analysis is not None
+    steps = canary.analysis.steps
+    if not steps:
+        yield Problem(f"{path}.steps", "give at least one step, e.g. (1, 10, 50, 100)")
+    elif any(b <= a for a, b in pairwise(steps)):
+        yield Problem(
+            f"{path}.steps",
+            f"steps must increase strictly, each one more traffic than the last (got {list(steps)})",
+        )
+    if canary.match:
+        yield Problem(
+            path,
+            "an analysis advances a weight, and a canary routed by match has none: "
+            "remove match to run a weighted rollout, or remove the analysis",
+        )
+    elif steps and canary.weight and canary.weight not in steps:
+        yield Problem(
+            f"{path[: -len('.analysis')]}.weight",
+            f"weight {canary.weight} is not a step of its analysis ({', '.join(map(str, steps))}): "
+            f"set 0 or one of them, or add {canary.weight} to analysis.steps",
+        )
+    if duration_seconds(canary.analysis.interval) < MIN_ANALYSIS_SECONDS:
+        yield Problem(
+            f"{path}.interval",
+            f"{canary.analysis.interval} is shorter than {MIN_ANALYSIS_SECONDS // 60}m: a rate "
+            "over it spans too few scrapes (the add-on scrapes every 15s) to judge; use '1m' or more",
+        )
 
 
 def _subset_problems(subsets: Sequence[Subset], path: str) -> Iterator[Problem]:
