@@ -40,28 +40,54 @@ def test_the_same_spec_has_no_changes(stack_specs: dict[str, MeshSpec]) -> None:
     assert outcome([]) is Outcome.UNCHANGED
 
 
+def _unplanned(spec: MeshSpec) -> MeshSpec:
+    """``spec`` with its canaries' analyses removed: their weights move by hand."""
+    canaries = tuple(c.model_copy(update={"analysis": None}) for c in spec.policy.canaries)
+    return spec.model_copy(update={"policy": spec.policy.model_copy(update={"canaries": canaries})})
+
+
 def test_a_canary_weight_change_is_one_line(stack_specs: dict[str, MeshSpec]) -> None:
-    head, problems = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 20}})
+    head, problems = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 25}})
     assert problems == []
     assert lines(stack_specs["prod"], head) == [
-        "canary bookinfo/reviews split: v1 90% / v3 10% → v1 80% / v3 20%"
+        "canary bookinfo/reviews split: v1 90% / v3 10% → v1 75% / v3 25%"
     ]
 
 
 def test_a_canary_jumping_more_than_the_step_is_risky(stack_specs: dict[str, MeshSpec]) -> None:
-    head, _ = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 60}})
-    changes = diff(stack_specs["prod"], head)
+    base = _unplanned(stack_specs["prod"])
+    head, _ = apply_overrides(base, {"canaryWeights": {"reviews": 60}})
+    changes = diff(base, head)
     assert [c.risk for c in changes] == ["canary moves 50 points at once (step 25)"]
     assert outcome(changes) is Outcome.RISKY
+
+
+def test_a_canary_with_an_analysis_moves_by_its_plan(stack_specs: dict[str, MeshSpec]) -> None:
+    """The plan (1, 10, 25, 50, 100), not the step size, decides: 10 → 25 is fine, 10 → 50
+    skips a step even though it moves 40 points (under a step size of 50), 50 → 100 is
+    the plan's next step though it moves 50 points, and 0 is a rollback."""
+    prod = stack_specs["prod"]
+
+    def risks(before: int, after: int) -> list[str | None]:
+        base, _ = apply_overrides(prod, {"canaryWeights": {"reviews": before}})
+        head, _ = apply_overrides(prod, {"canaryWeights": {"reviews": after}})
+        return [c.risk for c in diff(base, head, canary_step=50)]
+
+    assert risks(10, 25) == [None]
+    assert risks(10, 50) == ["canary skips its analysis's steps: 10% → 50% (the next step is 25%)"]
+    assert risks(50, 100) == [None]
+    assert risks(50, 0) == [None]
+    assert risks(0, 1) == [None]
 
 
 def test_the_canary_step_is_configurable(
     stack_specs: dict[str, MeshSpec], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    head, _ = apply_overrides(stack_specs["prod"], {"canaryWeights": {"reviews": 20}})
-    [change] = diff(stack_specs["prod"], head, canary_step=5)
+    base = _unplanned(stack_specs["prod"])
+    head, _ = apply_overrides(base, {"canaryWeights": {"reviews": 20}})
+    [change] = diff(base, head, canary_step=5)
     assert change.risk == "canary moves 10 points at once (step 5)"
-    assert diff(stack_specs["prod"], head, canary_step=10)[0].risk is None
+    assert diff(base, head, canary_step=10)[0].risk is None
     args = ["--project", str(PROJECT), "diff", "prod", "--base-stack", "staging"]
     with pytest.raises(SystemExit):
         main([*args, "--canary-step", "101"])
@@ -137,13 +163,26 @@ def test_diff_against_the_previous_commit_prints_the_one_weight_change(
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-qm", "base")
-    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 30\n")
-    git(tmp_path, "commit", "-qam", "reviews canary to 30 %")
+    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 25\n")
+    git(tmp_path, "commit", "-qam", "reviews canary to 25 %, its analysis's next step")
     code = main(["--project", str(tmp_path), "diff", "prod", "--base", "HEAD~1"])
     out = capsys.readouterr().out
     assert code == Outcome.CHANGED
     assert "1 change(s), 0 risky." in out
-    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 70% / v3 30%" in out
+    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 75% / v3 25%" in out
+
+    # past the next step of the plan (1, 10, 25, 50, 100): risky, whatever --canary-step says
+    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 50\n")
+    code = main(
+        ["--project", str(tmp_path), "diff", "prod", "--base", "HEAD~1", "--canary-step", "90"]
+    )
+    out = capsys.readouterr().out
+    assert code == Outcome.RISKY
+    assert "canary skips its analysis's steps: 10% → 50% (the next step is 25%)" in out
+    # a rollback to 0 is what the analysis asks for, not a risk
+    config.write_text("config:\n  meshstack:canaryWeights:\n    reviews: 0\n")
+    assert main(["--project", str(tmp_path), "diff", "prod", "--base", "HEAD~1"]) == Outcome.CHANGED
+    capsys.readouterr()
 
 
 def test_an_unknown_ref_is_an_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:

@@ -206,13 +206,13 @@ def test_changes_touch_exactly_their_objects(tmp_path: Path, apiserver: ApiServe
     stack = cluster_stack(tmp_path, "staging", apiserver)
     stack.up()
 
-    stack.set_config("meshstack:canaryWeights.reviews", "40", path=True)
+    stack.set_config("meshstack:canaryWeights.reviews", "50", path=True)
     assert changes(stack) == [("update", "mesh-policy-virtualservice-bookinfo-reviews")]
     stack.up()
     stored = json.loads(
         apiserver.kubectl("get", "virtualservice", "reviews", "-n", "bookinfo", "-o", "json").stdout
     )
-    assert [r["weight"] for r in stored["spec"]["http"][0]["route"]] == [60, 40]
+    assert [r["weight"] for r in stored["spec"]["http"][0]["route"]] == [50, 50]
 
     removed = _without_last_virtual_service(stack)
     namespace = next(

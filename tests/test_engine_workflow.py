@@ -57,7 +57,7 @@ def changed_steps(preview: dict[str, object]) -> list[dict[str, object]]:
 def test_preview_of_a_canary_weight_change_shows_exactly_that_change(tmp_path: Path) -> None:
     stack = new_stack(tmp_path, "staging")
     stack.up()  # the base branch's state
-    stack.set_config("meshstack:canaryWeights.reviews", "40", path=True)  # the head
+    stack.set_config("meshstack:canaryWeights.reviews", "50", path=True)  # the head
 
     steps = changed_steps(stack.preview_json())
 
@@ -68,7 +68,7 @@ def test_preview_of_a_canary_weight_change_shows_exactly_that_change(tmp_path: P
     assert isinstance(diff, dict)
     assert sorted(diff) == ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"]
     new_spec = steps[0]["newState"]["inputs"]["spec"]  # type: ignore[index]
-    assert [r["weight"] for r in new_spec["http"][0]["route"]] == [60, 40]
+    assert [r["weight"] for r in new_spec["http"][0]["route"]] == [50, 50]
 
     # Previews skip the engine's per-step checkpoints (PREVIEW_ENV): the plan must be the
     # one a default preview makes, and neither may touch the stack's state.

@@ -111,8 +111,8 @@ def test_the_workflow_scripts_turn_a_pull_request_into_one_comment(
     git(repo, "commit", "-qm", "base")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # the PR's base branch
     prod = repo / "Pulumi.prod.yaml"
-    prod.write_text(prod.read_text().replace("reviews: 10", "reviews: 20"))
-    git(repo, "commit", "-qam", "reviews canary to 20 %")
+    prod.write_text(prod.read_text().replace("reviews: 10", "reviews: 25"))
+    git(repo, "commit", "-qam", "reviews canary to 25 %")
 
     preview_job = workflow["jobs"]["preview"]
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "BASE_REF": "main"}
@@ -131,5 +131,5 @@ def test_the_workflow_scripts_turn_a_pull_request_into_one_comment(
     assert "| `prod` | changed | not run |" in comment
     prod_section = comment[comment.index("### `prod`") :]
     assert "1 change(s), 0 risky." in prod_section
-    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 80% / v3 20%" in prod_section
+    assert "- canary bookinfo/reviews split: v1 90% / v3 10% → v1 75% / v3 25%" in prod_section
     assert "Who can call whom" in prod_section and "```mermaid" in prod_section

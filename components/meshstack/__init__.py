@@ -7,7 +7,11 @@ The package is split by concern so the folder shows the architecture (every modu
                      collected with their stack-file line)
 * ``validation/``    whole-spec checks that report every problem with its field path
 * ``render/``        pure functions from a spec to plain Kubernetes objects and Helm releases;
-                     ``render/slo`` service level objectives (``spec/slo``) as Prometheus rules
+                     ``render/slo`` service level objectives (``spec/slo``) as Prometheus rules;
+                     ``istio_metrics`` the Istio series both SLOs and canaries read
+* ``canary/``        a canary's analysis (``spec/analysis``) judged against Prometheus:
+                     ``queries``, ``prometheus`` (the HTTP API), ``verdict``, ``status``,
+                     ``weights_file`` (the next weight written into the stack's config)
 * ``apps/``          Bookinfo and Online Boutique built from the models; ``recipes`` the
                      gateways and ingress routes they use
 * ``components/``    the thin Pulumi shell that registers rendered objects and charts

@@ -31,12 +31,12 @@ from meshstack.access.graph import to_markdown, to_mermaid, who_can_call_whom
 from meshstack.access.ingress import as_json as ingress_json
 from meshstack.access.ingress import to_markdown as ingress_markdown
 from meshstack.access.ingress import who_can_enter
-from meshstack.canary.prometheus import Prometheus, PrometheusError
+from meshstack.canary.prometheus import PrometheusApi, PrometheusError
 from meshstack.canary.prometheus import check_url as check_prometheus_url
 from meshstack.canary.status import analysed as analysed_canaries
 from meshstack.canary.status import reports as canary_reports
 from meshstack.canary.status import to_text as canary_text
-from meshstack.canary.verdict import Verdict
+from meshstack.canary.verdict import CanaryVerdict
 from meshstack.canary.weights_file import WeightWriteError, write_weight
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
@@ -461,7 +461,7 @@ def _canary(args: argparse.Namespace, spec: MeshSpec) -> int:
         )
         return 1
     try:
-        prometheus = Prometheus(check_prometheus_url(args.prometheus))
+        prometheus = PrometheusApi(check_prometheus_url(args.prometheus))
         found = canary_reports(spec, prometheus, args.at)
     except PrometheusError as error:
         print(f"meshstack canary: {error}", file=sys.stderr)
@@ -472,7 +472,7 @@ def _canary(args: argparse.Namespace, spec: MeshSpec) -> int:
         for report in found:
             decision, canary = report.decision, report.canary
             weight = decision.next_weight
-            if weight is None and args.start and decision.verdict is Verdict.IDLE:
+            if weight is None and args.start and decision.verdict is CanaryVerdict.IDLE:
                 weight = canary.analysis.steps[0] if canary.analysis else None
             if weight is None:
                 print(f"{report.name}: stays at {canary.weight}% ({decision.verdict.value})")
@@ -490,7 +490,7 @@ def _canary(args: argparse.Namespace, spec: MeshSpec) -> int:
                 return 1
             print(f"{report.name}: {canary.weight}% → {weight}% written to {path.name}")
         print("review the change (meshstack diff), commit it, and `pulumi up` applies it")
-    rolled_back = any(r.decision.verdict is Verdict.ROLLBACK for r in found)
+    rolled_back = any(r.decision.verdict is CanaryVerdict.ROLLBACK for r in found)
     return 3 if rolled_back else 0
 
 

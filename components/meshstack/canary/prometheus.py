@@ -38,7 +38,7 @@ def check_url(url: str) -> str:
 
 
 @dataclass(frozen=True)
-class Prometheus:
+class PrometheusApi:
     url: str
     timeout_seconds: float = 10.0
 

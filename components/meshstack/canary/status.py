@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from meshstack.canary.prometheus import Prometheus, PrometheusError, Sample
+from meshstack.canary.prometheus import PrometheusApi, PrometheusError, Sample
 from meshstack.canary.queries import check_queries, service_known
 from meshstack.canary.verdict import Check, Decision, VersionNumbers, decide
 from meshstack.spec.base import duration_seconds
@@ -36,7 +36,7 @@ def _by_version(samples: Iterable[Sample]) -> dict[str, float]:
     return {s.labels.get("destination_version", ""): s.value for s in samples}
 
 
-def measure(prometheus: Prometheus, canary: Canary, at: float) -> tuple[Check, ...]:
+def measure(prometheus: PrometheusApi, canary: Canary, at: float) -> tuple[Check, ...]:
     """The canary's checks ending at ``at`` and at each interval before it, as many as
     a rollback needs in a row (latest first)."""
     analysis = canary.analysis
@@ -63,7 +63,9 @@ def measure(prometheus: Prometheus, canary: Canary, at: float) -> tuple[Check, .
     return tuple(checks)
 
 
-def reports(spec: MeshSpec, prometheus: Prometheus, at: float | None = None) -> list[CanaryReport]:
+def reports(
+    spec: MeshSpec, prometheus: PrometheusApi, at: float | None = None
+) -> list[CanaryReport]:
     """Each analysed canary's checks and verdict (``at``: now by default)."""
     when = time.time() if at is None else at
     found = []

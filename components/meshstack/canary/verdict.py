@@ -23,7 +23,7 @@ from meshstack.spec.analysis import CanaryAnalysis
 from meshstack.spec.traffic import Canary
 
 
-class Verdict(StrEnum):
+class CanaryVerdict(StrEnum):
     PROMOTE = "promote"
     HOLD = "hold"
     ROLLBACK = "roll back"
@@ -74,7 +74,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Decision:
-    verdict: Verdict
+    verdict: CanaryVerdict
     reason: str
     next_weight: int | None
     """The weight ``advance`` writes; ``None`` leaves the weight alone."""
@@ -91,21 +91,21 @@ def decide(canary: Canary, checks: Sequence[Check]) -> Decision:
     assert analysis is not None and checks  # only canaries with an analysis are judged
     if canary.weight == 0:
         return Decision(
-            Verdict.IDLE,
+            CanaryVerdict.IDLE,
             f"weight 0 (not started, or rolled back); `advance --start` sets {analysis.steps[0]}%",
             None,
         )
     latest = checks[0]
     if not latest.enough_traffic(analysis):
         return Decision(
-            Verdict.HOLD,
+            CanaryVerdict.HOLD,
             f"too little traffic: {latest.candidate.requests:.0f} candidate requests in "
             f"{analysis.interval}, fewer than {analysis.min_requests}",
             None,
         )
     if latest.candidate.p99_ms is None:
         return Decision(
-            Verdict.HOLD,
+            CanaryVerdict.HOLD,
             "the candidate has requests but no request-duration histogram (p99 unknown): "
             "check that Prometheus keeps istio_request_duration_milliseconds_bucket",
             None,
@@ -114,7 +114,7 @@ def decide(canary: Canary, checks: Sequence[Check]) -> Decision:
     share = 100.0 * latest.candidate.requests / total
     if share < canary.weight / 2:
         return Decision(
-            Verdict.HOLD,
+            CanaryVerdict.HOLD,
             f"the step is not in effect yet: the candidate took {share:.1f}% of requests in "
             f"the last {analysis.interval} for a weight of {canary.weight}% (applied less than "
             "an interval ago, or not yet by `pulumi up`)",
@@ -128,13 +128,13 @@ def decide(canary: Canary, checks: Sequence[Check]) -> Decision:
     failures = "; ".join(latest.failures(analysis))
     if in_a_row >= analysis.failed_checks:
         return Decision(
-            Verdict.ROLLBACK,
+            CanaryVerdict.ROLLBACK,
             f"{in_a_row} failed checks in a row (rollback at {analysis.failed_checks}): {failures}",
             0,
         )
     if in_a_row:
         return Decision(
-            Verdict.HOLD,
+            CanaryVerdict.HOLD,
             f"failed {in_a_row} check(s) in a row, rollback at {analysis.failed_checks}: {failures}",
             None,
         )
@@ -146,12 +146,12 @@ def decide(canary: Canary, checks: Sequence[Check]) -> Decision:
     step = next_step(analysis, canary.weight)
     if step is None:
         return Decision(
-            Verdict.COMPLETE,
+            CanaryVerdict.COMPLETE,
             f"{passed}; the last step ({canary.weight}%) holds: make {canary.candidate} the "
             "stable version in the stack to finish",
             None,
         )
-    return Decision(Verdict.PROMOTE, f"{passed}", step)
+    return Decision(CanaryVerdict.PROMOTE, f"{passed}", step)
 
 
 def _ms(value: float | None) -> str:
