@@ -9,7 +9,8 @@
 #   scripts/toolchain.sh istio-module       print the istio.io/istio module directory
 #
 # Tools: pulumi, language-python, language-yaml, kubernetes-provider, etcd, kube-apiserver,
-# istioctl, judge.
+# istioctl, judge, sloth (a second SLO rule generator the tests compare with), and
+# prometheus-operator-crd (the Operator's PrometheusRule CRD, for the test API server).
 # Idempotent: a tool whose binary is present is not rebuilt. A `pulumi` already on PATH
 # is used instead of building one when its version is at least the pinned one.
 set -euo pipefail
@@ -292,6 +293,38 @@ build_judge() {
   [ "$stamp_before" = "$(cat "$BIN/meshstack-judge.stamp")" ] || say "meshstack-judge rebuilt in $((SECONDS - started)) s"
 }
 
+# Sloth, the SLO rule generator the SLO tests hold meshstack's rules against (a reference
+# for the tests only; meshstack does not run it).
+build_sloth() {
+  [ -x "$BIN/sloth" ] && return 0
+  local dir
+  dir=$(wrapper sloth <<EOF
+require github.com/slok/sloth v$SLOTH_VERSION
+EOF
+)
+  step "fetch sloth v$SLOTH_VERSION" \
+    bash -c "cd '$dir' && go get github.com/slok/sloth/cmd/sloth@v$SLOTH_VERSION"
+  step "build sloth (about 1 min cold)" \
+    bash -c "cd '$dir' && go build -trimpath -o '$BIN/sloth.tmp' -ldflags '-s -w' \
+      github.com/slok/sloth/cmd/sloth"
+  mv "$BIN/sloth.tmp" "$BIN/sloth"
+}
+
+# The Prometheus Operator's PrometheusRule CRD, as its module ships it: what a cluster
+# running the Operator has, so the test API server can judge meshstack's PrometheusRules.
+prometheus_operator_crd() { printf '%s\n' "$CACHE/toolchain/crds/monitoring.coreos.com_prometheusrules.yaml"; }
+build_prometheus_operator_crd() {
+  local target dir
+  target=$(prometheus_operator_crd)
+  [ -s "$target" ] && return 0
+  dir=$(module_dir "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION")
+  [ -n "$dir" ] || die "the Go module proxy did not serve prometheus-operator v$PROMETHEUS_OPERATOR_VERSION"
+  mkdir -p "$(dirname "$target")"
+  cp "$dir/example/prometheus-operator-crd/$(basename "$target")" "$target.tmp"
+  chmod 644 "$target.tmp"
+  mv "$target.tmp" "$target"
+}
+
 print_env() {
   cat <<EOF
 export MESHSTACK_TOOLCHAIN_BIN="$BIN"
@@ -303,7 +336,7 @@ export PATH="$BIN:\$PATH"
 EOF
 }
 
-all_tools=(pulumi language-python language-yaml kubernetes-provider etcd kube-apiserver istioctl judge)
+all_tools=(pulumi language-python language-yaml kubernetes-provider etcd kube-apiserver istioctl judge sloth prometheus-operator-crd)
 
 main() {
   local command=${1:-ensure}
@@ -314,7 +347,7 @@ main() {
       [ $# -gt 0 ] || set -- "${all_tools[@]}"
       for tool in "$@"; do
         case "$tool" in
-          pulumi | language-python | language-yaml | kubernetes-provider | etcd | kube-apiserver | istioctl | judge) ;;
+          pulumi | language-python | language-yaml | kubernetes-provider | etcd | kube-apiserver | istioctl | judge | sloth | prometheus-operator-crd) ;;
           *) die "unknown tool '$tool' (known: ${all_tools[*]})" ;;
         esac
       done

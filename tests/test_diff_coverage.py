@@ -42,6 +42,7 @@ from meshstack.spec import (
     SidecarScope,
     SloAlerting,
     SloIndicator,
+    SloRulesAsPrometheusRules,
     StringMatch,
     TelemetrySpec,
 )
@@ -168,6 +169,7 @@ def _the_rest() -> MeshSpec:
                 alerting=SloAlerting(labels={"team": "shop"}, runbook_url="https://runbooks.test"),
             ),
         ),
+        slo_rules=SloRulesAsPrometheusRules(namespace="monitoring", labels={"release": "kps"}),
     )
     install = IstioInstall(
         chart_source=LocalCharts(path="/charts"),

@@ -20,6 +20,7 @@ from meshstack.spec import (
     ServiceLevelObjective,
     SloAlerting,
     SloIndicator,
+    SloRulesAsPrometheusRules,
 )
 from meshstack.validation import validate
 
@@ -31,6 +32,19 @@ def with_slos(*slos: ServiceLevelObjective, prometheus: bool = True) -> MeshSpec
     return spec.model_copy(
         update={"addons": Addons(prometheus=Prometheus() if prometheus else None)}
     )
+
+
+OPERATOR = SloRulesAsPrometheusRules(labels={"release": "kube-prometheus-stack"})
+
+
+def for_the_operator(
+    spec: MeshSpec, delivery: SloRulesAsPrometheusRules = OPERATOR, *, addon: bool = False
+) -> MeshSpec:
+    """``spec`` with its SLO rules handed to the Operator's Prometheus (``addon``: the
+    Prometheus add-on kept too)."""
+    policy = spec.policy.model_copy(update={"slo_rules": delivery})
+    addons = Addons(prometheus=Prometheus() if addon else None)
+    return spec.model_copy(update={"policy": policy, "addons": addons})
 
 
 def api(**fields: Any) -> ServiceLevelObjective:
@@ -67,6 +81,13 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         lambda: with_slos(API, prometheus=False),
         "policy.slos",
         "enable addons.prometheus",
+    ),
+    "a PrometheusRule label that is no label": (
+        lambda: for_the_operator(
+            with_slos(API), SloRulesAsPrometheusRules(labels={"team/": "payments"})
+        ),
+        "policy.slo_rules.labels[team/]",
+        "not a valid label key",
     ),
     "an objective of 100 %": (
         lambda: with_slos(api(objective=100.0)),
@@ -194,3 +215,44 @@ def test_the_prometheus_chart_loads_the_rules_as_its_rule_files() -> None:
     ]
     [without] = [r for r in stack_releases(with_slos()) if r.name == "prometheus"]
     assert "serverFiles" not in without.values
+
+
+def test_the_operator_evaluates_the_rules_as_one_prometheus_rule_per_slo() -> None:
+    """``SloRulesAsPrometheusRules``: the same groups as the add-on's rule files, in a
+    ``PrometheusRule`` per SLO carrying the labels the Operator's ``ruleSelector`` matches;
+    the add-on (kept here) loads none of them, and no add-on is needed."""
+    from meshstack.render import render, stack_releases
+    from meshstack.render.slo import rule_groups
+
+    latency = api(name="fast", indicator=SloIndicator.LATENCY, latency_threshold_ms=250)
+    spec = for_the_operator(with_slos(API, latency), addon=True)
+    assert validate(spec) == []
+    rules = [o for o in render(spec) if o["kind"] == "PrometheusRule"]
+    assert [
+        (o["apiVersion"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in rules
+    ] == [
+        ("monitoring.coreos.com/v1", "shop", "slo-shop-api-availability"),
+        ("monitoring.coreos.com/v1", "shop", "slo-shop-api-fast"),
+    ]
+    assert all(o["metadata"]["labels"]["release"] == "kube-prometheus-stack" for o in rules)
+    assert [g for o in rules for g in o["spec"]["groups"]] == rule_groups((API, latency))["groups"]
+    [prometheus] = [r for r in stack_releases(spec) if r.name == "prometheus"]
+    assert "serverFiles" not in prometheus.values
+
+    elsewhere = for_the_operator(with_slos(API), SloRulesAsPrometheusRules(namespace="monitoring"))
+    assert validate(elsewhere) == []  # the Operator's namespace need not be the stack's
+    [moved] = [o for o in render(elsewhere) if o["kind"] == "PrometheusRule"]
+    assert moved["metadata"]["namespace"] == "monitoring"
+
+
+def test_the_add_on_delivery_renders_no_prometheus_rule() -> None:
+    from meshstack.render import render
+
+    assert not [o for o in render(with_slos(API)) if o["kind"] == "PrometheusRule"]
+
+
+def test_moving_the_rules_to_another_prometheus_is_flagged() -> None:
+    changes = diff(with_slos(API), for_the_operator(with_slos(API), addon=True))
+    moved = [c for c in changes if str(c.key).startswith("slo rules")]
+    assert [str(c.key) for c in moved] == ["slo rules kind", "slo rules labels"]
+    assert moved[0].risk and "must load them" in moved[0].risk

@@ -1,4 +1,5 @@
-"""The component that applies mesh policy: every Istio custom resource of a spec."""
+"""The component that applies mesh policy: every Istio custom resource of a spec, and
+the SLOs' ``PrometheusRule`` objects when the Prometheus Operator evaluates them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pulumi
 
 from meshstack.components.registry import namespace_dependencies, register_object
 from meshstack.render import render_policy
+from meshstack.render.slo import prometheus_rules
 from meshstack.spec.mesh import MeshSpec
 from meshstack.validation import check
 
@@ -27,7 +29,8 @@ class MeshPolicyObjectsArgs:
 
 
 class MeshPolicyObjects(pulumi.ComponentResource):
-    """Gateways, routing, destination policy, mTLS, authorization, JWT, egress, telemetry."""
+    """Gateways, routing, destination policy, mTLS, authorization, JWT, egress, telemetry;
+    SLO rules for the Operator's Prometheus."""
 
     resources: list[pulumi.CustomResource]
 
@@ -37,16 +40,20 @@ class MeshPolicyObjects(pulumi.ComponentResource):
         check(args.spec)
         # The type token stays what it was when the class had another name: resources keep their URNs.
         super().__init__("meshstack:index:MeshPolicy", name, None, opts)
-        objects = render_policy(args.spec)
+        istio_objects = render_policy(args.spec)
+        # A PrometheusRule waits for its namespace only: its CRD is the Operator's.
+        rules = prometheus_rules(args.spec.policy)
+        objects = [*istio_objects, *rules]
         self.resources = [
             register_object(
                 name,
                 obj,
                 parent=self,
-                depends_on=namespace_dependencies(obj, args.namespaces, list(args.crds)),
+                depends_on=namespace_dependencies(obj, args.namespaces, crds),
                 provider=args.provider,
             )
-            for obj in objects
+            for objs, crds in ((istio_objects, list(args.crds)), (rules, []))
+            for obj in objs
         ]
         kinds = Counter(obj["kind"] for obj in objects)
         self.register_outputs({"kinds": dict(kinds), "object_count": len(self.resources)})

@@ -140,7 +140,7 @@ class MeshStack(pulumi.ComponentResource):
                     args.provider,
                     grafana_admin_password=args.grafana_admin_password,
                     base_dir=args.base_dir,
-                    slos=spec.policy.slos,
+                    slos=spec.policy.addon_slos,
                 ),
                 child,
             )

@@ -39,6 +39,8 @@ class Kind(StrEnum):
     TELEMETRY = "telemetry"
     RATE_LIMIT = "rate limit"
     SLO = "slo"
+    SLO_RULES = "slo rules"
+    """Who evaluates the SLOs' rules (the add-on, or the Operator's Prometheus)."""
     ISTIO_VERSION = "istio version"
     ISTIOD_REVISIONS = "istiod revisions"
     REVISION_TAG = "revision tag"

@@ -183,6 +183,8 @@ def _slo(line: Line) -> str | None:
     """An SLO or one of its alerts gone, or an objective that asks less: fewer failures
     reach anyone."""
     key = line.key
+    if key.kind is Kind.SLO_RULES and line.before is not None and key.field == "kind":
+        return "SLO rules move to another Prometheus: it must load them, or no SLO alerts"
     if key.kind is not Kind.SLO:
         return None
     if line.whole() and line.after is None:

@@ -176,6 +176,7 @@ def _edge_and_proxies(spec: MeshSpec, found: Subjects) -> None:
         found.objects[SubjectKey(Kind.RATE_LIMIT, f"{limit.namespace}/{limit.name}")] = fields_of(
             limit
         )
+    found.objects[SubjectKey(Kind.SLO_RULES)] = fields_of(policy.slo_rules, defaults=True)
     for slo in policy.slos:
         # Defaults kept: the risk rules compare the objective and the alerts by value.
         key = SubjectKey(Kind.SLO, f"{slo.namespace}/{slo.service}", part=slo.name)

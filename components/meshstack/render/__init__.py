@@ -14,6 +14,7 @@ from meshstack.render.edge import render_edge
 from meshstack.render.install import istio_releases
 from meshstack.render.proxy import render_proxy
 from meshstack.render.security import render_security
+from meshstack.render.slo import prometheus_rules
 from meshstack.render.traffic import render_traffic
 from meshstack.render.workloads import render_workloads
 from meshstack.runtime import collector_paused
@@ -41,12 +42,13 @@ def render_policy(spec: MeshSpec) -> list[K8sObject]:
 
 
 def render(spec: MeshSpec) -> list[K8sObject]:
-    """All objects the project defines for the stack, workloads first."""
-    return [*render_workloads_list(spec), *render_policy(spec)]
+    """All objects the project defines for the stack, workloads first, then Istio's
+    policy, then the SLOs' ``PrometheusRule`` objects (when the Operator loads them)."""
+    return [*render_workloads_list(spec), *render_policy(spec), *prometheus_rules(spec.policy)]
 
 
 def stack_releases(spec: MeshSpec) -> list[HelmRelease]:
     """The Helm releases the stack installs: Istio's (if it installs Istio), then add-ons."""
     releases = istio_releases(spec.install, spec.trust) if spec.install else []
     istio_namespace = spec.install.namespace if spec.install else spec.root_namespace
-    return releases + addon_releases(spec.addons, istio_namespace, spec.policy.slos)
+    return releases + addon_releases(spec.addons, istio_namespace, spec.policy.addon_slos)

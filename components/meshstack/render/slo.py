@@ -23,7 +23,14 @@ from meshstack.istio_metrics import (
     destination_matchers,
     selector,
 )
-from meshstack.spec.slo import ServiceLevelObjective, SloIndicator, SloPeriod
+from meshstack.k8s import K8sObject, k8s_object
+from meshstack.spec.mesh import MeshPolicy
+from meshstack.spec.slo import (
+    ServiceLevelObjective,
+    SloIndicator,
+    SloPeriod,
+    SloRulesAsPrometheusRules,
+)
 
 SHORT_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 """Every window a burn-rate alert reads (each long window and its short confirmation)."""
@@ -148,13 +155,38 @@ def rule_files(slos: Iterable[ServiceLevelObjective]) -> dict[str, dict[str, Any
 def rule_groups(slos: Iterable[ServiceLevelObjective]) -> dict[str, Any]:
     """A Prometheus rule file (``groups:``) for ``slos``: one recording group and one
     alerting group per SLO."""
-    groups: list[dict[str, Any]] = []
-    for slo in slos:
-        groups.append(_recording_group(slo))
-        alerting = _alerting_group(slo)
-        if alerting is not None:
-            groups.append(alerting)
-    return {"groups": groups}
+    return {"groups": [group for slo in slos for group in _groups(slo)]}
+
+
+def _groups(slo: ServiceLevelObjective) -> list[dict[str, Any]]:
+    """One SLO's recording group, then its alerting group if it asks for alerts."""
+    alerting = _alerting_group(slo)
+    return [_recording_group(slo), *([alerting] if alerting is not None else [])]
+
+
+PROMETHEUS_OPERATOR = "monitoring.coreos.com/v1"
+
+
+def prometheus_rules(policy: MeshPolicy) -> list[K8sObject]:
+    """The SLOs as the Prometheus Operator loads them when the policy delivers them so:
+    one ``PrometheusRule`` per SLO (``slo-<id>``), holding the same recording and
+    alerting groups as the add-on's rule files; none otherwise."""
+    delivery = policy.slo_rules
+    if not isinstance(delivery, SloRulesAsPrometheusRules):
+        return []
+    objects = []
+    for slo in policy.slos:
+        objects.append(
+            k8s_object(
+                PROMETHEUS_OPERATOR,
+                "PrometheusRule",
+                f"slo-{slo.id}",
+                delivery.namespace or slo.namespace,
+                labels=delivery.labels,
+                spec={"groups": _groups(slo)},
+            )
+        )
+    return objects
 
 
 def _recording_group(slo: ServiceLevelObjective) -> dict[str, Any]:

@@ -57,6 +57,8 @@ from meshstack.spec.slo import (
     SloAlerting,
     SloIndicator,
     SloPeriod,
+    SloRulesAsPrometheusRules,
+    SloRulesInAddon,
 )
 from meshstack.spec.traffic import (
     AbortFault,
@@ -174,6 +176,8 @@ __all__ = [
     "SloAlerting",
     "SloIndicator",
     "SloPeriod",
+    "SloRulesAsPrometheusRules",
+    "SloRulesInAddon",
     "Spec",
     "StringMatch",
     "Subset",

@@ -12,7 +12,7 @@ from meshstack.spec.install import IstioInstall
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
 from meshstack.spec.refs import gateway_key
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
-from meshstack.spec.slo import ServiceLevelObjective
+from meshstack.spec.slo import ServiceLevelObjective, SloRuleDelivery, SloRulesInAddon
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
 from meshstack.spec.trust import DEFAULT_TRUST_DOMAIN, TrustDomain
 from meshstack.spec.workloads import App, Namespace
@@ -36,6 +36,15 @@ class MeshPolicy(Spec):
     rate_limits: tuple[LocalRateLimit, ...] = ()
     slos: tuple[ServiceLevelObjective, ...] = ()
     """Service level objectives, measured from the mesh's metrics (``meshstack.spec.slo``)."""
+    slo_rules: SloRuleDelivery = Field(default_factory=SloRulesInAddon)
+    """Who evaluates the SLOs' recording and alerting rules: the Prometheus add-on (its
+    rule files) or a Prometheus the Operator runs (``PrometheusRule`` objects)."""
+
+    @property
+    def addon_slos(self) -> tuple[ServiceLevelObjective, ...]:
+        """The SLOs whose rules the Prometheus add-on loads: none when they go to the
+        Operator's ``PrometheusRule`` objects instead."""
+        return self.slos if isinstance(self.slo_rules, SloRulesInAddon) else ()
 
 
 class MeshSpec(Spec):

@@ -92,3 +92,30 @@ class ServiceLevelObjective(Spec):
     def error_budget(self) -> float:
         """The share of requests that may be bad (99.9 % → 0.001)."""
         return round(1 - self.objective / 100, 12)
+
+
+class SloRulesInAddon(Spec):
+    """The rules go into the Prometheus add-on's rule files (``serverFiles``), which its
+    server loads: for clusters where meshstack runs Prometheus."""
+
+    kind: Literal["addon"] = "addon"
+
+
+class SloRulesAsPrometheusRules(Spec):
+    """The rules go into ``monitoring.coreos.com/v1`` ``PrometheusRule`` objects, one per
+    SLO: for clusters whose Prometheus the Prometheus Operator runs (the Operator owns
+    their CRD, so the cluster must have it before ``pulumi up``)."""
+
+    kind: Literal["prometheus-operator"] = "prometheus-operator"
+    namespace: DnsLabel | None = None
+    """Where the objects go; ``None``: each SLO's own namespace. A Prometheus loads them
+    only from namespaces its ``ruleNamespaceSelector`` selects."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Labels the Prometheus's ``ruleSelector`` matches (kube-prometheus-stack selects
+    ``release: <its release name>`` by default): without them nobody evaluates the rules."""
+
+
+SloRuleDelivery = Annotated[
+    SloRulesInAddon | SloRulesAsPrometheusRules, Field(discriminator="kind")
+]
+"""Who evaluates the SLOs' rules: the add-on's Prometheus, or the Operator's."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.spec.formats import label_key_problem, label_value_problem
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey
-from meshstack.spec.slo import ISTIO_LATENCY_BUCKETS_MS, SloIndicator
+from meshstack.spec.slo import ISTIO_LATENCY_BUCKETS_MS, SloIndicator, SloRulesAsPrometheusRules
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import (
     Problem,
@@ -25,12 +26,19 @@ from meshstack.validation.problems import (
 
 def slo_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
     slos = spec.policy.slos
-    if slos and spec.addons.prometheus is None:
+    if spec.policy.addon_slos and spec.addons.prometheus is None:
         yield Problem(
             "policy.slos",
             "SLO rules need a Prometheus that scrapes the mesh and evaluates them: enable "
-            "addons.prometheus",
+            "addons.prometheus, or set policy.slo_rules=SloRulesAsPrometheusRules(...) for a "
+            "Prometheus the Operator runs",
         )
+    delivery = spec.policy.slo_rules
+    if isinstance(delivery, SloRulesAsPrometheusRules):
+        for label, value in delivery.labels.items():
+            wrong = label_key_problem(label) or label_value_problem(value)
+            if wrong is not None:
+                yield Problem(f"policy.slo_rules.labels[{label}]", wrong)
     seen: set[str] = set()
     for i, slo in enumerate(slos):
         path = item_path("policy.slos", i, slo)
