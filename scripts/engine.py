@@ -32,9 +32,11 @@ TOOLS = {
     "kube-apiserver": ("kube-apiserver",),
     "istioctl": ("istioctl",),
     "judge": ("meshstack-judge",),
+    "sloth": ("sloth",),
 }
 """Each tool of ``toolchain.sh ensure`` and the binaries it leaves in the bin directory
-(the Kubernetes provider is checked as an installed plugin instead)."""
+(the Kubernetes provider is checked as an installed plugin instead, the Operator's CRD
+as a file)."""
 
 
 @cache
@@ -80,12 +82,20 @@ def missing_tools(tools: Sequence[str] = ("pulumi", "language-python")) -> list[
     missing = [
         tool
         for tool in tools
-        if tool != "kubernetes-provider"
+        if tool not in ("kubernetes-provider", "prometheus-operator-crd")
         and not all(os.access(toolchain_bin() / b, os.X_OK) for b in TOOLS[tool])
     ]
     if "kubernetes-provider" in tools and not provider_plugin().is_file():
         missing.append("kubernetes-provider")
+    if "prometheus-operator-crd" in tools and not prometheus_operator_crd().is_file():
+        missing.append("prometheus-operator-crd")
     return missing
+
+
+def prometheus_operator_crd() -> Path:
+    """The Prometheus Operator's PrometheusRule CRD, as ``toolchain.sh`` copies it from
+    the Operator's module."""
+    return cache_dir() / "toolchain" / "crds" / "monitoring.coreos.com_prometheusrules.yaml"
 
 
 def venv_bin() -> Path:

@@ -118,9 +118,17 @@ def _test(
     tmp_path: Path, rules: Path, cases: list[dict[str, Any]]
 ) -> subprocess.CompletedProcess[str]:
     spec = tmp_path / "slo-test.yaml"
+    # Recordings before alerts at each instant, as the file lists them (promtool's own
+    # order of groups is unspecified: an alert could read the ratios a minute late).
+    order = [g["name"] for g in yaml.safe_load(rules.read_text())["groups"]]
     spec.write_text(
         yaml.safe_dump(
-            {"rule_files": [rules.name], "evaluation_interval": "1m", "tests": cases},
+            {
+                "rule_files": [rules.name],
+                "evaluation_interval": "1m",
+                "group_eval_order": order,
+                "tests": cases,
+            },
             sort_keys=False,
         )
     )
