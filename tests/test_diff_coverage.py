@@ -21,6 +21,7 @@ from meshstack.spec import (
     AbortFault,
     Addons,
     ConsistentHash,
+    DestinationPolicy,
     ExternalService,
     FaultInjection,
     Gateway,
@@ -31,9 +32,13 @@ from meshstack.spec import (
     HttpMatch,
     IstioInstall,
     JwtRule,
+    LocalityDistribution,
+    LocalityFailover,
+    LocalityLoadBalancing,
     MeshSpec,
     MtlsMode,
     Namespace,
+    OutlierDetection,
     PeerAuthentication,
     Prometheus,
     ServiceLevelObjective,
@@ -170,6 +175,27 @@ def _the_rest() -> MeshSpec:
             ),
         ),
         slo_rules=SloRulesAsPrometheusRules(namespace="monitoring", labels={"release": "kps"}),
+        destination_policies=(
+            DestinationPolicy(
+                service="api",
+                namespace="shop",
+                outlier_detection=OutlierDetection(),
+                locality=LocalityLoadBalancing(
+                    failover=(LocalityFailover(from_region="eu-west", to_region="eu-central"),),
+                    failover_priority=("topology.istio.io/network",),
+                ),
+            ),
+            DestinationPolicy(
+                service="web",
+                namespace="shop",
+                locality=LocalityLoadBalancing(
+                    enabled=True,
+                    distribute=(
+                        LocalityDistribution(from_locality="eu-west/*", to={"eu-west": 100}),
+                    ),
+                ),
+            ),
+        ),
     )
     install = IstioInstall(
         chart_source=LocalCharts(path="/charts"),

@@ -8,6 +8,7 @@ from typing import Any
 from meshstack.gateway_api.translation import istio_gateway_refs
 from meshstack.k8s import NETWORKING, K8sObject, drop_none, k8s_object, whole
 from meshstack.model import model_of
+from meshstack.spec.locality import LocalityLoadBalancing
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 from meshstack.spec.traffic import (
@@ -256,12 +257,27 @@ def outlier_detection(od: OutlierDetection) -> dict[str, Any]:
     }
 
 
+def locality_lb(locality: LocalityLoadBalancing) -> dict[str, Any]:
+    return drop_none(
+        {
+            "enabled": locality.enabled,
+            "failover": [{"from": f.from_region, "to": f.to_region} for f in locality.failover]
+            or None,
+            "failoverPriority": list(locality.failover_priority) or None,
+            "distribute": [{"from": d.from_locality, "to": dict(d.to)} for d in locality.distribute]
+            or None,
+        }
+    )
+
+
 def traffic_policy(dp: DestinationPolicy) -> dict[str, Any] | None:
     load_balancer: dict[str, Any] | None = None
     if dp.consistent_hash is not None:
         load_balancer = {"consistentHash": consistent_hash(dp.consistent_hash)}
     elif dp.load_balancer is not None:
         load_balancer = {"simple": dp.load_balancer.value}
+    if dp.locality is not None:
+        load_balancer = {**(load_balancer or {}), "localityLbSetting": locality_lb(dp.locality)}
     policy = drop_none(
         {
             "loadBalancer": load_balancer,

@@ -34,6 +34,11 @@ from meshstack.spec.install import (
     ServiceType,
     TracingProvider,
 )
+from meshstack.spec.locality import (
+    LocalityDistribution,
+    LocalityFailover,
+    LocalityLoadBalancing,
+)
 from meshstack.spec.mesh import MeshPolicy, MeshSpec
 from meshstack.spec.observability import (
     LocalRateLimit,
@@ -146,6 +151,9 @@ __all__ = [
     "LoadBalancer",
     "LocalCharts",
     "LocalRateLimit",
+    "LocalityDistribution",
+    "LocalityFailover",
+    "LocalityLoadBalancing",
     "MeshConfig",
     "MeshPolicy",
     "MeshSpec",

@@ -26,6 +26,7 @@ from meshstack.spec.base import (
     Weight,
 )
 from meshstack.spec.formats import Hostname
+from meshstack.spec.locality import LocalityLoadBalancing
 
 
 class StringMatch(Spec):
@@ -205,6 +206,8 @@ class DestinationPolicy(Spec):
     consistent_hash: ConsistentHash | None = None
     connection_pool: ConnectionPool | None = None
     outlier_detection: OutlierDetection | None = None
+    locality: LocalityLoadBalancing | None = None
+    """Prefer endpoints near the caller, failing over (or spreading) by locality."""
 
 
 class Canary(Spec):

@@ -28,6 +28,7 @@ from meshstack.spec.traffic import (
     VirtualService,
 )
 from meshstack.validation.index import MeshIndex
+from meshstack.validation.locality_rules import locality_problems
 from meshstack.validation.problems import Problem, declared_twice, suggestion, undeclared_namespace
 
 MESH_GATEWAY = "mesh"
@@ -358,6 +359,7 @@ class TrafficRules:
                         f"no Deployment of {key.name!r} has version {subset.version!r}; "
                         f"deployed: {sorted(deployed)}",
                     )
+            yield from locality_problems(dp, path)
             if dp.consistent_hash is not None:
                 yield from _consistent_hash(dp.consistent_hash, f"{path}.consistent_hash")
                 if dp.load_balancer is not None:
