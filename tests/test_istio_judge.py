@@ -749,3 +749,26 @@ def test_the_judge_builds_against_the_pinned_istio_module() -> None:
         f"require istio.io/istio {pins()['ISTIO_MODULE_VERSION']}"
         in (SOURCES / "go.mod").read_text()
     )
+
+
+def test_locality_failover_takes_effect_only_beside_outlier_detection() -> None:
+    """Istio's cluster builder turns on Envoy's locality-weighted balancing for a
+    distribution, and for failover only when outlier detection can eject the local
+    endpoints: the rule our validation enforces (``test_locality.py``) is Istio's."""
+    from test_locality import DISTRIBUTE, FAILOVER, api_policy
+
+    def by_locality(spec: MeshSpec) -> bool:
+        answer = _route(
+            spec,
+            source=("shop", "web-v1"),
+            gateway=False,
+            host="api.shop.svc.cluster.local",
+            port=9090,
+        )
+        (backend,) = answer["backends"]
+        return bool(backend["policy"]["localityWeighted"])
+
+    assert by_locality(api_policy(FAILOVER))
+    assert not by_locality(api_policy(FAILOVER, outlier=None))
+    assert by_locality(api_policy(DISTRIBUTE, outlier=None))
+    assert not by_locality(shop())

@@ -29,6 +29,8 @@ from meshstack.render import render
 from meshstack.spec import MeshSpec, TlsOrigination
 from test_egress_origination import EXAMPLES as EGRESS_EXAMPLES
 from test_egress_origination import egress_mesh
+from test_locality import DISTRIBUTE, FAILOVER, api_policy
+from test_locality import EXAMPLES as LOCALITY_EXAMPLES
 from test_validation import INVALID
 from test_validation_strict import STRICT
 
@@ -68,8 +70,12 @@ EGRESS_ISTIOCTL_FLAGS: dict[str, set[str]] = {
 ServiceEntry protocols). The analyzer has no rule for the others (which callers exist, which
 ports the gateway's Service has, what TLS the caller speaks)."""
 
+LOCALITY_ISTIOCTL_FLAGS: dict[str, set[str]] = {}
+"""Locality load balancing: filled from the analyzer's answers."""
+
 TABLES = {
     "validation": (INVALID, ISTIOCTL_FLAGS),
+    "locality": (LOCALITY_EXAMPLES, LOCALITY_ISTIOCTL_FLAGS),
     "strict": (STRICT, STRICT_ISTIOCTL_FLAGS),
     "egress": (EGRESS_EXAMPLES, EGRESS_ISTIOCTL_FLAGS),
 }
@@ -89,8 +95,20 @@ def _codes(directory: Path, build: Callable[[], MeshSpec]) -> set[str]:
 
 @pytest.mark.parametrize(
     "build",
-    [shop, egress_mesh, lambda: egress_mesh(tls_origination=TlsOrigination(ca_secret="pay-ca"))],
-    ids=["shop", "egress with TLS origination", "egress with its own CA"],
+    [
+        shop,
+        egress_mesh,
+        lambda: egress_mesh(tls_origination=TlsOrigination(ca_secret="pay-ca")),
+        lambda: api_policy(FAILOVER),
+        lambda: api_policy(DISTRIBUTE),
+    ],
+    ids=[
+        "shop",
+        "egress with TLS origination",
+        "egress with its own CA",
+        "locality failover",
+        "locality distribution",
+    ],
 )
 def test_istioctl_finds_nothing_wrong_in_the_spec_we_accept(
     tmp_path: Path, build: Callable[[], MeshSpec]

@@ -252,6 +252,7 @@ def _route_lines(a: dict[str, Any]) -> list[str]:
                 f"lb {policy['lbPolicy']}" if policy else "",
                 f"tls {policy['tls']}" if policy else "",
                 "outlier detection" if policy.get("outlierDetection") else "",
+                "by locality" if policy.get("localityWeighted") else "",
                 f"max {policy['maxConnections']} connections"
                 if 0 < policy.get("maxConnections", 0) < 2**32 - 1
                 else "",

@@ -93,8 +93,11 @@ type ClusterPolicy struct {
 	MaxRequests        uint32 `json:"maxRequests,omitempty"`
 	Consecutive5xx     uint32 `json:"consecutive5xx,omitempty"`
 	Outlier            bool   `json:"outlierDetection"`
-	TLS                string `json:"tls"`
-	SNI                string `json:"sni,omitempty"`
+	// LocalityWeighted: the cluster balances by locality (Envoy's locality-weighted LB),
+	// which Istio sets for a distribution, and for failover only beside outlier detection.
+	LocalityWeighted bool   `json:"localityWeighted"`
+	TLS              string `json:"tls"`
+	SNI              string `json:"sni,omitempty"`
 }
 
 // Fault is the fault filter's configuration on the matched route.
@@ -575,7 +578,11 @@ func (j *judge) backend(pc *proxyConfig, name string, weight uint32) Backend {
 	host, port, subset := parseCluster(name)
 	b := Backend{Cluster: name, Weight: weight, Host: host, Port: port, Subset: subset}
 	if c, ok := pc.clusters[name]; ok {
-		policy := &ClusterPolicy{LbPolicy: c.GetLbPolicy().String(), Outlier: c.GetOutlierDetection() != nil}
+		policy := &ClusterPolicy{
+			LbPolicy:         c.GetLbPolicy().String(),
+			Outlier:          c.GetOutlierDetection() != nil,
+			LocalityWeighted: c.GetCommonLbConfig().GetLocalityWeightedLbConfig() != nil,
+		}
 		if th := c.GetCircuitBreakers().GetThresholds(); len(th) > 0 {
 			policy.MaxConnections = th[0].GetMaxConnections().GetValue()
 			policy.MaxPendingRequests = th[0].GetMaxPendingRequests().GetValue()
