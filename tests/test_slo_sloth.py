@@ -24,8 +24,9 @@ import yaml
 from engine import toolchain_bin
 from engine_stack import require_toolchain
 from meshstack.render.slo import rule_groups
-from meshstack.spec.slo import ServiceLevelObjective, SloIndicator
-from test_slo_rules import promtool
+from meshstack.spec.slo import ServiceLevelObjective, SloAlerting
+from test_slo_rules import AVAILABILITY, PER_VERSION, promtool
+from test_slo_rules import LATENCY as LATENCY_PAGE_ONLY
 
 pytestmark = pytest.mark.engine
 
@@ -88,23 +89,14 @@ def _traffic(
     ]
 
 
-AVAILABILITY = ServiceLevelObjective(
-    name="availability", service="productpage", namespace="bookinfo", objective=99.9
-)
 AVAILABILITY_SLI = {
     "error_query": (
         f'sum(rate(istio_requests_total{{{PRODUCTPAGE},response_code=~"5.."}}[{{{{.window}}}}]))'
     ),
     "total_query": f"sum(rate(istio_requests_total{{{PRODUCTPAGE}}}[{{{{.window}}}}]))",
 }
-LATENCY = ServiceLevelObjective(
-    name="latency",
-    service="productpage",
-    namespace="bookinfo",
-    indicator=SloIndicator.LATENCY,
-    objective=99.0,
-    latency_threshold_ms=250,
-)
+LATENCY = LATENCY_PAGE_ONLY.model_copy(update={"alerting": SloAlerting()})
+"""``test_slo_rules``' latency SLO, with its ticket alert too."""
 LATENCY_SLI = {
     "error_query": (
         f"(sum(rate(istio_request_duration_milliseconds_count{{{PRODUCTPAGE}}}[{{{{.window}}}}]))"
@@ -115,13 +107,6 @@ LATENCY_SLI = {
         f"sum(rate(istio_request_duration_milliseconds_count{{{PRODUCTPAGE}}}[{{{{.window}}}}]))"
     ),
 }
-PER_VERSION = ServiceLevelObjective(
-    name="availability",
-    service="reviews",
-    namespace="bookinfo",
-    objective=99.9,
-    group_by=("destination_version",),
-)
 PER_VERSION_SLI = {
     "error_query": (
         "sum by (destination_version) (rate(istio_requests_total"
