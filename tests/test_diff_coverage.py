@@ -171,7 +171,11 @@ def _the_rest() -> MeshSpec:
                 latency_threshold_ms=250,
                 excluded_codes=(429,),
                 group_by=("destination_version",),
-                alerting=SloAlerting(labels={"team": "shop"}, runbook_url="https://runbooks.test"),
+                alerting=SloAlerting(
+                    labels={"team": "shop"},
+                    annotations={"dashboard": "https://grafana.test/d/shop"},
+                    runbook_url="https://runbooks.test",
+                ),
             ),
         ),
         slo_rules=SloRulesAsPrometheusRules(namespace="monitoring", labels={"release": "kps"}),

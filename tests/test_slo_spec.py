@@ -256,3 +256,19 @@ def test_moving_the_rules_to_another_prometheus_is_flagged() -> None:
     moved = [c for c in changes if str(c.key).startswith("slo rules")]
     assert [str(c.key) for c in moved] == ["slo rules kind", "slo rules labels"]
     assert moved[0].risk and "must load them" in moved[0].risk
+
+
+def test_an_slos_own_labels_and_annotations_reach_both_alerts() -> None:
+    from meshstack.render.slo import rule_groups
+
+    alerting = SloAlerting(
+        labels={"team": "shop"},
+        annotations={"dashboard": "https://grafana.test/d/api", "summary": "ignored"},
+        runbook_url="https://runbooks.test/api",
+    )
+    [_, alerts] = rule_groups([api(alerting=alerting)])["groups"]
+    for rule in alerts["rules"]:
+        assert rule["labels"]["team"] == "shop" and rule["labels"]["severity"] in ("page", "ticket")
+        assert rule["annotations"]["dashboard"] == "https://grafana.test/d/api"
+        assert rule["annotations"]["runbook_url"] == "https://runbooks.test/api"
+        assert "error budget" in rule["annotations"]["summary"]  # meshstack's own

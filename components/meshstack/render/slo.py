@@ -120,6 +120,7 @@ def _alert(slo: ServiceLevelObjective, clauses: Iterable[BurnRateAlert]) -> dict
         )
     name = "".join(word.capitalize() for word in slo.name.split("-"))
     annotations = {
+        **slo.alerting.annotations,
         "summary": (
             f"{slo.namespace}/{slo.service} is spending its {slo.period.value} error budget "
             f"of {slo.objective}% {slo.indicator.value} too fast ({severity})"

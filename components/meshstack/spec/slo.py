@@ -60,6 +60,9 @@ class SloAlerting(Spec):
     """The slow-burn alert (10 % of the budget in 1 d or in 3 d): someone acts this week."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Added to both alerts (a team, a routing key); ``severity`` is set by meshstack."""
+    annotations: dict[str, str] = Field(default_factory=dict)
+    """Added to both alerts' annotations (a dashboard link, say); ``summary`` and
+    ``runbook_url`` are meshstack's."""
     runbook_url: str | None = None
 
 
