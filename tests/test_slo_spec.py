@@ -272,3 +272,36 @@ def test_an_slos_own_labels_and_annotations_reach_both_alerts() -> None:
         assert rule["annotations"]["dashboard"] == "https://grafana.test/d/api"
         assert rule["annotations"]["runbook_url"] == "https://runbooks.test/api"
         assert "error budget" in rule["annotations"]["summary"]  # meshstack's own
+
+
+def test_meshstack_slo_prints_the_prometheus_rules_the_operator_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project_with_an_slo(tmp_path, "api")
+    dev = project / "stacks" / "dev.py"
+    dev.write_text(
+        dev.read_text()
+        + """
+
+_with_addon = spec
+
+
+def spec():  # the same SLO, for the Operator's Prometheus
+    from meshstack.spec import SloRulesAsPrometheusRules
+
+    base = _with_addon()
+    rules = SloRulesAsPrometheusRules(labels={"release": "kps"})
+    return base.model_copy(update={"policy": base.policy.model_copy(update={"slo_rules": rules})})
+"""
+    )
+    assert main(["--project", str(project), "slo", "dev"]) == 0
+    [rule] = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert (rule["kind"], rule["metadata"]["name"]) == (
+        "PrometheusRule",
+        "slo-payments-api-availability",
+    )
+    assert rule["metadata"]["labels"]["release"] == "kps"
+    assert [g["name"] for g in rule["spec"]["groups"]] == [
+        "slo-payments-api-availability-recording",
+        "slo-payments-api-availability-alerts",
+    ]

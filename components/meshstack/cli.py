@@ -48,6 +48,7 @@ from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
 from meshstack.policy_pack import executable as policy_pack_executable
 from meshstack.provider_plugin import PLUGIN, ProviderInstallError, install_plugin
 from meshstack.render import K8sObject, render, stack_releases
+from meshstack.render.slo import prometheus_rules
 from meshstack.render.slo import rule_groups as slo_rule_groups
 from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
@@ -106,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     charts.add_argument("stack")
     slo_cmd = commands.add_parser(
-        "slo", help="a stack's SLOs as a Prometheus rule file (recording rules and alerts)"
+        "slo",
+        help="a stack's SLOs as a Prometheus rule file (recording rules and alerts), or as "
+        "its PrometheusRule objects when the Prometheus Operator evaluates them",
     )
     slo_cmd.add_argument("stack")
     canary_cmd = commands.add_parser(
@@ -439,7 +442,13 @@ def _run(args: argparse.Namespace) -> int:
         if not spec.policy.slos:
             print(f"stack {args.stack!r} declares no SLOs (policy.slos)", file=sys.stderr)
             return 0
-        print(yaml_text.dump(slo_rule_groups(spec.policy.slos)), end="")
+        rules = prometheus_rules(spec.policy)  # what the Operator loads, when it evaluates them
+        text = (
+            yaml_text.dump_all(rules)
+            if rules
+            else yaml_text.dump(slo_rule_groups(spec.policy.slos))
+        )
+        print(text, end="")
         return 0
     objects = render(spec)
     try:
