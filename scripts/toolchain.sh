@@ -304,7 +304,7 @@ EOF
 )
   step "fetch sloth v$SLOTH_VERSION" \
     bash -c "cd '$dir' && go get github.com/slok/sloth/cmd/sloth@v$SLOTH_VERSION"
-  step "build sloth (about 1 min cold)" \
+  step "build sloth (about 3.5 min cold)" \
     bash -c "cd '$dir' && go build -trimpath -o '$BIN/sloth.tmp' -ldflags '-s -w' \
       github.com/slok/sloth/cmd/sloth"
   mv "$BIN/sloth.tmp" "$BIN/sloth"
