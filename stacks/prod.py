@@ -68,8 +68,14 @@ USER_FACING_SLOS = tuple(
     slo
     for service, namespace in (("productpage", "bookinfo"), ("frontend", "hipster-shop"))
     for slo in (
-        # 99.9 % of a user's requests are not 5xx, over 30 days.
-        ServiceLevelObjective(name="availability", service=service, namespace=namespace),
+        # 99.9 % of a user's requests are not 5xx, over 30 days, kept per ingress route (the
+        # page, its static files, the sign-in, the API), so one failing route pages alone.
+        ServiceLevelObjective(
+            name="availability",
+            service=service,
+            namespace=namespace,
+            group_by=("route_name",),
+        ),
         # 99 % are answered within 500 ms (a bucket bound of Istio's latency histogram);
         # slow pages are a ticket, not a page.
         ServiceLevelObjective(

@@ -308,3 +308,47 @@ def test_every_stacks_rules_pass_promtool_check(
             [promtool(), "check", "rules", str(rules)], capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, (name, done.stdout + done.stderr)
+
+
+PER_ROUTE = ServiceLevelObjective(
+    name="availability",
+    service="productpage",
+    namespace="bookinfo",
+    objective=99.9,
+    group_by=("route_name",),
+)
+
+
+def _route_traffic(route: str, share: float, reporter: str = "source") -> list[dict[str, Any]]:
+    return _traffic(share, reporter=reporter, route_name=route)
+
+
+def test_an_slo_kept_per_route_pages_for_the_failing_route_only(tmp_path: Path) -> None:
+    """Counted where the route is named, at the callers (``reporter="source"``): the
+    callee's own report of the same failing requests (which names no route) is not read
+    again, and only the failing route pages."""
+    rules = _write_rules(tmp_path, PER_ROUTE)
+    series = (
+        _route_traffic("productpage", 0.0)
+        + _route_traffic("api", 0.05)
+        + _traffic(0.05, reporter="destination")
+    )
+    failing = {**_alerts(PER_ROUTE, "page"), "route_name": "api"}
+    cases = [_case(PER_ROUTE, series, "2h", PAGE, [failing])]
+    done = _test(tmp_path, rules, cases)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_route_left_out_counts_neither_good_nor_bad(tmp_path: Path) -> None:
+    """The route's name is matched literally: ``reports.export`` is left out, a route
+    whose name differs only where a regex's ``.`` would match still counts."""
+    slo = AVAILABILITY.model_copy(update={"excluded_routes": ("reports.export",)})
+    rules = _write_rules(tmp_path, slo)
+    quiet = _route_traffic("productpage", 0.0) + _route_traffic("reports.export", 0.5)
+    lookalike = _route_traffic("productpage", 0.0) + _route_traffic("reportsxexport", 0.5)
+    cases = [
+        _case(slo, quiet, "2h", PAGE, []),
+        _case(slo, lookalike, "2h", PAGE, [_alerts(slo, "page")]),
+    ]
+    done = _test(tmp_path, rules, cases)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -34,7 +34,8 @@ The package is split by concern so the folder shows the architecture (every modu
                      that tunes a spec; ``spec_sites`` the stack-file line of a problem
 * ``model``          one spec's shared indexes (hosts, placement, authorization), built once
 * ``k8s``            Kubernetes objects as plain dicts (metadata, API groups, CRD prose)
-* ``hosts``          how a name becomes the host Istio matches; ``enforcement`` who
+* ``hosts``          how a name becomes the host Istio matches; ``route_names`` the names
+                     Istio gives the proxy routes to a service; ``enforcement`` who
                      enforces a namespace's policy (sidecars, ztunnel, waypoints);
                      ``least_privilege`` the policies a spec's declared calls need
 * ``chart_files``    local sources hold what is installed; remote ones are reachable;

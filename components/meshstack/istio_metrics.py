@@ -5,6 +5,9 @@ requests.
 Both judge at the callee (``reporter="destination"``): the server-side proxy sees every
 request that reached the service, whichever client sent it, and each request is counted
 once (the client-side report would count it again, or miss callers outside the mesh).
+The exception is an SLO that names routes: a route is chosen, and named, by the calling
+proxy (a gateway or a client's sidecar), so only its report (``reporter="source"``)
+carries the route; callers without a proxy are then not counted.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ DURATION = "istio_request_duration_milliseconds"
 SERVER_ERROR = 'response_code=~"5.."'
 
 
-def destination_matchers(service: str, namespace: str) -> list[str]:
-    """Label matchers for the requests ``namespace/service`` answered."""
+def destination_matchers(service: str, namespace: str, *, at_callers: bool = False) -> list[str]:
+    """Label matchers for the requests ``namespace/service`` answered, as its own proxy
+    reported them (or, ``at_callers``, as the calling proxies did)."""
+    reporter = "source" if at_callers else "destination"
     return [
-        'reporter="destination"',
+        f'reporter="{reporter}"',
         f'destination_service_name="{service}"',
         f'destination_service_namespace="{namespace}"',
     ]

@@ -311,6 +311,12 @@ class RouteTranslation:
         return {"attempts": policy.attempts}
 
     def match(self, match: HttpMatch, where: str) -> dict[str, Any]:
+        if match.name is not None:
+            self.refuse(
+                f"{where}.name",
+                "an HTTPRoute match has no name (Istio names the route after its rule): "
+                "put the match in a rule of its own and name the rule",
+            )
         headers = [self.header(name, m) for name, m in match.all_headers().items()]
         for name, header in zip(match.all_headers(), headers, strict=True):
             if len(name) > MAX_HEADER_NAME:

@@ -18,6 +18,7 @@ import (
 	tlspb "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	typepb "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
+	"istio.io/api/envoy/extensions/stats"
 	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
@@ -25,6 +26,7 @@ import (
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
+	"istio.io/istio/pkg/config/xds"
 )
 
 // Input is one question file: the objects, the mesh config istiod would run with, and the
@@ -152,6 +154,10 @@ type Answer struct {
 	Mirrors        []Mirror  `json:"mirrors,omitempty"`
 	TimeoutMs      *int64    `json:"timeoutMs,omitempty"`
 	Retry          *Retry    `json:"retry,omitempty"`
+	// Stats: the dimensions Istio's stats filter adds to or overrides on each metric
+	// (by its Prometheus name, "requests_total") on the chain that took the request,
+	// each with the attribute expression that gives its value.
+	Stats map[string]map[string]string `json:"stats,omitempty"`
 	// listeners: what istiod generated for the proxy, and the gateways it merged for it
 	Listeners []string `json:"listeners,omitempty"`
 	Gateways  []string `json:"gateways,omitempty"`
@@ -528,6 +534,36 @@ func chainRBAC(t *testing.T, chain *listener.FilterChain) ([]*rbacpb.RBAC, error
 	return found, nil
 }
 
+// statsDimensions reads the istio.stats HTTP filter of a chain: per metric, the
+// dimensions a Telemetry's tag overrides added (name → attribute expression).
+func statsDimensions(t *testing.T, chain *listener.FilterChain) (map[string]map[string]string, error) {
+	hcm := xdstest.ExtractHTTPConnectionManager(t, chain)
+	if hcm == nil {
+		return nil, nil
+	}
+	out := map[string]map[string]string{}
+	for _, f := range hcm.GetHttpFilters() {
+		if f.GetName() != xds.StatsFilterName {
+			continue
+		}
+		cfg := &stats.PluginConfig{}
+		if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
+			return nil, fmt.Errorf("the stats filter's configuration: %w", err)
+		}
+		for _, m := range cfg.GetMetrics() {
+			dims := out[m.GetName()]
+			if dims == nil {
+				dims = map[string]string{}
+				out[m.GetName()] = dims
+			}
+			for name, value := range m.GetDimensions() {
+				dims[name] = value
+			}
+		}
+	}
+	return out, nil
+}
+
 // chainAllows runs the RBAC filters of a filter chain in their order: the first that
 // denies decides; otherwise the last ALLOW filter's matching policy is the reason.
 func chainAllows(t *testing.T, chain *listener.FilterChain, r *request) (bool, string, error) {
@@ -666,6 +702,14 @@ func (j *judge) route(q Query) Answer {
 	r := &request{method: methodOf(q), path: pathOf(q), authority: q.Host, headers: lowerHeaders(q), jwt: q.JWT, destPort: uint32(q.Port)}
 	if q.MTLS {
 		r.principal = q.Principal
+	}
+	if chain != nil {
+		dims, err := statsDimensions(j.t, chain)
+		if err != nil {
+			a.Outcome, a.Error = "error", err.Error()
+			return a
+		}
+		a.Stats = dims
 	}
 	if q.Gateway && chain != nil {
 		// A gateway enforces its own AuthorizationPolicies on the chain that took the request.

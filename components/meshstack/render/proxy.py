@@ -16,6 +16,7 @@ from meshstack.k8s import (
 )
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
+from meshstack.spec.slo import ROUTE_LABEL
 
 
 def sidecar(scope: SidecarScope) -> K8sObject:
@@ -31,7 +32,38 @@ def sidecar(scope: SidecarScope) -> K8sObject:
     return k8s_object(NETWORKING, "Sidecar", scope.name, scope.namespace, spec=spec)
 
 
-def telemetry(spec: TelemetrySpec, root_namespace: str) -> K8sObject:
+ROUTE_METRICS = ("REQUEST_COUNT", "REQUEST_DURATION")
+"""The metrics an SLO reads (``istio_requests_total``, the latency histogram)."""
+
+
+def route_name_overrides() -> list[dict[str, Any]]:
+    """Add ``route_name`` (Envoy's ``xds.route_name``) to the metrics SLOs read, at the
+    calling proxy (``CLIENT``: gateways and sidecars' outbound requests), the only one
+    that chose a named route. Its values are the mesh's route names, so the label adds
+    as many series as the mesh has routes, no more."""
+    return [
+        {
+            "match": {"metric": metric, "mode": "CLIENT"},
+            "tagOverrides": {ROUTE_LABEL: {"value": "xds.route_name"}},
+        }
+        for metric in ROUTE_METRICS
+    ]
+
+
+def telemetry(
+    spec: TelemetrySpec | None, root_namespace: str, *, route_metrics: bool = False
+) -> K8sObject:
+    """The mesh-wide Telemetry (one per root namespace: Istio applies only one without a
+    selector), with the route label when an SLO names routes."""
+    body: dict[str, Any] = {}
+    if spec is not None:
+        body = _tracing_and_logging(spec)
+    if route_metrics:
+        body["metrics"] = [{"overrides": route_name_overrides()}]
+    return k8s_object(TELEMETRY, "Telemetry", "mesh-default", root_namespace, spec=body)
+
+
+def _tracing_and_logging(spec: TelemetrySpec) -> dict[str, Any]:
     tracing = drop_none(
         {
             "providers": [{"name": spec.tracing_provider}] if spec.tracing_provider else None,
@@ -44,13 +76,7 @@ def telemetry(spec: TelemetrySpec, root_namespace: str) -> K8sObject:
     }
     if spec.access_log_filter:
         access_logging["filter"] = {"expression": spec.access_log_filter}
-    return k8s_object(
-        TELEMETRY,
-        "Telemetry",
-        "mesh-default",
-        root_namespace,
-        spec={"tracing": [tracing], "accessLogging": [access_logging]},
-    )
+    return {"tracing": [tracing], "accessLogging": [access_logging]}
 
 
 def local_rate_limit(limit: LocalRateLimit) -> K8sObject:
@@ -105,7 +131,8 @@ def local_rate_limit(limit: LocalRateLimit) -> K8sObject:
 def render_proxy(spec: MeshSpec) -> Iterator[K8sObject]:
     for scope in spec.policy.sidecars:
         yield sidecar(scope)
-    if spec.policy.telemetry is not None:
-        yield telemetry(spec.policy.telemetry, spec.root_namespace)
+    route_metrics = any(slo.names_routes for slo in spec.policy.slos)
+    if spec.policy.telemetry is not None or route_metrics:
+        yield telemetry(spec.policy.telemetry, spec.root_namespace, route_metrics=route_metrics)
     for limit in spec.policy.rate_limits:
         yield local_rate_limit(limit)

@@ -12,6 +12,7 @@ there is traffic and ``total * 0`` (a 0) where there is none, so an idle service
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from meshstack.istio_metrics import (
 from meshstack.k8s import K8sObject, k8s_object
 from meshstack.spec.mesh import MeshPolicy
 from meshstack.spec.slo import (
+    ROUTE_LABEL,
     ServiceLevelObjective,
     SloIndicator,
     SloPeriod,
@@ -70,10 +72,14 @@ def _labels(slo: ServiceLevelObjective) -> dict[str, str]:
 
 
 def _selector(slo: ServiceLevelObjective, *extra: str) -> str:
-    matchers = destination_matchers(slo.service, slo.namespace)
+    matchers = destination_matchers(slo.service, slo.namespace, at_callers=slo.names_routes)
     if slo.excluded_codes:
         codes = "|".join(str(c) for c in sorted(set(slo.excluded_codes)))
         matchers.append(f'response_code!~"{codes}"')
+    if slo.excluded_routes:
+        # a regex of the names as literals, its backslashes escaped for a PromQL string
+        routes = "|".join(re.escape(r) for r in sorted(set(slo.excluded_routes)))
+        matchers.append(f'{ROUTE_LABEL}!~"{routes.replace(chr(92), chr(92) * 2)}"')
     return selector([*matchers, *extra])
 
 

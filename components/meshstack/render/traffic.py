@@ -8,6 +8,7 @@ from typing import Any
 from meshstack.gateway_api.translation import istio_gateway_refs
 from meshstack.k8s import NETWORKING, K8sObject, drop_none, k8s_object, whole
 from meshstack.model import model_of
+from meshstack.route_names import CANDIDATE_ROUTE, SPLIT_ROUTE, STABLE_ROUTE
 from meshstack.spec.locality import LocalityLoadBalancing
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
@@ -114,17 +115,17 @@ class TrafficRenderer:
         if canary.match:
             http.append(
                 {
-                    "name": "candidate",
+                    "name": CANDIDATE_ROUTE,
                     "match": [http_match(m) for m in canary.match],
                     "route": [to(canary.candidate)],
                     **extras,
                 }
             )
-            http.append({"name": "stable", "route": [to(canary.stable)], **extras})
+            http.append({"name": STABLE_ROUTE, "route": [to(canary.stable)], **extras})
         else:
             http.append(
                 {
-                    "name": "split",
+                    "name": SPLIT_ROUTE,
                     "route": [
                         to(canary.stable, 100 - canary.weight),
                         to(canary.candidate, canary.weight),
@@ -189,6 +190,7 @@ def http_match(match: HttpMatch) -> dict[str, Any]:
     headers = {name: string_match(m) for name, m in match.all_headers().items()}
     return drop_none(
         {
+            "name": match.name,
             "uri": string_match(match.uri) if match.uri else None,
             "method": string_match(match.method) if match.method else None,
             "headers": headers or None,

@@ -26,9 +26,14 @@ ISTIO_LATENCY_BUCKETS_MS = (
 Envoy's default histogram buckets, which Istio's stats use. A latency objective can only
 be measured at one of them (a request's exact duration is not recorded)."""
 
-GROUPABLE_LABELS = ("destination_version", "request_protocol", "source_workload")
+ROUTE_LABEL = "route_name"
+"""The label meshstack adds to Istio's request metrics at the calling proxy, from Envoy's
+``xds.route_name`` (a Telemetry tag override), for an SLO kept per route or leaving
+routes out: Istio's standard labels name no route."""
+
+GROUPABLE_LABELS = ("destination_version", "request_protocol", "source_workload", ROUTE_LABEL)
 """Labels of ``istio_requests_total`` an SLO may be kept per value of (a version of a
-canary, say): each group has its own error ratio and alerts."""
+canary, say; a route): each group has its own error ratio and alerts."""
 
 Objective = Annotated[
     float,
@@ -67,7 +72,9 @@ class SloAlerting(Spec):
 
 
 class ServiceLevelObjective(Spec):
-    """One objective for one service of the mesh, judged at the callee (``reporter="destination"``)."""
+    """One objective for one service of the mesh, judged at the callee
+    (``reporter="destination"``) — or, for an SLO that names routes, at the callers
+    (``reporter="source"``), since only the proxy that chose a route knows its name."""
 
     path_key: ClassVar[str] = "id"
     """Names repeat across services (each has its ``availability``): the id does not."""
@@ -83,8 +90,18 @@ class ServiceLevelObjective(Spec):
     :data:`ISTIO_LATENCY_BUCKETS_MS`)."""
     excluded_codes: tuple[HttpStatus, ...] = ()
     """Response codes counted neither good nor bad (a 429 the client caused, say)."""
-    group_by: tuple[Literal["destination_version", "request_protocol", "source_workload"], ...] = ()
+    excluded_routes: tuple[NonEmptyStr, ...] = ()
+    """Proxy routes (:mod:`meshstack.route_names`: ``<route>`` or ``<route>.<match>``)
+    whose requests count neither good nor bad (a health check, a slow export)."""
+    group_by: tuple[
+        Literal["destination_version", "request_protocol", "source_workload", "route_name"], ...
+    ] = ()
     alerting: SloAlerting = Field(default_factory=SloAlerting)
+
+    @property
+    def names_routes(self) -> bool:
+        """Kept per route or leaving routes out: measured where routes have names."""
+        return ROUTE_LABEL in self.group_by or bool(self.excluded_routes)
 
     @property
     def id(self) -> str:

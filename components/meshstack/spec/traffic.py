@@ -44,6 +44,10 @@ class HttpMatch(Spec):
     classic A/B split by browser.
     """
 
+    name: DnsLabel | None = None
+    """Istio names the proxy's route ``<route name>.<match name>``: that name shows in
+    access logs and, for an SLO kept per route, in the ``route_name`` label of Istio's
+    metrics, so one route's paths can be told apart (the UI from the API, say)."""
     uri: StringMatch | None = None
     headers: dict[str, StringMatch] = Field(default_factory=dict)
     user_agent: StringMatch | None = None

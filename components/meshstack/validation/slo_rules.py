@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshstack.route_names import ProxyRoute, proxy_routes
 from meshstack.spec.formats import label_key_problem, label_value_problem
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.paths import item_path
 from meshstack.spec.refs import ServiceKey
-from meshstack.spec.slo import ISTIO_LATENCY_BUCKETS_MS, SloIndicator, SloRulesAsPrometheusRules
+from meshstack.spec.slo import (
+    ISTIO_LATENCY_BUCKETS_MS,
+    ROUTE_LABEL,
+    ServiceLevelObjective,
+    SloIndicator,
+    SloRulesAsPrometheusRules,
+)
 from meshstack.validation.index import MeshIndex
 from meshstack.validation.problems import (
     Problem,
@@ -40,6 +47,7 @@ def slo_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             if wrong is not None:
                 yield Problem(f"policy.slo_rules.labels[{label}]", wrong)
     seen: set[str] = set()
+    routes = proxy_routes(spec) if any(slo.names_routes for slo in slos) else {}
     for i, slo in enumerate(slos):
         path = item_path("policy.slos", i, slo)
         if slo.id in seen:
@@ -70,6 +78,36 @@ def slo_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
                     "requests to measure: give it ports, or remove the SLO",
                 )
         yield from _threshold_problems(path, slo.indicator, slo.latency_threshold_ms)
+        if slo.names_routes:
+            yield from _route_problems(
+                path, slo, routes.get(ServiceKey(slo.namespace, slo.service), [])
+            )
+
+
+def _route_problems(
+    path: str, slo: ServiceLevelObjective, routes: list[ProxyRoute]
+) -> Iterator[Problem]:
+    """An SLO kept per route needs every route to the service named (requests taking an
+    unnamed one would pool under an empty ``route_name``); a route left out must be one
+    that sends to the service (a typo would leave out nothing)."""
+    names = sorted({r.name for r in routes if r.name})
+    listed = ", ".join(names) or "none"
+    for k, excluded in enumerate(slo.excluded_routes):
+        if excluded not in names:
+            yield Problem(
+                f"{path}.excluded_routes[{k}]",
+                f"no proxy route named {excluded!r} sends requests to "
+                f"{slo.namespace}/{slo.service}, so leaving it out changes nothing (its "
+                f"routes: {listed})" + suggestion(excluded, names, "route"),
+            )
+    if ROUTE_LABEL in slo.group_by:
+        for where in sorted({r.where for r in routes if not r.name.strip(".")}):
+            yield Problem(
+                f"{path}.group_by",
+                f"the route at {where} has no name, so its requests to "
+                f"{slo.namespace}/{slo.service} would be kept under an empty route_name: "
+                "name it (HttpRoute.name, or name each of its matches)",
+            )
 
 
 def _threshold_problems(
