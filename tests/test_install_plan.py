@@ -83,7 +83,7 @@ def test_istiod_values_use_the_top_level_keys_of_istio_1_24_and_later() -> None:
             },
         }
     ]
-    assert mesh["defaultProviders"] == {"tracing": ["otel-tracing"]}
+    assert mesh["defaultProviders"] == {"metrics": ["prometheus"], "tracing": ["otel-tracing"]}
 
 
 def _owner(leaf: str, typed: Mapping[str, str]) -> str | None:

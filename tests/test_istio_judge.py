@@ -772,3 +772,73 @@ def test_locality_failover_takes_effect_only_beside_outlier_detection() -> None:
     assert not by_locality(api_policy(FAILOVER, outlier=None))
     assert by_locality(api_policy(DISTRIBUTE, outlier=None))
     assert not by_locality(shop())
+
+
+def test_istio_names_the_routes_and_labels_the_metrics_an_slo_kept_per_route_reads(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    """prod keeps its availability SLOs per route: the route names meshstack reads
+    (``route_names``) are the ones istiod gives the gateway's routes, and the Telemetry
+    it renders makes Istio's stats filter add ``route_name`` (Envoy's ``xds.route_name``)
+    to both metrics the SLOs read, at the calling proxies; a stack whose SLOs name no
+    route gets no such label."""
+    from meshstack.route_names import proxy_routes
+    from meshstack.spec.refs import ServiceKey
+
+    prod = stack_specs["prod"]
+    ingress = ("istio-ingress", "istio-ingressgateway")
+    ours = {r.name for r in proxy_routes(prod)[ServiceKey("bookinfo", "productpage")]}
+    paths = {"/productpage": "productpage", "/static/x.css": "static", "/logout": "sign-in"}
+    paths["/api/v1/products/1"] = "api"
+    queries = [
+        route_query(
+            source=ingress,
+            gateway=True,
+            host="bookinfo.meshstack.test",
+            port=443,
+            path=path,
+            tls=True,
+        )
+        for path in paths
+    ]
+    answers = ask(objects_of(prod), prod, queries)
+    route_label = {"route_name": "xds.route_name"}
+    for (path, name), answer in zip(paths.items(), answers, strict=True):
+        assert answer["route"] == name and name in ours, (path, answer)
+        assert answer["stats"]["requests_total"] == route_label, answer["stats"]
+        assert answer["stats"]["request_duration_milliseconds"] == route_label
+    sidecar = _route(
+        prod,
+        source=("bookinfo", "productpage-v1"),
+        gateway=False,
+        host="reviews.bookinfo.svc.cluster.local",
+        port=9080,
+    )
+    assert sidecar["stats"]["requests_total"] == route_label
+    staging = stack_specs["staging"]
+    assert not any(s.names_routes for s in staging.policy.slos)
+    plain = _route(
+        staging,
+        source=("bookinfo", "productpage-v1"),
+        gateway=False,
+        host="reviews.bookinfo.svc.cluster.local",
+        port=9080,
+    )
+    assert plain["statsFilter"] and "route_name" not in str(plain.get("stats"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_proxy_reports_istios_metrics(stack: str, stack_specs: dict[str, MeshSpec]) -> None:
+    """Istio's chart names Prometheus the default metrics provider only while the values
+    name no default provider; meshstack names the tracing one, so it must name Prometheus
+    too, or no proxy has a stats filter and every SLO, canary check and dashboard reads
+    nothing (the bug this guards: all three stacks shipped without metrics)."""
+    spec = stack_specs[stack]
+    answer = _route(
+        spec,
+        source=("bookinfo", "productpage-v1"),
+        gateway=False,
+        host="reviews.bookinfo.svc.cluster.local",
+        port=9080,
+    )
+    assert answer["statsFilter"], answer

@@ -15,12 +15,17 @@ from meshstack.diff import diff
 from meshstack.scaffold import init_project
 from meshstack.spec import (
     Addons,
+    Destination,
+    HttpMatch,
+    HttpRoute,
     MeshSpec,
     Prometheus,
     ServiceLevelObjective,
     SloAlerting,
     SloIndicator,
     SloRulesAsPrometheusRules,
+    StringMatch,
+    VirtualService,
 )
 from meshstack.validation import validate
 
@@ -49,6 +54,20 @@ def for_the_operator(
 
 def api(**fields: Any) -> ServiceLevelObjective:
     return API.model_copy(update=fields)
+
+
+def routed(*routes: HttpRoute, slo: ServiceLevelObjective) -> MeshSpec:
+    """The shop with a mesh VirtualService for api holding ``routes``, and ``slo``."""
+    vs = VirtualService(name="api", namespace="shop", hosts=("api",), http=routes)
+    spec = with_slos(slo)
+    return spec.model_copy(
+        update={"policy": spec.policy.model_copy(update={"virtual_services": (vs,)})}
+    )
+
+
+TO_API = (Destination(service="api"),)
+EXPORT = HttpMatch(name="export", uri=StringMatch(prefix="/export"))
+PER_ROUTE = api(group_by=("route_name",))
 
 
 INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
@@ -94,6 +113,24 @@ INVALID: dict[str, tuple[Callable[[], MeshSpec], str, str]] = {
         "policy.slos[shop-api-availability].objective",
         "below 100",
     ),
+    "a route left out that does not send to the service": (
+        lambda: routed(
+            HttpRoute(name="reports", match=(EXPORT,), destinations=TO_API),
+            HttpRoute(name="rest", destinations=TO_API),
+            slo=api(excluded_routes=("reports.exprt",)),
+        ),
+        "policy.slos[shop-api-availability].excluded_routes[0]",
+        "did you mean 'reports.export'?",
+    ),
+    "an SLO kept per route beside an unnamed route": (
+        lambda: routed(
+            HttpRoute(name="reports", match=(EXPORT,), destinations=TO_API),
+            HttpRoute(destinations=TO_API),
+            slo=PER_ROUTE,
+        ),
+        "policy.slos[shop-api-availability].group_by",
+        "the route at policy.virtual_services[api].http[1] has no name",
+    ),
     "one SLO declared twice": (
         lambda: with_slos(API, api(objective=99.0)),
         "policy.slos[shop-api-availability].name",
@@ -120,6 +157,22 @@ def test_slos_on_a_served_service_are_valid() -> None:
         latency_threshold_ms=250,
     )
     assert validate(with_slos(API, latency)) == []
+
+
+def test_an_slo_kept_per_route_knows_the_names_istio_gives_the_routes() -> None:
+    """``<route>.<match>`` for a named match, the route's own name for the rest, Istio's
+    ``default`` for a service no mesh route covers."""
+    spec = routed(
+        HttpRoute(
+            name="reports",
+            match=(EXPORT, HttpMatch(method=StringMatch(exact="POST"))),
+            destinations=TO_API,
+        ),
+        HttpRoute(name="rest", destinations=TO_API),
+        slo=api(group_by=("route_name",), excluded_routes=("reports.export", "reports", "rest")),
+    )
+    assert validate(spec) == []
+    assert validate(with_slos(api(excluded_routes=("default",)))) == []
 
 
 def _risks(base: MeshSpec, head: MeshSpec) -> list[str]:
@@ -305,3 +358,23 @@ def spec():  # the same SLO, for the Operator's Prometheus
         "slo-payments-api-availability-recording",
         "slo-payments-api-availability-alerts",
     ]
+
+
+def test_a_gateway_api_routes_names_are_its_rules_names(stack_specs: dict[str, MeshSpec]) -> None:
+    """dev's Bookinfo enters through an HTTPRoute: Istio names each route after its rule
+    (``<namespace>.<route>.<position>`` for an unnamed one), so those are the names."""
+    from meshstack.route_names import proxy_routes
+    from meshstack.spec.refs import ServiceKey
+
+    names = {
+        r.name for r in proxy_routes(stack_specs["dev"])[ServiceKey("bookinfo", "productpage")]
+    }
+    assert {"productpage", "static", "sign-in", "api"} <= names
+    vs = stack_specs["dev"].policy.virtual_services[0]
+    unnamed = vs.model_copy(
+        update={"http": tuple(r.model_copy(update={"name": None}) for r in vs.http)}
+    )
+    policy = stack_specs["dev"].policy.model_copy(update={"virtual_services": (unnamed,)})
+    spec = stack_specs["dev"].model_copy(update={"policy": policy})
+    names = {r.name for r in proxy_routes(spec)[ServiceKey("bookinfo", "productpage")]}
+    assert {f"bookinfo.bookinfo-ingress.{i}" for i in range(4)} <= names

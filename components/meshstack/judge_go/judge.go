@@ -26,7 +26,7 @@ import (
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
-	"istio.io/istio/pkg/config/xds"
+	xdsfilters "istio.io/istio/pkg/config/xds"
 )
 
 // Input is one question file: the objects, the mesh config istiod would run with, and the
@@ -158,6 +158,8 @@ type Answer struct {
 	// (by its Prometheus name, "requests_total") on the chain that took the request,
 	// each with the attribute expression that gives its value.
 	Stats map[string]map[string]string `json:"stats,omitempty"`
+	// StatsFilter: the chain has Istio's stats filter at all (no metrics without it).
+	StatsFilter bool `json:"statsFilter"`
 	// listeners: what istiod generated for the proxy, and the gateways it merged for it
 	Listeners []string `json:"listeners,omitempty"`
 	Gateways  []string `json:"gateways,omitempty"`
@@ -536,19 +538,21 @@ func chainRBAC(t *testing.T, chain *listener.FilterChain) ([]*rbacpb.RBAC, error
 
 // statsDimensions reads the istio.stats HTTP filter of a chain: per metric, the
 // dimensions a Telemetry's tag overrides added (name → attribute expression).
-func statsDimensions(t *testing.T, chain *listener.FilterChain) (map[string]map[string]string, error) {
+func statsDimensions(t *testing.T, chain *listener.FilterChain) (map[string]map[string]string, bool, error) {
 	hcm := xdstest.ExtractHTTPConnectionManager(t, chain)
 	if hcm == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	out := map[string]map[string]string{}
+	found := false
 	for _, f := range hcm.GetHttpFilters() {
-		if f.GetName() != xds.StatsFilterName {
+		if f.GetName() != xdsfilters.StatsFilterName {
 			continue
 		}
+		found = true
 		cfg := &stats.PluginConfig{}
 		if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
-			return nil, fmt.Errorf("the stats filter's configuration: %w", err)
+			return nil, false, fmt.Errorf("the stats filter's configuration: %w", err)
 		}
 		for _, m := range cfg.GetMetrics() {
 			dims := out[m.GetName()]
@@ -561,7 +565,7 @@ func statsDimensions(t *testing.T, chain *listener.FilterChain) (map[string]map[
 			}
 		}
 	}
-	return out, nil
+	return out, found, nil
 }
 
 // chainAllows runs the RBAC filters of a filter chain in their order: the first that
@@ -704,12 +708,12 @@ func (j *judge) route(q Query) Answer {
 		r.principal = q.Principal
 	}
 	if chain != nil {
-		dims, err := statsDimensions(j.t, chain)
+		dims, found, err := statsDimensions(j.t, chain)
 		if err != nil {
 			a.Outcome, a.Error = "error", err.Error()
 			return a
 		}
-		a.Stats = dims
+		a.Stats, a.StatsFilter = dims, found
 	}
 	if q.Gateway && chain != nil {
 		// A gateway enforces its own AuthorizationPolicies on the chain that took the request.

@@ -65,6 +65,10 @@ def _autoscaling_values(scaling: Autoscaling | None, replicas: int) -> dict[str,
     }
 
 
+PROMETHEUS_PROVIDER = "prometheus"
+"""Istio's built-in extension provider for the proxies' Prometheus metrics."""
+
+
 def mesh_config_values(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST) -> dict[str, Any]:
     """istiod's mesh config. The trust domain is the one every principal meshstack writes
     is rooted in: istiod must issue identities in it, or every ALLOW rule naming a
@@ -76,6 +80,10 @@ def mesh_config_values(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST
         "accessLogEncoding": mesh.access_log_encoding.value,
         "outboundTrafficPolicy": {"mode": mesh.outbound_traffic_policy.value},
         "enableTracing": mesh.tracing is not None,
+        # The chart names Prometheus the default metrics provider only while the values
+        # name no default provider at all: naming the tracing one below would silently
+        # take every proxy's metrics away, so Prometheus is named here, always.
+        "defaultProviders": {"metrics": [PROMETHEUS_PROVIDER]},
     }
     if mesh.tracing is not None:
         values["extensionProviders"] = [
@@ -84,7 +92,7 @@ def mesh_config_values(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST
                 "opentelemetry": {"service": mesh.tracing.service, "port": mesh.tracing.port},
             }
         ]
-        values["defaultProviders"] = {"tracing": [mesh.tracing.name]}
+        values["defaultProviders"]["tracing"] = [mesh.tracing.name]
     if trust.aliases:
         values["trustDomainAliases"] = list(trust.aliases)
     return values
