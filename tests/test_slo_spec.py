@@ -186,6 +186,8 @@ def _risks(base: MeshSpec, head: MeshSpec) -> list[str]:
         ((api(objective=99.0),), "SLO loosened: objective 99.9 % → 99.0 %"),
         ((api(alerting=SloAlerting(page=False)),), "page alert removed"),
         ((api(excluded_codes=(503,)),), "more response codes left out"),
+        ((api(excluded_routes=("default",)),), "more routes left out"),
+        ((api(group_by=("route_name",)),), "measured at the callers"),
     ],
 )
 def test_the_diff_flags_an_slo_weakened(head: tuple[ServiceLevelObjective, ...], risk: str) -> None:

@@ -199,6 +199,12 @@ def _slo(line: Line) -> str | None:
         return f"SLO loosened: objective {before} % → {after} %"
     if key.field == "excluded_codes" and set(after or ()) - set(before or ()):
         return "SLO loosened: more response codes left out of the count"
+    if key.field == "excluded_routes" and set(after or ()) - set(before or ()):
+        return "SLO loosened: more routes left out of the count"
+    if key.field == "group_by" and changed and "route_name" in set(before) ^ set(after or ()):
+        return (
+            "SLO counted elsewhere: kept per route it is measured at the callers, not the service"
+        )
     return None
 
 
