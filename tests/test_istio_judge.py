@@ -32,12 +32,14 @@ from meshstack.istio_judge import (
     route_query,
 )
 from meshstack.render import K8sObject, render
+from meshstack.route_names import proxy_routes
 from meshstack.spec import (
     GatewayApi,
     MeshSpec,
     MtlsMode,
     PeerAuthentication,
 )
+from meshstack.spec.refs import ServiceKey
 from meshstack.synthetic import synthetic_mesh
 from test_gateway_api import ADMIN, AGREEING_ROUTES, ORDER_SENSITIVE, PROBES, REQUESTS, _edge
 
@@ -442,21 +444,29 @@ def test_prod_productcatalog_resilience_https_redirect_and_controlled_egress(
     assert at_gateway("frontend")["allowed"] is False
 
 
+def _prod_bookinfo_over_https(path: str) -> dict[str, Any]:
+    """A request for prod's Bookinfo host, as its ingress gateway receives it."""
+    return route_query(
+        source=("istio-ingress", "istio-ingressgateway"),
+        gateway=True,
+        host="bookinfo.meshstack.test",
+        port=443,
+        path=path,
+        tls=True,
+    )
+
+
+def _productpage_to_reviews(spec: MeshSpec) -> dict[str, Any]:
+    return _route(spec, source=PRODUCTPAGE, gateway=False, host=REVIEWS, port=9080)
+
+
 def test_prod_ingress_requires_a_token_except_on_its_open_paths(
     stack_specs: dict[str, MeshSpec],
 ) -> None:
     prod = stack_specs["prod"]
-    ingress = ("istio-ingress", "istio-ingressgateway")
 
     def at_ingress(path: str, jwt: dict[str, Any] | None = None) -> bool:
-        query = route_query(
-            source=ingress,
-            gateway=True,
-            host="bookinfo.meshstack.test",
-            port=443,
-            path=path,
-            tls=True,
-        )
+        query = _prod_bookinfo_over_https(path)
         if jwt is not None:
             query["jwt"] = jwt
         (answer,) = ask(objects_of(prod), prod, [query])
@@ -782,48 +792,22 @@ def test_istio_names_the_routes_and_labels_the_metrics_an_slo_kept_per_route_rea
     it renders makes Istio's stats filter add ``route_name`` (Envoy's ``xds.route_name``)
     to both metrics the SLOs read, at the calling proxies; a stack whose SLOs name no
     route gets no such label."""
-    from meshstack.route_names import proxy_routes
-    from meshstack.spec.refs import ServiceKey
-
     prod = stack_specs["prod"]
-    ingress = ("istio-ingress", "istio-ingressgateway")
     ours = {r.name for r in proxy_routes(prod)[ServiceKey("bookinfo", "productpage")]}
     paths = {"/productpage": "productpage", "/static/x.css": "static", "/logout": "sign-in"}
     paths["/api/v1/products/1"] = "api"
-    queries = [
-        route_query(
-            source=ingress,
-            gateway=True,
-            host="bookinfo.meshstack.test",
-            port=443,
-            path=path,
-            tls=True,
-        )
-        for path in paths
-    ]
+    queries = [_prod_bookinfo_over_https(path) for path in paths]
     answers = ask(objects_of(prod), prod, queries)
     route_label = {"route_name": "xds.route_name"}
     for (path, name), answer in zip(paths.items(), answers, strict=True):
         assert answer["route"] == name and name in ours, (path, answer)
         assert answer["stats"]["requests_total"] == route_label, answer["stats"]
         assert answer["stats"]["request_duration_milliseconds"] == route_label
-    sidecar = _route(
-        prod,
-        source=("bookinfo", "productpage-v1"),
-        gateway=False,
-        host="reviews.bookinfo.svc.cluster.local",
-        port=9080,
-    )
+    sidecar = _productpage_to_reviews(prod)
     assert sidecar["stats"]["requests_total"] == route_label
     staging = stack_specs["staging"]
     assert not any(s.names_routes for s in staging.policy.slos)
-    plain = _route(
-        staging,
-        source=("bookinfo", "productpage-v1"),
-        gateway=False,
-        host="reviews.bookinfo.svc.cluster.local",
-        port=9080,
-    )
+    plain = _productpage_to_reviews(staging)
     assert plain["statsFilter"] and "route_name" not in str(plain.get("stats"))
 
 
@@ -834,11 +818,5 @@ def test_every_proxy_reports_istios_metrics(stack: str, stack_specs: dict[str, M
     too, or no proxy has a stats filter and every SLO, canary check and dashboard reads
     nothing (the bug this guards: all three stacks shipped without metrics)."""
     spec = stack_specs[stack]
-    answer = _route(
-        spec,
-        source=("bookinfo", "productpage-v1"),
-        gateway=False,
-        host="reviews.bookinfo.svc.cluster.local",
-        port=9080,
-    )
+    answer = _productpage_to_reviews(spec)
     assert answer["statsFilter"], answer

@@ -12,6 +12,7 @@ import yaml
 from builders import shop
 from meshstack.cli import main
 from meshstack.diff import diff
+from meshstack.route_names import proxy_routes
 from meshstack.scaffold import init_project
 from meshstack.spec import (
     Addons,
@@ -27,6 +28,7 @@ from meshstack.spec import (
     StringMatch,
     VirtualService,
 )
+from meshstack.spec.refs import ServiceKey
 from meshstack.validation import validate
 
 API = ServiceLevelObjective(name="availability", service="api", namespace="shop")
@@ -365,9 +367,6 @@ def spec():  # the same SLO, for the Operator's Prometheus
 def test_a_gateway_api_routes_names_are_its_rules_names(stack_specs: dict[str, MeshSpec]) -> None:
     """dev's Bookinfo enters through an HTTPRoute: Istio names each route after its rule
     (``<namespace>.<route>.<position>`` for an unnamed one), so those are the names."""
-    from meshstack.route_names import proxy_routes
-    from meshstack.spec.refs import ServiceKey
-
     names = {
         r.name for r in proxy_routes(stack_specs["dev"])[ServiceKey("bookinfo", "productpage")]
     }
