@@ -310,13 +310,7 @@ def test_every_stacks_rules_pass_promtool_check(
         assert done.returncode == 0, (name, done.stdout + done.stderr)
 
 
-PER_ROUTE = ServiceLevelObjective(
-    name="availability",
-    service="productpage",
-    namespace="bookinfo",
-    objective=99.9,
-    group_by=("route_name",),
-)
+PER_ROUTE = AVAILABILITY.model_copy(update={"group_by": ("route_name",)})
 
 
 def _route_traffic(route: str, share: float, reporter: str = "source") -> list[dict[str, Any]]:
