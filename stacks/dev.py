@@ -188,8 +188,11 @@ def spec() -> MeshSpec:
         ),
         install=IstioInstall(
             ambient=True,
-            # dev's up writes its state after every step: without the CRDs' prose each
-            # checkpoint is 2 MB smaller (kubectl explain shows no field documentation).
+            # dev's up writes its state after every step: the CRDs live in the stack
+            # dev-crds (Pulumi.dev-crds.yaml), so no step of dev's up re-saves them, and
+            # without their prose that stack's own saves are 2 MB smaller each (kubectl
+            # explain shows no field documentation).
+            crd_stack="dev-crds",
             crd_descriptions=False,
             control_planes=(
                 ControlPlane(resources=Resources(cpu_request="100m", memory_request="256Mi")),

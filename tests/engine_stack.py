@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from engine import (
+    ROOT,
     missing_tools,
     offline_env,
     offline_sources_config,
@@ -51,6 +53,8 @@ class EngineStack:
     env: dict[str, str]
     render_dir: Path | None
     log: list[str] = field(default_factory=list)
+    crd_layer: EngineStack | None = None
+    """The stack holding this one's CRD layer (``IstioInstall.crd_stack``), already up."""
 
     def pulumi(
         self, *args: str, check: bool = True, timeout: float = 900
@@ -83,6 +87,12 @@ class EngineStack:
         exported: dict[str, Any] = json.loads(self.pulumi("stack", "export").stdout)
         return exported
 
+    def destroy(self) -> None:
+        """``pulumi destroy`` of this stack, then of its CRD layer (which it needs)."""
+        self.pulumi("destroy", "--yes", "--skip-preview")
+        if self.crd_layer is not None:
+            self.crd_layer.destroy()
+
     def resource_types(self) -> list[str]:
         deployment = self.export().get("deployment", {})
         return [r["type"] for r in deployment.get("resources") or []]
@@ -109,7 +119,31 @@ def new_stack(
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         backend_url = state.as_uri()
-    stack = EngineStack(name, project, offline_env(backend_url, extra=extra_env), render_dir)
+    env = offline_env(backend_url, extra=extra_env)
+    crd_layer = None
+    holder = crd_layer_stack_of(name, ROOT)
+    if holder is not None:
+        # The stack's CRDs live in another stack, which must be up first (as a user runs it).
+        layer_config = {
+            key: value
+            for key, value in staged.items()
+            if key in ("meshstack:renderDir", "meshstack:skipAwait")
+            or key in offline_sources_config()
+        }
+        crd_project = stage_project(workdir / "project", holder, layer_config)
+        crd_layer = EngineStack(holder, crd_project, env, render_dir)
+        run(["pulumi", "stack", "init", holder, "--non-interactive"], crd_project, env)
+        crd_layer.up()
+    stack = EngineStack(name, project, env, render_dir, crd_layer=crd_layer)
     run(["pulumi", "stack", "init", name, "--non-interactive"], project, stack.env)
     stack.set_config("meshstack:grafanaAdminPassword", GRAFANA_TEST_PASSWORD, secret=True)
     return stack
+
+
+def crd_layer_stack_of(name: str, project: Path) -> str | None:
+    """The stack whose ``Pulumi.<stack>.yaml`` says ``meshstack:crdsOf: <name>``, if any."""
+    for path in sorted(project.glob("Pulumi.*.yaml")):
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        if config.get("meshstack:crdsOf") == name:
+            return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return None

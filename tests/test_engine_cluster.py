@@ -135,7 +135,7 @@ def test_every_stack_is_accepted_and_stored_as_sent(
         assert refused.returncode != 0 and "protected" in refused.stdout + refused.stderr
         assert apiserver.kubectl("get", "namespace", "bookinfo", check=False).returncode == 0
         stack.pulumi("state", "unprotect", "--all", "--yes")
-    stack.pulumi("destroy", "--yes", "--skip-preview")
+    stack.destroy()
     assert stack.resource_types() == []
     # Istio's and the Gateway API's kinds are gone with their CRDs (checked below); the
     # core kinds one by one.

@@ -113,7 +113,7 @@ def test_up_renders_everything_then_changes_nothing_then_destroys_cleanly(
         assert "protected" in (refused.stdout + refused.stderr)
         assert rendered_objects(stack.render_dir), "a refused destroy must delete nothing"
         stack.pulumi("state", "unprotect", "--all", "--yes")
-    stack.pulumi("destroy", "--yes", "--skip-preview")
+    stack.destroy()
     left = sorted(str(p.relative_to(stack.render_dir)) for p in stack.render_dir.rglob("*.yaml"))
     assert left == [], f"destroy left rendered files behind: {left}"
     assert stack.resource_types() == []

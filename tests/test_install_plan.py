@@ -111,6 +111,7 @@ def test_the_typed_chart_keys_are_exactly_what_rendering_writes() -> None:
         ),
         gateways=(GatewayInstall(autoscaling=Autoscaling(), resources=Resources(cpu_limit="1")),),
         ambient=True,
+        crd_stack="x-crds",
     )
     typed_keys = {
         "base": BASE_TYPED_KEYS,

@@ -28,7 +28,8 @@ The package is split by concern so the folder shows the architecture (every modu
 * ``program``        the Pulumi program (``run()``, ``deploy()``); ``component_provider``
                      the same for Pulumi YAML (``meshstack-provider``), ``provider_plugin``
                      it as an installed Pulumi plugin; ``executables`` where the package's
-                     console scripts are
+                     console scripts are; ``crd_layer`` what a CRD layer stack holds and
+                     whether it serves a mesh stack (``IstioInstall.crd_stack``)
 * ``stacks``         stack files and the modules they import; ``stack_config`` config as
                      Pulumi reads it and the production setting; ``overrides`` the config
                      that tunes a spec; ``spec_sites`` the stack-file line of a problem

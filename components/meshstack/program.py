@@ -6,7 +6,9 @@
 It loads the stack's typed spec from ``stacks/<stack>.py``, applies the stack's config
 (overrides and settings, ``stack_config.py``), refuses every problem before any resource
 is registered, and deploys the spec with :class:`~meshstack.components.MeshStack`. A
-production stack (``meshstack:production: true``) gets its namespaces protected.
+production stack (``meshstack:production: true``) gets its namespaces protected. A stack
+whose config says ``meshstack:crdsOf: <stack>`` holds that stack's CRD layer instead
+(:class:`~meshstack.components.crd_layer.MeshCrdLayer`), and that stack checks it first.
 :func:`deploy` is the same for a spec given another way (the component provider that
 Pulumi YAML programs use).
 """
@@ -20,10 +22,19 @@ import pulumi_kubernetes as k8s
 
 from meshstack.chart_files import unreachable_source_problems
 from meshstack.components import MeshStack, MeshStackArgs
+from meshstack.components.crd_layer import CrdLayerArgs, MeshCrdLayer
+from meshstack.components.stack import skip_await
+from meshstack.crd_layer import OUTPUT, crd_layer_problems
 from meshstack.overrides import KNOWN_KEYS
 from meshstack.runtime import tune_garbage_collector
 from meshstack.spec.mesh import MeshSpec
-from meshstack.stack_config import CONFIG_NAMESPACE, config_value, read_settings
+from meshstack.stack_config import (
+    CONFIG_NAMESPACE,
+    CRDS_OF,
+    StackSettings,
+    config_value,
+    read_settings,
+)
 from meshstack.stacks import StackLoadError, StackNotFound, configured, resolve_stack
 from meshstack.validation import SpecInvalid
 
@@ -79,12 +90,13 @@ def deploy(
         unreachable = unreachable_source_problems(spec)
         if unreachable:
             raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
+        if spec.install is not None and spec.install.crd_stack is not None:
+            outputs, unreadable = read_stack_outputs(spec.install.crd_stack)
+            problems = crd_layer_problems(spec, outputs, unreadable)
+            if problems:
+                raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
     settings, _ = read_settings(config_values())
-    provider = (
-        k8s.Provider("render", render_yaml_to_directory=settings.render_dir)
-        if settings.render_dir
-        else None
-    )
+    provider = _provider(settings)
     return MeshStack(
         name,
         MeshStackArgs(
@@ -102,14 +114,60 @@ def deploy(
     )
 
 
-def run(project_dir: Path | None = None) -> MeshStack:
-    """Deploy this stack's spec; ``project_dir`` holds ``stacks/`` (default: the directory
-    Pulumi runs the program in, which is the project's)."""
+def _provider(settings: StackSettings) -> k8s.Provider | None:
+    """The render-mode provider when the stack renders to a directory, else the default."""
+    if not settings.render_dir:
+        return None
+    return k8s.Provider("render", render_yaml_to_directory=settings.render_dir)
+
+
+def read_stack_outputs(stack: str) -> tuple[dict[str, object] | None, str]:
+    """Another stack's outputs, read by the engine before anything is registered (the
+    invoke a ``StackReference`` makes, synchronously); ``None`` and the engine's reason
+    when it cannot be read."""
+    try:
+        result = pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {"name": stack})
+    except Exception as error:  # the engine's own error, whatever its kind, is the reason
+        return None, str(error).strip()
+    outputs = result.value.get("outputs") if result.value else None
+    if isinstance(outputs, dict) and outputs:
+        return dict(outputs), ""
+    return None, "it has no outputs"
+
+
+def deploy_crd_layer(of: str, project: Path, settings: StackSettings) -> MeshCrdLayer:
+    """This stack holds the CRD layer of stack ``of``: its spec, with this stack's config."""
+    spec = resolved(of, project)
+    here = pulumi.get_stack()
+    if spec.install is None or spec.install.crd_stack != here:
+        named = spec.install.crd_stack if spec.install is not None else None
+        raise pulumi.RunError(
+            f"{CONFIG_NAMESPACE}:{CRDS_OF}: stack {of!r}'s spec says "
+            f"install.crd_stack={named!r}, not {here!r}: set IstioInstall(crd_stack={here!r}) "
+            f"in stacks/{of}.py, or remove {CONFIG_NAMESPACE}:{CRDS_OF} from Pulumi.{here}.yaml"
+        )
+    if _engine_fetches_charts():
+        unreachable = unreachable_source_problems(spec)
+        if unreachable:
+            raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
+    opts = pulumi.ResourceOptions(transforms=[skip_await]) if settings.skip_await else None
+    layer = MeshCrdLayer("crds", CrdLayerArgs(spec, _provider(settings), project), opts)
+    pulumi.export(OUTPUT, layer.outputs)
+    pulumi.export("render_dir", settings.render_dir or None)
+    return layer
+
+
+def run(project_dir: Path | None = None) -> MeshStack | MeshCrdLayer:
+    """Deploy this stack's spec, or the CRD layer of the stack ``meshstack:crdsOf`` names;
+    ``project_dir`` holds ``stacks/`` (default: the directory Pulumi runs the program in,
+    which is the project's)."""
     tune_garbage_collector()
     project = (project_dir or Path.cwd()).resolve()
+    settings, _ = read_settings(config_values())
+    if settings.crds_of:
+        return deploy_crd_layer(settings.crds_of, project, settings)
     spec = resolved(pulumi.get_stack(), project)
     mesh = deploy(spec, project)
-    settings, _ = read_settings(config_values())
     pulumi.export("namespaces", sorted(mesh.namespaces.by_name))
     pulumi.export("istio_version", spec.install.version if spec.install else None)
     pulumi.export("addons", list(spec.addons.enabled))

@@ -6,7 +6,8 @@ the string ``yes``, not a boolean), refuses a key written twice, and files a key
 ``namespace:`` prefix under the project's name. ``meshstack validate`` reads the file here by
 those same rules, so what it accepts is what ``pulumi up`` deploys.
 
-The settings (``production``, ``renderDir``, ``skipAwait``, ``grafanaAdminPassword``) are not
+The settings (``production``, ``renderDir``, ``skipAwait``, ``grafanaAdminPassword``,
+``crdsOf``) are not
 overrides of the spec (``overrides.py``): they say how a stack is deployed. ``production`` is
 the one place that says whether a stack is production; the program (namespace protection),
 the policy pack (from the stack config the engine gives it), ``meshstack validate`` and
@@ -32,7 +33,8 @@ PRODUCTION = "production"
 RENDER_DIR = "renderDir"
 SKIP_AWAIT = "skipAwait"
 GRAFANA_PASSWORD = "grafanaAdminPassword"
-SETTING_KEYS = (PRODUCTION, RENDER_DIR, SKIP_AWAIT, GRAFANA_PASSWORD)
+CRDS_OF = "crdsOf"
+SETTING_KEYS = (PRODUCTION, RENDER_DIR, SKIP_AWAIT, GRAFANA_PASSWORD, CRDS_OF)
 """Config keys the program reads itself, not overrides of the spec."""
 
 
@@ -198,6 +200,9 @@ class StackSettings:
     production: bool = False
     render_dir: str = ""
     skip_await: bool = False
+    crds_of: str = ""
+    """This stack holds the CRD layer of that stack's spec (``IstioInstall.crd_stack``)
+    instead of a mesh."""
 
 
 def _flag(config: Mapping[str, object], key: str, problems: list[Problem]) -> bool:
@@ -241,7 +246,21 @@ def read_settings(config: Mapping[str, object]) -> tuple[StackSettings, list[Pro
                 f"{CONFIG_NAMESPACE}:{GRAFANA_PASSWORD} <password>",
             )
         )
-    settings = StackSettings(production=production, render_dir=render_dir, skip_await=skip_await)
+    crds_of = config.get(CRDS_OF)
+    if crds_of is None:
+        crds_of = ""
+    elif not isinstance(crds_of, str) or not crds_of.strip():
+        problems.append(
+            Problem(
+                f"{CONFIG_NAMESPACE}:{CRDS_OF}",
+                f"{crds_of!r} is not a stack name: give the stack whose CRD layer this stack "
+                "holds (e.g. dev, whose spec says IstioInstall(crd_stack=<this stack>))",
+            )
+        )
+        crds_of = ""
+    settings = StackSettings(
+        production=production, render_dir=render_dir, skip_await=skip_await, crds_of=crds_of
+    )
     return settings, problems
 
 

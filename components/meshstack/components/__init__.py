@@ -1,6 +1,7 @@
 """Pulumi components: the thin shell that registers rendered objects and Helm charts."""
 
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
+from meshstack.components.crd_layer import CrdLayerArgs, MeshCrdLayer
 from meshstack.components.gateway_api import GatewayApiCrdInstall, GatewayApiCrdInstallArgs
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
@@ -9,10 +10,12 @@ from meshstack.components.stack import MeshStack, MeshStackArgs
 from meshstack.components.workloads import MeshWorkloads, MeshWorkloadsArgs
 
 __all__ = [
+    "CrdLayerArgs",
     "GatewayApiCrdInstall",
     "GatewayApiCrdInstallArgs",
     "IstioInstallation",
     "IstioInstallationArgs",
+    "MeshCrdLayer",
     "MeshNamespaces",
     "MeshNamespacesArgs",
     "MeshPolicyObjects",

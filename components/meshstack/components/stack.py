@@ -45,7 +45,8 @@ class MeshStackArgs:
 class MeshStack(pulumi.ComponentResource):
     """Validates the whole spec once, then creates, in dependency order:
     ``<name>-namespaces`` → ``<name>-istio`` (base → istiod → gateways) and
-    ``<name>-gateway-api`` (its CRDs, when a gateway uses that API) →
+    ``<name>-gateway-api`` (its CRDs, when a gateway uses that API and no CRD layer stack
+    holds them) →
     ``<name>-workloads`` (Deployments wait for istiod's injector) →
     ``<name>-policy`` (waits for the CRDs) and ``<name>-addons``."""
 
@@ -93,7 +94,8 @@ class MeshStack(pulumi.ComponentResource):
             crds.extend(self.install.crds)
             injectors.extend(self.install.injectors)
         self.gateway_api = None
-        if spec.uses_gateway_api() and spec.gateway_api.install:
+        crds_here = spec.install is None or spec.install.crd_stack is None
+        if spec.uses_gateway_api() and spec.gateway_api.install and crds_here:
             self.gateway_api = GatewayApiCrdInstall(
                 f"{name}-gateway-api",
                 GatewayApiCrdInstallArgs(

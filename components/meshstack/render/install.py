@@ -114,11 +114,21 @@ def _global_values(install: IstioInstall, version: str) -> dict[str, Any]:
     )
 
 
-def base_values(install: IstioInstall) -> dict[str, Any]:
+MESH_LAYER = "namespace"
+CRD_LAYER = "cluster"
+"""The base chart's ``global.resourceScope`` in a mesh stack whose CRDs live in a CRD
+layer stack (``IstioInstall.crd_stack``), and in that CRD layer stack."""
+
+
+def base_values(install: IstioInstall, scope: str = MESH_LAYER) -> dict[str, Any]:
+    """The base chart's values; with a ``crd_stack``, ``scope`` says which half of the
+    chart this stack renders (its namespaced objects, or the cluster-scoped CRD layer)."""
     values: dict[str, Any] = {
         "global": {"istioNamespace": install.namespace},
         "base": {"validationFailurePolicy": install.validation_failure_policy.value},
     }
+    if install.crd_stack is not None:
+        values["global"]["resourceScope"] = scope
     if install.default_revision is not None:
         values["defaultRevision"] = install.default_revision
     return deep_merge(values, install.base_values)
@@ -208,17 +218,28 @@ def _injector_release(install: IstioInstall, revision: str | None) -> str | None
     return None
 
 
-def istio_releases(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST) -> list[HelmRelease]:
-    """Every release of the install, in an order where each comes after what it waits for."""
-    base = HelmRelease(
+def base_release(install: IstioInstall, scope: str = MESH_LAYER) -> HelmRelease:
+    """The base chart's release: the CRDs and the rest, or one half of it (``scope``) when
+    the CRDs live in a CRD layer stack."""
+    return HelmRelease(
         name=BASE_RELEASE,
         chart=chart_ref(install, "base", install.version),
         namespace=install.namespace,
-        values=base_values(install),
+        values=base_values(install, scope),
         role="base",
         protect=install.protect,
         keep_on_destroy=install.keep_crds_on_destroy,
     )
+
+
+def crd_layer_release(install: IstioInstall) -> HelmRelease:
+    """What a CRD layer stack renders of the base chart: its cluster-scoped objects."""
+    return base_release(install, CRD_LAYER)
+
+
+def istio_releases(install: IstioInstall, trust: TrustDomain = DEFAULT_TRUST) -> list[HelmRelease]:
+    """Every release of the install, in an order where each comes after what it waits for."""
+    base = base_release(install)
     releases = [base]
     before_istiod = [base.name]
     cni_install = install.cni or (CniInstall() if install.ambient else None)

@@ -33,6 +33,7 @@ OFFICIAL_ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _REVISION = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 IstioVersion = Annotated[
     str,
@@ -49,6 +50,20 @@ RevisionName = Annotated[
         lambda v: bool(_REVISION.match(v)) and v != "default",
     ),
 ]
+
+StackName = Annotated[
+    str,
+    FieldCheck(
+        "a Pulumi stack name of this project: letters, digits, '-', '_' and '.' "
+        "(at most 100), such as 'dev-crds'",
+        lambda v: bool(_STACK_NAME.match(v)),
+    ),
+]
+
+RESOURCE_SCOPE_SINCE = "1.28.0"
+"""The first Istio release whose charts split their objects by ``global.resourceScope``
+(``cluster``: CRDs and the default revision's validator; ``namespace``: the rest), which
+is how a CRD layer stack and its mesh stack share the base chart."""
 
 
 def version_key(version: str) -> tuple[int, int, int]:
@@ -191,6 +206,7 @@ BASE_TYPED_KEYS: Mapping[str, str] = {
     "global.istioNamespace": "IstioInstall.namespace",
     "base.validationFailurePolicy": "IstioInstall.validation_failure_policy",
     "defaultRevision": "IstioInstall.default_revision",
+    "global.resourceScope": "IstioInstall.crd_stack",
 }
 """The base chart values that typed fields set, as :data:`ISTIOD_TYPED_KEYS`."""
 
@@ -319,6 +335,19 @@ class IstioInstall(Spec):
     checkpoint (dev's state 5.5 MB → 3.4 MB), so each ``pulumi up`` step writes less, at the
     cost of ``kubectl explain`` showing fields without their documentation. Validation by
     the API server is unchanged: descriptions carry no rules."""
+    crd_stack: StackName | None = None
+    """The stack of this project that holds the CRD layer: the base chart's cluster-scoped
+    objects (Istio's CRDs, and the default revision's validator when ``default_revision``
+    names one) and the Gateway API's CRDs. That stack's config says
+    ``meshstack:crdsOf: <this stack>``; this stack then registers none of them, checks
+    before registering anything that the CRD stack is up with this Istio release, and
+    keeps the base chart's namespaced objects.
+
+    Why: after every step of a ``pulumi up`` the engine re-saves the whole state, and the
+    CRDs are registered first, so they are in almost every save (dev: two thirds of the
+    bytes serialised per ``up``). In their own stack they are saved a few dozen times, once
+    per release, and the mesh's ``up`` no longer pays for them. The cost: one more
+    ``pulumi up`` per environment (first, and on each Istio or Gateway API upgrade)."""
     base_values: dict[str, Any] = Field(default_factory=dict)
     protect: bool = False
     """Protect the CRDs and the install namespace from deletion: deleting a CRD deletes

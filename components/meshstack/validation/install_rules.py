@@ -16,6 +16,7 @@ from meshstack.spec.install import (
     CNI_TYPED_KEYS,
     GATEWAY_TYPED_KEYS,
     ISTIOD_TYPED_KEYS,
+    RESOURCE_SCOPE_SINCE,
     VERSION_PLACEHOLDER,
     ZTUNNEL_TYPED_KEYS,
     ChartRepository,
@@ -43,6 +44,7 @@ def install_problems(spec: MeshSpec) -> Iterator[Problem]:
         return
     yield from _chart_source_problems(install)
     yield from _control_plane_problems(install)
+    yield from _crd_stack_problems(install, spec.stack)
     yield from _overlap_problems("install.base_values", install.base_values, BASE_TYPED_KEYS)
     yield from _overlap_problems(
         "install.ztunnel_values", install.ztunnel_values, ZTUNNEL_TYPED_KEYS
@@ -133,6 +135,27 @@ def _control_plane_problems(install: IstioInstall) -> Iterator[Problem]:
                 f"{cp.autoscaling.min_replicas}: raise max_replicas to at least "
                 f"{cp.autoscaling.min_replicas}, or lower min_replicas",
             )
+
+
+def _crd_stack_problems(install: IstioInstall, stack: str | None = None) -> Iterator[Problem]:
+    """A CRD layer stack needs charts that split by resource scope, and another stack."""
+    if install.crd_stack is None:
+        return
+    if _comparable(install.version) and version_key(install.version) < version_key(
+        RESOURCE_SCOPE_SINCE
+    ):
+        yield Problem(
+            "install.crd_stack",
+            f"Istio {install.version}'s charts cannot leave the CRDs to another stack "
+            f"(global.resourceScope came with {RESOURCE_SCOPE_SINCE}): raise install.version "
+            f"to {RESOURCE_SCOPE_SINCE} or later, or drop crd_stack",
+        )
+    if stack is not None and install.crd_stack == stack:
+        yield Problem(
+            "install.crd_stack",
+            f"{stack!r} is this stack: name the other stack of the project that holds the CRD "
+            f"layer (its config says meshstack:crdsOf: {stack}), e.g. '{stack}-crds'",
+        )
 
 
 def _comparable(*versions: str) -> bool:
@@ -374,4 +397,8 @@ def addon_problems(spec: MeshSpec) -> Iterator[Problem]:
 
 def install_only_problems(install: IstioInstall) -> list[Problem]:
     """The rules that need nothing but the install itself (for the standalone component)."""
-    return [*_chart_source_problems(install), *_control_plane_problems(install)]
+    return [
+        *_chart_source_problems(install),
+        *_control_plane_problems(install),
+        *_crd_stack_problems(install),
+    ]
