@@ -255,11 +255,15 @@ written by default, and the first stack (dev) on all four."""
 
 
 def run_up(
-    stacks: list[str], runs: int, variants: tuple[tuple[str, str], ...] = UP_VARIANTS
+    stacks: list[str],
+    runs: int,
+    variants: tuple[tuple[str, str], ...] = UP_VARIANTS,
+    sizes: tuple[int, ...] = (),
 ) -> dict[str, Any]:
-    """UP for the shipped stacks when meshstack's toolchain is built; otherwise why not."""
+    """UP for the shipped stacks (and synthetic meshes of ``sizes`` services) when
+    meshstack's toolchain is built; otherwise why not."""
     from bench_engine import engine_missing
-    from bench_up import measure_up
+    from bench_up import measure_synthetic_up, measure_up
 
     why_not = engine_missing()
     if why_not is not None:
@@ -271,18 +275,34 @@ def run_up(
         f"{'no-op s':>7} {'state MB':>8} {'MB written':>10}"
     )
     results: dict[str, Any] = {}
-    for backend, compression in variants:
+    for backend, compression in variants if stacks else ():
         chosen = stacks if (backend, compression) == UP_VARIANTS[0] else stacks[:1]
         found = measure_up(chosen, runs, compression, backend)
         results[f"{backend}-{compression}"] = found
         for name, row in found.items():
-            up, floor = row["up"], row["floor"]
-            print(
-                f"{name:>8} {backend:>7} {compression:>5} {up['first_s']:6.1f} "
-                f"{floor['first_s']:7.1f} {row['first_up_over_floor']:8.2f} {up['noop_s']:7.1f} "
-                f"{up['state_mb']:8.2f} {up['written_mb']:10.0f}"
-            )
+            _print_up_row(name, backend, compression, row)
+            if "crd_layer_s" in row["up"]:
+                up = row["up"]
+                print(
+                    f"{'':>8} its CRD layer stack's first up: {up['crd_layer_s']:.1f} s, "
+                    f"state {up['crd_layer_state_mb']:.2f} MB, "
+                    f"{up['crd_layer_written_mb']:.0f} MB written"
+                )
+    if sizes:
+        synthetic = measure_synthetic_up(list(sizes), runs)
+        results["synthetic"] = synthetic
+        for n, row in synthetic.items():
+            _print_up_row(f"N={n}", "file", "none", row)
     return results
+
+
+def _print_up_row(name: str, backend: str, compression: str, row: dict[str, Any]) -> None:
+    up, floor = row["up"], row["floor"]
+    print(
+        f"{name:>8} {backend:>7} {compression:>5} {up['first_s']:6.1f} "
+        f"{floor['first_s']:7.1f} {row['first_up_over_floor']:8.2f} {up['noop_s']:7.1f} "
+        f"{up['state_mb']:8.2f} {up['written_mb']:10.0f}"
+    )
 
 
 def main() -> int:
@@ -299,6 +319,9 @@ def main() -> int:
         "--up-stacks", default="dev,staging,prod", help="stacks for UP (real engine); '' = none"
     )
     parser.add_argument("--up-runs", type=int, default=2, help="runs per stack for UP")
+    parser.add_argument(
+        "--up-sizes", default="100,500", help="synthetic mesh sizes for UP; '' = none"
+    )
     parser.add_argument(
         "--up-variants",
         default=",".join(f"{b}-{c}" for b, c in UP_VARIANTS),
@@ -328,7 +351,12 @@ def main() -> int:
         for variant in args.up_variants.split(",")
         for backend, _, compression in [variant.partition("-")]
     )
-    up = run_up(args.up_stacks.split(","), args.up_runs, variants) if args.up_stacks else {}
+    up_sizes = tuple(int(n) for n in args.up_sizes.split(",") if n)
+    up = (
+        run_up([s for s in args.up_stacks.split(",") if s], args.up_runs, variants, up_sizes)
+        if args.up_stacks or up_sizes
+        else {}
+    )
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],

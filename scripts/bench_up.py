@@ -8,6 +8,10 @@ on the machine hits both alike:
 * ``floor`` — the same ``up`` with ``PULUMI_SKIP_CHECKPOINTS=true``: what the engine and
   the program cost without re-saving the state.
 
+A stack whose CRDs live in a CRD layer stack (dev: ``dev-crds``) has that stack's own
+first ``up`` timed apart (``crd_layer_*``): it runs once per Istio release, not per change.
+:func:`measure_synthetic_up` does the same for meshstack's program over synthetic meshes.
+
 Each project is fresh (first ``up``), then ``up`` again (the no-op), on the file backend or
 on S3 (``--backend s3``: moto's server on 127.0.0.1), with the state written as JSON or
 compressed (``--state-compression zstd``: the DIY backends' ``PULUMI_DIY_BACKEND_ZSTD``). It reports wall
@@ -33,12 +37,17 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts")]
 
 def _timed_up(stack: Any, *args: str) -> tuple[float, int]:
     """Wall seconds and bytes written of one ``pulumi up`` of ``stack``."""
-    binary = shutil.which("pulumi", path=stack.env["PATH"]) or "pulumi"
+    return _timed_up_in(stack.project, stack.env, "--stack", stack.name, *args)
+
+
+def _timed_up_in(project: Path, env: dict[str, str], *args: str) -> tuple[float, int]:
+    """Wall seconds and bytes written of one ``pulumi up`` in ``project``."""
+    binary = shutil.which("pulumi", path=env["PATH"]) or "pulumi"
     start = time.perf_counter()
     process = subprocess.Popen(
         [binary, "up", "--yes", "--skip-preview", "--non-interactive", *args],
-        cwd=stack.project,
-        env=stack.env,
+        cwd=project,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -62,7 +71,10 @@ def _timed_up(stack: Any, *args: str) -> tuple[float, int]:
 def _once(
     name: str, skip_checkpoints: bool, backend_env: dict[str, str], s3: Any | None
 ) -> dict[str, float]:
-    from engine_stack import new_stack
+    """One fresh project: the CRD layer stack's first ``up`` when the stack has one (timed
+    on its own: it runs once per release, not per change), then the stack's first and
+    no-op ``up``."""
+    from engine_stack import new_crd_layer, new_stack
 
     extra = {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
     extra.update(backend_env)
@@ -72,20 +84,31 @@ def _once(
 
             # A stack of its own per run: one bucket, a fresh project name each time.
             extra.update(CREDENTIALS)
-            stack = new_stack(Path(scratch), name, backend_url=s3.backend_url, extra_env=extra)
+            stack = new_stack(
+                Path(scratch),
+                name,
+                backend_url=s3.backend_url,
+                extra_env=extra,
+                with_crd_layer=False,
+            )
         else:
-            stack = new_stack(Path(scratch), name, extra_env=extra)
+            stack = new_stack(Path(scratch), name, extra_env=extra, with_crd_layer=False)
+        found: dict[str, float] = {}
+        layer = new_crd_layer(stack)
+        if layer is not None:
+            layer_s, layer_bytes = _timed_up(layer)
+            found["crd_layer_s"] = layer_s
+            found["crd_layer_written_mb"] = layer_bytes / 1e6
+            found["crd_layer_state_mb"] = _state_size(Path(scratch), layer.name, s3) / 1e6
         first, first_bytes = _timed_up(stack)
         noop, _ = _timed_up(stack)
         size = _state_size(Path(scratch), name, s3)
         if s3 is not None:
             stack.pulumi("stack", "rm", "--yes", "--force")
-        return {
-            "first_s": first,
-            "noop_s": noop,
-            "written_mb": first_bytes / 1e6,
-            "state_mb": size / 1e6,
-        }
+            if layer is not None:
+                layer.pulumi("stack", "rm", "--yes", "--force")
+        found.update(first_s=first, noop_s=noop, written_mb=first_bytes / 1e6, state_mb=size / 1e6)
+        return found
 
 
 def _state_size(scratch: Path, name: str, s3: Any | None) -> int:
@@ -135,13 +158,55 @@ def _measure(
         for _ in range(runs):
             samples["up"].append(_once(name, False, backend_env, s3))
             samples["floor"].append(_once(name, True, backend_env, s3))
-        row = {
-            kind: {key: round(statistics.median(s[key] for s in values), 2) for key in values[0]}
-            for kind, values in samples.items()
-        }
-        row["first_up_over_floor"] = round(row["up"]["first_s"] / row["floor"]["first_s"], 2)
-        results[name] = row
+        results[name] = _summary(samples)
     return results
+
+
+def measure_synthetic_up(sizes: list[int], runs: int) -> dict[str, Any]:
+    """``up`` of meshstack's program over synthetic meshes of N services (the L3 project,
+    ``bench_engine.write_projects``), on the file backend, with checkpoints and without."""
+    from bench_engine import STACK, bench_env, write_projects
+    from engine import run
+
+    results: dict[str, Any] = {}
+    for services in sizes:
+        samples: dict[str, list[dict[str, float]]] = {"up": [], "floor": []}
+        for _ in range(runs):
+            for kind in samples:
+                with tempfile.TemporaryDirectory(prefix="meshstack-up-synthetic-") as scratch:
+                    workdir = Path(scratch)
+                    project = write_projects(workdir, services)["meshstack"]
+                    env = bench_env(workdir)
+                    if kind == "floor":
+                        env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+                    run(["pulumi", "stack", "init", STACK, "--non-interactive"], project, env)
+                    first, written = _timed_up_in(project, env, "--stack", STACK)
+                    noop, _ = _timed_up_in(project, env, "--stack", STACK)
+                    [state] = [
+                        f
+                        for f in (workdir / "state").rglob(f"{STACK}.json*")
+                        if not f.name.endswith((".bak", ".attrs"))
+                    ]
+                    samples[kind].append(
+                        {
+                            "first_s": first,
+                            "noop_s": noop,
+                            "written_mb": written / 1e6,
+                            "state_mb": state.stat().st_size / 1e6,
+                        }
+                    )
+        results[str(services)] = _summary(samples)
+    return results
+
+
+def _summary(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """The median of every figure of each kind (up, floor), and first up / floor."""
+    row: dict[str, Any] = {
+        kind: {key: round(statistics.median(s[key] for s in values), 2) for key in values[0]}
+        for kind, values in samples.items()
+    }
+    row["first_up_over_floor"] = round(row["up"]["first_s"] / row["floor"]["first_s"], 2)
+    return row
 
 
 def main() -> None:

@@ -4,7 +4,9 @@ The Pulumi CLI, the Python language host and the Kubernetes provider come from
 meshstack's toolchain (``scripts/toolchain.sh``); state lives in ``build/state``;
 Istio's charts and the add-ons come from the pinned ``istio.io/istio`` module, so
 nothing is fetched from a chart repository. Grafana's admin password is a config
-secret generated on the first run. A second run reports every resource unchanged.
+secret generated on the first run. dev's CRDs live in the stack ``dev-crds``
+(``IstioInstall.crd_stack``), which is brought up first, as a user would. A second run
+reports every resource unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from engine import (
 )
 
 STACK = "dev"
+CRD_STACK = "dev-crds"
 BUILD = ROOT / "build"
 MANIFESTS = BUILD / "manifests" / STACK
 
@@ -54,11 +57,21 @@ def main() -> int:
     state.mkdir(parents=True, exist_ok=True)
     passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE", "meshstack-demo")
     env = offline_env(state.as_uri(), passphrase)
-    if run(["pulumi", "stack", "select", STACK], project, env, check=False).returncode != 0:
-        run(["pulumi", "stack", "init", STACK, "--non-interactive"], project, env)
+    stage_project(BUILD / "demo-project", CRD_STACK, config)
+    for stack in (CRD_STACK, STACK):
+        if run(["pulumi", "stack", "select", stack], project, env, check=False).returncode != 0:
+            run(["pulumi", "stack", "init", stack, "--non-interactive"], project, env)
+    crds = subprocess.run(
+        ["pulumi", "up", "--yes", "--non-interactive", "--stack", CRD_STACK],
+        cwd=project,
+        env=env,
+    )
+    if crds.returncode != 0:
+        return crds.returncode
     key = "meshstack:grafanaAdminPassword"
-    if run(["pulumi", "config", "get", key], project, env, check=False).returncode != 0:
-        run(["pulumi", "config", "set", "--secret", key, secrets.token_urlsafe(18)], project, env)
+    if run(["pulumi", "config", "get", key, "-s", STACK], project, env, check=False).returncode:
+        secret = ["pulumi", "config", "set", "--secret", key, secrets.token_urlsafe(18)]
+        run([*secret, "-s", STACK], project, env)
     up = subprocess.run(
         ["pulumi", "up", "--yes", "--non-interactive", "--stack", STACK],
         cwd=project,

@@ -106,10 +106,13 @@ def new_stack(
     render: bool = True,
     config: Mapping[str, object] = {},
     extra_env: Mapping[str, str] = {},
+    with_crd_layer: bool = True,
 ) -> EngineStack:
     """Stage the project under ``workdir`` and create stack ``name`` in a fresh backend
     (``workdir/state`` unless ``backend_url`` is given), offline: Istio's charts and the
-    add-ons from the pinned module, Grafana's password as a config secret."""
+    add-ons from the pinned module, Grafana's password as a config secret. A stack whose CRDs
+    live in another stack (``IstioInstall.crd_stack``) gets that stack created and up
+    first, unless ``with_crd_layer`` is false."""
     require_toolchain("pulumi", "language-python", "kubernetes-provider")
     render_dir = workdir / "manifests" if render else None
     staged: dict[str, object] = {**offline_sources_config(), **config}
@@ -120,24 +123,36 @@ def new_stack(
         state.mkdir(parents=True, exist_ok=True)
         backend_url = state.as_uri()
     env = offline_env(backend_url, extra=extra_env)
-    crd_layer = None
-    holder = crd_layer_stack_of(name, ROOT)
-    if holder is not None:
-        # The stack's CRDs live in another stack, which must be up first (as a user runs it).
-        layer_config = {
-            key: value
-            for key, value in staged.items()
-            if key in ("meshstack:renderDir", "meshstack:skipAwait")
-            or key in offline_sources_config()
-        }
-        crd_project = stage_project(workdir / "project", holder, layer_config)
-        crd_layer = EngineStack(holder, crd_project, env, render_dir)
-        run(["pulumi", "stack", "init", holder, "--non-interactive"], crd_project, env)
-        crd_layer.up()
-    stack = EngineStack(name, project, env, render_dir, crd_layer=crd_layer)
+    stack = EngineStack(name, project, env, render_dir)
     run(["pulumi", "stack", "init", name, "--non-interactive"], project, stack.env)
+    if with_crd_layer and (layer := new_crd_layer(stack)) is not None:
+        layer.up()  # the stack's CRDs live there: up first, as a user runs it
     stack.set_config("meshstack:grafanaAdminPassword", GRAFANA_TEST_PASSWORD, secret=True)
     return stack
+
+
+CRD_LAYER_SETTINGS = ("meshstack:renderDir", "meshstack:skipAwait")
+"""The staged settings a CRD layer stack shares with its mesh stack: the same render
+directory, the same waiting (the spec and its overrides, the offline chart sources
+included, it reads from the mesh stack's own config)."""
+
+
+def new_crd_layer(stack: EngineStack) -> EngineStack | None:
+    """The stack holding ``stack``'s CRD layer (``IstioInstall.crd_stack``; its
+    ``Pulumi.<layer>.yaml`` says ``meshstack:crdsOf``), staged in the same project and
+    backend with the settings it shares with ``stack``, created but not yet up; ``None``
+    when the stack keeps its own CRDs."""
+    holder = crd_layer_stack_of(stack.name, ROOT)
+    if holder is None:
+        return None
+    document = yaml.safe_load((stack.project / f"Pulumi.{stack.name}.yaml").read_text())
+    staged: Mapping[str, object] = document.get("config") or {}
+    shared = {k: v for k, v in staged.items() if k in CRD_LAYER_SETTINGS}
+    project = stage_project(stack.project, holder, shared)
+    layer = EngineStack(holder, project, stack.env, stack.render_dir)
+    run(["pulumi", "stack", "init", holder, "--non-interactive"], project, stack.env)
+    stack.crd_layer = layer
+    return layer
 
 
 def crd_layer_stack_of(name: str, project: Path) -> str | None:

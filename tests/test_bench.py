@@ -34,7 +34,7 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
         [
             *(sys.executable, "scripts/bench.py", "--sizes", "5,10", "--runs", "1"),
             *("--l3-sizes", "5", "--up-stacks", "dev", "--up-runs", "1", "--out", str(out)),
-            *("--up-variants", "file-none,s3-zstd"),
+            *("--up-variants", "file-none,s3-zstd", "--up-sizes", "5"),
         ],
         cwd=PROJECT,
         check=True,
@@ -60,6 +60,11 @@ def test_every_tier_reports_the_same_objects_and_a_growth_factor(tmp_path: Path)
     assert up["up"]["state_mb"] == up["floor"]["state_mb"] > 1
     assert up["up"]["written_mb"] > up["floor"]["written_mb"]  # the checkpoints' bytes
     assert up["first_up_over_floor"] > 0
+    # dev's CRDs live in dev-crds: that stack's first up is measured on its own.
+    assert up["up"]["crd_layer_s"] > 0 and up["up"]["crd_layer_state_mb"] > 0
+    synthetic = report["UP"]["synthetic"]["5"]  # meshstack's program over N services
+    assert synthetic["up"]["written_mb"] > synthetic["floor"]["written_mb"]
+    assert synthetic["first_up_over_floor"] > 0
     # The same up on S3 (moto) with the state compressed: the state and the bytes the
     # CLI sends are a small fraction of the plain file backend's.
     s3 = report["UP"]["s3-zstd"]["dev"]

@@ -83,13 +83,31 @@ def test_preview_of_a_canary_weight_change_shows_exactly_that_change(tmp_path: P
 
 
 def test_a_broken_stack_is_stopped_before_anything_is_registered(tmp_path: Path) -> None:
-    stack = new_stack(tmp_path, "dev", config={"meshstack:canaryWeights": {"nosuch": 150}})
+    stack = new_stack(
+        tmp_path, "dev", config={"meshstack:canaryWeights": {"nosuch": 150}}, with_crd_layer=False
+    )
 
     failed = stack.pulumi("up", "--yes", "--skip-preview", check=False)
 
     output = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "meshstack:canaryWeights.nosuch: no canary for 'nosuch'" in output
+    assert "nothing was registered" in output
+    assert "Traceback" not in output
+    assert [t for t in stack.resource_types() if t != "pulumi:pulumi:Stack"] == []
+
+
+def test_a_mesh_whose_crd_stack_is_not_up_is_stopped_before_anything_is_registered(
+    tmp_path: Path,
+) -> None:
+    stack = new_stack(tmp_path, "dev", with_crd_layer=False)
+
+    failed = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "install.crd_stack: stack 'dev-crds' cannot be read" in output
+    assert "'pulumi up -s dev-crds'" in output
     assert "nothing was registered" in output
     assert "Traceback" not in output
     assert [t for t in stack.resource_types() if t != "pulumi:pulumi:Stack"] == []
@@ -134,7 +152,10 @@ def test_an_unreachable_chart_repository_is_one_line_before_anything_is_register
         probe.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         url = f"https://127.0.0.1:{probe.getsockname()[1]}/charts"
         stack = new_stack(
-            tmp_path, "dev", config={"meshstack:istioCharts": {"kind": "repository", "url": url}}
+            tmp_path,
+            "dev",
+            config={"meshstack:istioCharts": {"kind": "repository", "url": url}},
+            with_crd_layer=False,
         )
         preview = stack.pulumi("preview", check=False)
     output = preview.stdout + preview.stderr

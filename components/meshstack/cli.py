@@ -38,6 +38,7 @@ from meshstack.canary.status import reports as canary_reports
 from meshstack.canary.status import to_text as canary_text
 from meshstack.canary.verdict import CanaryVerdict
 from meshstack.canary.weights_file import WeightWriteError, write_weight
+from meshstack.crd_layer import holder_problems, layer_config_problems
 from meshstack.diff import CANARY_STEP, outcome
 from meshstack.diff import diff as mesh_diff
 from meshstack.diff import to_markdown as to_diff_markdown
@@ -52,7 +53,7 @@ from meshstack.render.slo import prometheus_rules
 from meshstack.render.slo import rule_groups as slo_rule_groups
 from meshstack.scaffold import ScaffoldError, init_project
 from meshstack.spec.mesh import MeshSpec
-from meshstack.stack_config import StackSettings, read_settings, stack_config
+from meshstack.stack_config import StackConfigError, StackSettings, read_settings, stack_config
 from meshstack.stacks import StackLoadError, StackNotFound, resolve_stack
 from meshstack.trace import TraceError, trace
 from meshstack.validation import Problem
@@ -258,6 +259,34 @@ def _stack_at_ref(stack: str, ref: str, project: Path) -> tuple[MeshSpec, list[P
         return resolve_stack(stack, Path(scratch))
 
 
+def _crd_layer_validation(stack: str, project: Path) -> int | None:
+    """``validate`` of a CRD layer stack (``meshstack:crdsOf``): its config (settings only)
+    and the spec it holds the CRDs of, with that stack's config, as ``pulumi up`` of it
+    reads them; ``None`` for a mesh stack."""
+    try:
+        config = stack_config(stack, project)
+    except StackConfigError:
+        return None  # resolve_stack reports it with the rest
+    settings, problems = read_settings(config)
+    if not settings.crds_of:
+        return None
+    problems += layer_config_problems(config, settings.crds_of)
+    if problems:
+        return _report(stack, problems)
+    try:
+        spec, problems = resolve_stack(settings.crds_of, project)
+    except (StackNotFound, StackLoadError) as error:
+        print(f"meshstack: {error}", file=sys.stderr)
+        return 1
+    if problems:
+        return _report(settings.crds_of, problems)
+    holding = holder_problems(spec, stack)
+    if holding:
+        return _report(stack, holding)
+    print(f"stack {stack!r} (the CRD layer of {settings.crds_of!r}) is valid")
+    return 0
+
+
 def _settings(stack: str, project: Path) -> StackSettings:
     """The stack's settings; the caller has already resolved the stack, so its config
     reads (problems in it were reported then)."""
@@ -391,6 +420,10 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         print(build_comment(load_reviews(args.results), title=args.title), end="")
         return 0
+    if args.command == "validate":
+        held = _crd_layer_validation(args.stack, args.project)
+        if held is not None:
+            return held
     try:
         spec, problems = resolve_stack(args.stack, args.project)
     except (StackNotFound, StackLoadError) as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from meshstack.spec.mesh import MeshSpec
+from meshstack.stack_config import CONFIG_NAMESPACE, SETTING_KEYS
 from meshstack.validation.problems import Problem
 
 OUTPUT = "crd_layer"
@@ -28,6 +29,38 @@ def crd_layer_outputs(spec: MeshSpec) -> dict[str, object]:
         "gateway_api_version": spec.gateway_api.version if uses_gateway_api else None,
         "crd_descriptions": install.crd_descriptions if install is not None else True,
     }
+
+
+def layer_config_problems(config: Mapping[str, object], of: str) -> list[Problem]:
+    """A CRD layer stack's own config holds settings only (how it deploys: ``crdsOf``,
+    ``renderDir``, ...): the spec it holds the CRDs of is read with ``of``'s config, the
+    one ``pulumi up -s <of>`` reads, so the two stacks can never deploy different specs
+    (an override here would be a second, disagreeing place for the same value)."""
+    return [
+        Problem(
+            f"{CONFIG_NAMESPACE}:{key}",
+            f"a CRD layer stack takes its spec's config from Pulumi.{of}.yaml: set "
+            f"{CONFIG_NAMESPACE}:{key} there; here only {', '.join(SETTING_KEYS)}",
+        )
+        for key in sorted(config)
+        if key not in SETTING_KEYS
+    ]
+
+
+def holder_problems(spec: MeshSpec, holder: str) -> list[Problem]:
+    """Why stack ``holder`` (whose config says ``meshstack:crdsOf: <spec.stack>``) may not
+    hold ``spec``'s CRD layer: the spec must name it as its ``crd_stack``."""
+    named = spec.install.crd_stack if spec.install is not None else None
+    if named == holder:
+        return []
+    return [
+        Problem(
+            "meshstack:crdsOf",
+            f"stack {spec.stack!r}'s spec says install.crd_stack={named!r}, not {holder!r}: "
+            f"set IstioInstall(crd_stack={holder!r}) in stacks/{spec.stack}.py, or remove "
+            f"meshstack:crdsOf from Pulumi.{holder}.yaml",
+        )
+    ]
 
 
 def crd_layer_problems(

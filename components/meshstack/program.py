@@ -24,13 +24,17 @@ from meshstack.chart_files import unreachable_source_problems
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.components.crd_layer import CrdLayerArgs, MeshCrdLayer
 from meshstack.components.stack import skip_await
-from meshstack.crd_layer import OUTPUT, crd_layer_problems
+from meshstack.crd_layer import (
+    OUTPUT,
+    crd_layer_problems,
+    holder_problems,
+    layer_config_problems,
+)
 from meshstack.overrides import KNOWN_KEYS
 from meshstack.runtime import tune_garbage_collector
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import (
     CONFIG_NAMESPACE,
-    CRDS_OF,
     StackSettings,
     config_value,
     read_settings,
@@ -136,16 +140,22 @@ def read_stack_outputs(stack: str) -> tuple[dict[str, object] | None, str]:
 
 
 def deploy_crd_layer(of: str, project: Path, settings: StackSettings) -> MeshCrdLayer:
-    """This stack holds the CRD layer of stack ``of``: its spec, with this stack's config."""
-    spec = resolved(of, project)
+    """This stack holds the CRD layer of stack ``of``: ``of``'s spec with ``of``'s config
+    (``Pulumi.<of>.yaml``, as ``pulumi up -s <of>`` reads it); this stack's own config
+    says only how the layer deploys."""
     here = pulumi.get_stack()
-    if spec.install is None or spec.install.crd_stack != here:
-        named = spec.install.crd_stack if spec.install is not None else None
-        raise pulumi.RunError(
-            f"{CONFIG_NAMESPACE}:{CRDS_OF}: stack {of!r}'s spec says "
-            f"install.crd_stack={named!r}, not {here!r}: set IstioInstall(crd_stack={here!r}) "
-            f"in stacks/{of}.py, or remove {CONFIG_NAMESPACE}:{CRDS_OF} from Pulumi.{here}.yaml"
-        )
+    mixed = layer_config_problems(config_values(), of)
+    if mixed:
+        raise pulumi.RunError(str(SpecInvalid(here, mixed)))
+    try:
+        spec, problems = resolve_stack(of, project)
+    except (StackNotFound, StackLoadError) as error:
+        raise pulumi.RunError(str(error)) from None
+    if problems:
+        raise pulumi.RunError(str(SpecInvalid(of, problems)))
+    holding = holder_problems(spec, here)
+    if holding:
+        raise pulumi.RunError(str(SpecInvalid(here, holding)))
     if _engine_fetches_charts():
         unreachable = unreachable_source_problems(spec)
         if unreachable:
