@@ -110,7 +110,10 @@ def test_a_mesh_whose_crd_stack_is_not_up_is_stopped_before_anything_is_register
     assert "'pulumi up -s dev-crds'" in output
     assert "nothing was registered" in output
     assert "Traceback" not in output
-    assert [t for t in stack.resource_types() if t != "pulumi:pulumi:Stack"] == []
+    # Reading the other stack's outputs is an invoke of the engine's builtin provider,
+    # which the engine records: bookkeeping, nothing of the mesh.
+    engine_own = ("pulumi:pulumi:Stack", "pulumi:providers:pulumi")
+    assert [t for t in stack.resource_types() if t not in engine_own] == []
 
 
 POLICY_PACK = Path(sys.executable).parent / "meshstack-policy-pack"

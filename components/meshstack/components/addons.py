@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from meshstack import yaml_text
 from meshstack.chart_files import on_disk
 from meshstack.components.helm import register_release
+from meshstack.components.registry import register_object
 from meshstack.render.addons import (
     GRAFANA_ADMIN_SECRET,
     GRAFANA_PASSWORD_KEY,
@@ -59,7 +60,6 @@ class ObservabilityAddons(pulumi.ComponentResource):
     ) -> None:
         super().__init__("meshstack:index:ObservabilityAddons", name, None, opts)
         addons = args.addons
-        providers = [args.provider] if args.provider is not None else None
         extra: dict[str, list[pulumi.Resource]] = {}
         self.grafana_admin_password = None
         if addons.grafana is not None:
@@ -75,19 +75,24 @@ class ObservabilityAddons(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 self.grafana_admin_password = pulumi.Output.secret(password.result)
-            secret = k8s.core.v1.Secret(
-                f"{name}-secret-{addons.namespace}-{GRAFANA_ADMIN_SECRET}",
-                metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": addons.namespace},
-                string_data={
-                    GRAFANA_USER_KEY: "admin",
-                    GRAFANA_PASSWORD_KEY: self.grafana_admin_password,
+            secret = register_object(
+                name,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": GRAFANA_ADMIN_SECRET, "namespace": addons.namespace},
+                    # Secret as a whole, as the generated Secret class sends it.
+                    "stringData": pulumi.Output.secret(
+                        {
+                            GRAFANA_USER_KEY: "admin",
+                            GRAFANA_PASSWORD_KEY: self.grafana_admin_password,
+                        }
+                    ),
                 },
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=list(args.depends_on),
-                    providers=providers,
-                    additional_secret_outputs=["data", "stringData"],
-                ),
+                parent=self,
+                depends_on=args.depends_on,
+                provider=args.provider,
+                secret_outputs=("data", "stringData"),
             )
             extra["grafana"] = [secret]
         self.releases = {}

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from meshstack.chart_files import local_chart_problems
 from meshstack.components.helm import register_release
+from meshstack.components.registry import register_object
 from meshstack.render.install import istio_releases
 from meshstack.spec.install import IstioInstall
 from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
@@ -41,7 +42,7 @@ class IstioInstallation(pulumi.ComponentResource):
     With ``install.protect`` the CRDs and the install namespace cannot be deleted.
     """
 
-    namespace: k8s.core.v1.Namespace
+    namespace: pulumi.CustomResource
     releases: dict[str, k8s.helm.v4.Chart]
     crds: list[pulumi.Resource]
     injectors: list[pulumi.Resource]
@@ -58,14 +59,21 @@ class IstioInstallation(pulumi.ComponentResource):
         if problems:
             raise SpecInvalid(name, sorted(set(problems)))
         super().__init__("meshstack:index:IstioInstallation", name, None, opts)
-        providers = [args.provider] if args.provider is not None else None
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace-{install.namespace}",
-            metadata={
-                "name": install.namespace,
-                "labels": {"app.kubernetes.io/managed-by": "meshstack"},
+        # A plain registration (components/registry.py), as every other object: the
+        # generated Namespace class would import all of core/v1 (half a second per run).
+        self.namespace = register_object(
+            name,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": install.namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "meshstack"},
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, protect=install.protect, providers=providers),
+            parent=self,
+            protect=install.protect,
+            provider=args.provider,
         )
         namespaces = {**args.namespaces, install.namespace: self.namespace}
         self.releases = {}

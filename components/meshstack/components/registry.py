@@ -52,13 +52,17 @@ def register_object(
     depends_on: Sequence[pulumi.Resource] = (),
     protect: bool = False,
     provider: pulumi.ProviderResource | None = None,
+    secret_outputs: Sequence[str] = (),
 ) -> pulumi.CustomResource:
+    """``obj`` as one resource; ``secret_outputs`` names the outputs the engine keeps
+    encrypted (a Secret's ``data`` and ``stringData``, as the generated class asks)."""
     opts = pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
         protect=protect,
         provider=provider,
         version=KUBERNETES_PLUGIN_VERSION,
+        additional_secret_outputs=list(secret_outputs) or None,
     )
     return pulumi.CustomResource(type_token(obj), child_name(component, obj), dict(obj), opts)
 
