@@ -211,6 +211,22 @@ def test_a_change_of_whom_the_mesh_trusts_is_risky(stack_specs: dict[str, MeshSp
     ]
 
 
+def test_moving_the_crds_to_another_stack_is_the_riskiest_change(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    dev = stack_specs["dev"]
+    assert dev.install is not None
+    own_crds = dev.model_copy(
+        update={"install": dev.install.model_copy(update={"crd_stack": None})}
+    )
+    for base, head in ((own_crds, dev), (dev, own_crds)):
+        changes = diff(base, head)
+        assert [c.key for c in changes] == ["install crd_stack"]
+        assert changes[0].risk is not None and "'pulumi state move'" in changes[0].risk
+    judged = judge(Line(SubjectKey(Kind.INSTALL, field="crd_stack"), None, '"x"', dev, 25))
+    assert judged is not None and judged[1] == 0  # leads the review: it deletes the most
+
+
 def test_risk_rules_read_a_lines_key_as_data_never_as_text(
     stack_specs: dict[str, MeshSpec],
 ) -> None:

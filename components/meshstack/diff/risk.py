@@ -45,6 +45,19 @@ class Line:
         return not self.key.field
 
 
+def _crd_owner(line: Line) -> str | None:
+    """``install.crd_stack`` set, changed or dropped: the CRDs change the stack that owns
+    them. Run as is, the mesh stack's next ``up`` deletes the CRDs it no longer registers
+    — and with them every Istio resource in the cluster."""
+    key = line.key
+    if key.kind is Kind.INSTALL and key.field == "crd_stack" and line.before != line.after:
+        return (
+            "the CRDs change stacks: move them with 'pulumi state move' before any up, "
+            "or the next up deletes them and every Istio resource with them"
+        )
+    return None
+
+
 def _mtls(line: Line) -> str | None:
     if line.key.kind is not Kind.MTLS or not line.before:
         return None
@@ -265,6 +278,7 @@ def _candidate_percent(split: str) -> int:
 
 
 RULES: tuple[Callable[[Line], str | None], ...] = (
+    _crd_owner,
     _mtls,
     _https,
     _ingress_move,
