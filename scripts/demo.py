@@ -61,24 +61,18 @@ def main() -> int:
     for stack in (CRD_STACK, STACK):
         if run(["pulumi", "stack", "select", stack], project, env, check=False).returncode != 0:
             run(["pulumi", "stack", "init", stack, "--non-interactive"], project, env)
-    crds = subprocess.run(
-        ["pulumi", "up", "--yes", "--non-interactive", "--stack", CRD_STACK],
-        cwd=project,
-        env=env,
-    )
-    if crds.returncode != 0:
-        return crds.returncode
     key = "meshstack:grafanaAdminPassword"
     if run(["pulumi", "config", "get", key, "-s", STACK], project, env, check=False).returncode:
         secret = ["pulumi", "config", "set", "--secret", key, secrets.token_urlsafe(18)]
         run([*secret, "-s", STACK], project, env)
-    up = subprocess.run(
-        ["pulumi", "up", "--yes", "--non-interactive", "--stack", STACK],
-        cwd=project,
-        env=env,
-    )
-    if up.returncode != 0:
-        return up.returncode
+    for stack in (CRD_STACK, STACK):  # the CRD layer first: dev checks it is up
+        up = subprocess.run(
+            ["pulumi", "up", "--yes", "--non-interactive", "--stack", stack],
+            cwd=project,
+            env=env,
+        )
+        if up.returncode != 0:
+            return up.returncode
     kinds = kinds_rendered(MANIFESTS)
     print(
         f"\nmeshstack demo: the Pulumi engine rendered {sum(kinds.values())} objects into {MANIFESTS}"

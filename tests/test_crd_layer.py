@@ -124,25 +124,21 @@ def test_the_mesh_registers_no_crd_and_the_layer_registers_them_all(
     return pulumi.Output.all(*children).apply(check)
 
 
+def validate_command(stack: str, project: Path) -> subprocess.CompletedProcess[str]:
+    """``meshstack validate`` as a user runs it."""
+    command = [MESHSTACK, "--project", str(project), "validate", stack]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def test_validate_of_a_crd_layer_stack_checks_the_spec_it_holds(tmp_path: Path) -> None:
-    shown = subprocess.run(
-        [MESHSTACK, "--project", str(PROJECT), "validate", "dev-crds"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    shown = validate_command("dev-crds", PROJECT)
     assert shown.returncode == 0, shown.stderr
     assert "stack 'dev-crds' (the CRD layer of 'dev') is valid" in shown.stdout
 
     (tmp_path / "stacks").symlink_to(PROJECT / "stacks")
     (tmp_path / "Pulumi.yaml").write_text((PROJECT / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.other.yaml").write_text("config:\n  meshstack:crdsOf: dev\n")
-    refused = subprocess.run(
-        [MESHSTACK, "--project", str(tmp_path), "validate", "other"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    refused = validate_command("other", tmp_path)
     assert refused.returncode != 0
     assert "crd_stack='dev-crds', not 'other'" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr
@@ -151,12 +147,7 @@ def test_validate_of_a_crd_layer_stack_checks_the_spec_it_holds(tmp_path: Path) 
     (tmp_path / "Pulumi.other.yaml").write_text(
         "config:\n  meshstack:crdsOf: dev\n  meshstack:replicas:\n    productpage: 2\n"
     )
-    mixed = subprocess.run(
-        [MESHSTACK, "--project", str(tmp_path), "validate", "other"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    mixed = validate_command("other", tmp_path)
     assert mixed.returncode != 0
     assert "meshstack:replicas: a CRD layer stack takes its spec's config from Pulumi.dev.yaml" in (
         mixed.stdout + mixed.stderr
