@@ -57,7 +57,9 @@ def main() -> int:
     state.mkdir(parents=True, exist_ok=True)
     passphrase = os.environ.get("PULUMI_CONFIG_PASSPHRASE", "meshstack-demo")
     env = offline_env(state.as_uri(), passphrase)
-    stage_project(BUILD / "demo-project", CRD_STACK, config)
+    # The CRD layer stack's own config holds settings only: it reads dev's spec with dev's
+    # config (the offline sources included).
+    stage_project(BUILD / "demo-project", CRD_STACK, {"meshstack:renderDir": str(MANIFESTS)})
     for stack in (CRD_STACK, STACK):
         if run(["pulumi", "stack", "select", stack], project, env, check=False).returncode != 0:
             run(["pulumi", "stack", "init", stack, "--non-interactive"], project, env)
