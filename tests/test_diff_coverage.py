@@ -17,6 +17,7 @@ import pytest
 from builders import shop
 from conftest import PROJECT
 from meshstack.diff import diff, to_markdown
+from meshstack.multicluster import cluster_view
 from meshstack.spec import (
     AbortFault,
     Addons,
@@ -284,7 +285,15 @@ and address are; ``meshstack.locations``)."""
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # a changed ``kind`` tag serialises loosely
 def test_every_modelled_field_shows_in_the_diff(stack_specs: dict[str, MeshSpec]) -> None:
-    specs = [*stack_specs.values(), _the_rest(), _oci(), _canary_extras(stack_specs)]
+    multi = load_spec("multi", PROJECT / "stacks")
+    specs = [
+        *stack_specs.values(),
+        _the_rest(),
+        _oci(),
+        _canary_extras(stack_specs),
+        multi,
+        cluster_view(multi, "east"),
+    ]
     exercised: set[str] = set()
     silent: set[str] = set()
     for spec in specs:

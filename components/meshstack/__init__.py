@@ -33,6 +33,8 @@ The package is split by concern so the folder shows the architecture (every modu
 * ``stacks``         stack files and the modules they import; ``stack_config`` config as
                      Pulumi reads it and the production setting; ``overrides`` the config
                      that tunes a spec; ``spec_sites`` the stack-file line of a problem
+* ``multicluster``   each cluster's view of a multi-cluster spec; the remote secrets and
+                     ``cacerts`` that join the clusters
 * ``model``          one spec's shared indexes (hosts, placement, authorization), built once
 * ``k8s``            Kubernetes objects as plain dicts (metadata, API groups, CRD prose)
 * ``hosts``          how a name becomes the host Istio matches; ``route_names`` the names

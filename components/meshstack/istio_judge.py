@@ -29,8 +29,14 @@ import yaml
 from meshstack.access.authorization import Endpoint, Verdict, endpoints
 from meshstack.access.ingress import who_can_enter
 from meshstack.render import K8sObject
-from meshstack.render.install import AMBIENT_PROFILE, istiod_values, mesh_config_values
+from meshstack.render.install import (
+    AMBIENT_PROFILE,
+    NETWORK_LABEL,
+    istiod_values,
+    mesh_config_values,
+)
 from meshstack.spec.edge import Gateway, GatewayApi
+from meshstack.spec.install import GatewayInstall
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.refs import ServiceKey
 
@@ -96,18 +102,70 @@ def ask(
     objects: Sequence[K8sObject], spec: MeshSpec, queries: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Every answer, in the order of ``queries`` (each a dict the judge's ``Query`` reads)."""
-    binary = judge_binary()
-    if not binary.exists():
-        raise JudgeUnavailable(
-            f"Istio's control-plane judge is not built ({binary} is missing); build it "
-            f"with `{BUILD_COMMAND}` (needs Go; about 5 minutes cold)"
-        )
     question = {
         "objects": yaml.safe_dump_all(list(objects), sort_keys=False),
         "meshConfig": yaml.safe_dump(mesh_config(spec)),
         "domain": spec.cluster_domain,
         "queries": [{"id": str(i), **q} for i, q in enumerate(queries)],
     }
+    return _run(question, istiod_environment(spec))
+
+
+def istiod_network(spec: MeshSpec) -> str:
+    """The network meshstack's istiod values put the cluster's sidecars on
+    (``global.network``, which the injector writes into each pod); empty without one."""
+    if spec.install is None:
+        return ""
+    values = istiod_values(spec.install, spec.install.control_planes[0], spec.trust)
+    return str((values.get("global") or {}).get("network") or "")
+
+
+@dataclass(frozen=True)
+class ClusterObjects:
+    """One cluster of a multi-cluster question: the objects applied there, where its
+    nodes run, and the view of the spec its istiod is installed from."""
+
+    name: str
+    objects: Sequence[K8sObject]
+    view: MeshSpec
+    region: str | None = None
+    zone: str | None = None
+
+
+def ask_clusters(
+    clusters: Sequence[ClusterObjects], queries: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every answer of a multi-primary mesh's istiods: one per cluster, each with its own
+    cluster's Istio configuration and mesh config, reading the endpoints of the clusters
+    its remote secrets name. Each query names the ``cluster`` its caller runs in (and
+    ``to.cluster`` for a callee elsewhere)."""
+    question = {
+        "clusters": [
+            {
+                "name": c.name,
+                "objects": yaml.safe_dump_all(list(c.objects), sort_keys=False),
+                "meshConfig": yaml.safe_dump(mesh_config(c.view)),
+                "region": c.region or "",
+                "zone": c.zone or "",
+                "network": istiod_network(c.view),
+            }
+            for c in clusters
+        ],
+        "objects": "",
+        "meshConfig": yaml.safe_dump(mesh_config(clusters[0].view)),
+        "domain": clusters[0].view.cluster_domain,
+        "queries": [{"id": str(i), **q} for i, q in enumerate(queries)],
+    }
+    return _run(question, istiod_environment(clusters[0].view))
+
+
+def _run(question: dict[str, Any], environment: dict[str, str]) -> list[dict[str, Any]]:
+    binary = judge_binary()
+    if not binary.exists():
+        raise JudgeUnavailable(
+            f"Istio's control-plane judge is not built ({binary} is missing); build it "
+            f"with `{BUILD_COMMAND}` (needs Go; about 5 minutes cold)"
+        )
     with tempfile.TemporaryDirectory(prefix="meshstack-judge-") as scratch:
         asked, answered = Path(scratch) / "q.json", Path(scratch) / "a.json"
         asked.write_text(json.dumps(question))
@@ -124,7 +182,7 @@ def ask(
             capture_output=True,
             text=True,
             timeout=600,
-            env={**os.environ, **istiod_environment(spec)},
+            env={**os.environ, **environment},
         )
         if done.returncode != 0 or not answered.exists():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
@@ -469,8 +527,13 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": gw.name, "namespace": gw.namespace},
+            "metadata": {
+                "name": gw.name,
+                "namespace": gw.namespace,
+                **_network_gateway_labels(installed[(gw.namespace, gw.name)]),
+            },
             "spec": {
+                **_network_gateway_type(installed[(gw.namespace, gw.name)]),
                 "selector": dict(gw.selector),
                 "ports": [
                     {"name": p.name, "port": p.port, "targetPort": p.target_port}
@@ -491,7 +554,13 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
                 "selector": {"matchLabels": dict(gw.selector)},
                 "template": {
                     # The gateway chart labels its pods app=<release> besides the selector.
-                    "metadata": {"labels": {"app": gw.name, **gw.selector}},
+                    "metadata": {
+                        "labels": {
+                            "app": gw.name,
+                            **gw.selector,
+                            **_network_gateway_pod_labels(installed.get((gw.namespace, gw.name))),
+                        }
+                    },
                     "spec": {
                         "serviceAccountName": gw.service_account,
                         "containers": [{"name": "istio-proxy", "image": "auto"}],
@@ -502,6 +571,25 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
         for gw in spec.gateway_workloads
         if (gw.namespace, gw.name) not in present
     ]
+
+
+def _network_gateway_labels(gw: GatewayInstall | None) -> dict[str, Any]:
+    """What the gateway chart labels a network gateway's Service and pods with
+    (``networkGateway``): the label istiod finds each network's gateway by."""
+    return {"labels": {NETWORK_LABEL: gw.network}} if gw and gw.network is not None else {}
+
+
+def _network_gateway_pod_labels(gw: GatewayInstall | None) -> dict[str, str]:
+    """What the chart labels a network gateway's pods with: its network, and the request
+    for injection (it runs in Istio's own namespace, which asks for none)."""
+    if gw is None or gw.network is None:
+        return {}
+    return {NETWORK_LABEL: gw.network, "sidecar.istio.io/inject": "true"}
+
+
+def _network_gateway_type(gw: GatewayInstall) -> dict[str, Any]:
+    """A network gateway's Service type (a load balancer other networks reach)."""
+    return {"type": gw.service_type.value} if gw.network is not None else {}
 
 
 def fqdn(host: str, namespace: str, domain: str) -> str:

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 from meshstack.chart_files import local_chart_problems
 from meshstack.components.helm import register_release
 from meshstack.components.registry import register_object
-from meshstack.render.install import istio_releases
+from meshstack.render.install import install_namespace_object, istio_releases
 from meshstack.spec.install import IstioInstall
 from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
 from meshstack.validation.fields import field_problems
@@ -63,14 +63,7 @@ class IstioInstallation(pulumi.ComponentResource):
         # generated Namespace class would import all of core/v1 (half a second per run).
         self.namespace = register_object(
             name,
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {
-                    "name": install.namespace,
-                    "labels": {"app.kubernetes.io/managed-by": "meshstack"},
-                },
-            },
+            install_namespace_object(install),
             parent=self,
             protect=install.protect,
             provider=args.provider,

@@ -81,6 +81,10 @@ type pod struct {
 
 // world is what the fake discovery server is fed, and what the queries look up.
 type world struct {
+	// index numbers the cluster among a multi-cluster question's (0 alone): each cluster
+	// gets its own pod and Service address ranges, as real clusters' CIDRs differ.
+	index         int
+	network       string   // the network the injector writes on sidecar pods (multi-cluster)
 	istioConfig   []string // YAML documents of Istio's own kinds
 	kubeObjects   []string // Namespaces, Services, ServiceAccounts, Pods, EndpointSlices
 	services      map[string]object
@@ -95,7 +99,7 @@ func key(namespace, name string) string { return namespace + "/" + name }
 // nextClusterIP is the address the cluster would give the next Service (one per Service).
 func (w *world) nextClusterIP() string {
 	n := len(w.services) + 1
-	return fmt.Sprintf("10.96.%d.%d", n/256, n%256)
+	return fmt.Sprintf("10.%d.%d.%d", 96+w.index, n/256, n%256)
 }
 
 // readFromTheCluster are the Istio kinds istiod's ambient index reads through its
@@ -158,8 +162,15 @@ func capturedByZtunnel(nsLabels, podLabels map[string]string) bool {
 	return podLabels[ambientDataplaneLabel] == "ambient" || nsLabels[ambientDataplaneLabel] == "ambient"
 }
 
-func buildWorld(objects []object, domain string) (*world, error) {
+func buildWorld(objects []object, domain string, index int) (*world, error) {
+	return buildWorldOn(objects, domain, index, "")
+}
+
+// buildWorldOn builds the world of a cluster whose injector puts its sidecars on network.
+func buildWorldOn(objects []object, domain string, index int, network string) (*world, error) {
 	w := &world{
+		index:    index,
+		network:  network,
 		services: map[string]object{}, skippedKinds: map[string]int{},
 		namespaceMeta: map[string]map[string]string{}, secrets: map[string]bool{},
 	}
@@ -290,7 +301,7 @@ func (w *world) addPods(d object) error {
 		p := &pod{
 			name:           fmt.Sprintf("%s-%d", d.name(), i),
 			namespace:      namespace,
-			ip:             fmt.Sprintf("10.%d.%d.%d", 16+n/65536, (n/256)%256, n%256),
+			ip:             fmt.Sprintf("10.%d.%d.%d", 16+4*w.index+n/65536, (n/256)%256, n%256),
 			serviceAccount: account,
 			deployment:     d.name(),
 			labels:         map[string]string{},
@@ -305,6 +316,10 @@ func (w *world) addPods(d object) error {
 		annotations := map[string]string{}
 		if sidecar {
 			p.labels["security.istio.io/tlsMode"] = "istio"
+			if _, set := p.labels[networkLabel]; !set && w.network != "" {
+				// What the injector writes from ISTIO_META_NETWORK (its applyMetadata).
+				p.labels[networkLabel] = w.network
+			}
 			annotations["sidecar.istio.io/status"] = `{"containers":["istio-proxy"]}`
 		}
 		if ambient {

@@ -24,18 +24,23 @@ import (
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/cluster"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
 	xdsfilters "istio.io/istio/pkg/config/xds"
+	"istio.io/istio/pkg/network"
 )
 
 // Input is one question file: the objects, the mesh config istiod would run with, and the
 // requests to judge.
 type Input struct {
-	Objects    string  `json:"objects"`
-	MeshConfig string  `json:"meshConfig"`
-	Domain     string  `json:"domain"`
-	Queries    []Query `json:"queries"`
+	// Clusters, when set, make a multi-cluster question (multicluster.go): Objects is
+	// then unused, and each query names the cluster its caller runs in.
+	Clusters   []ClusterInput `json:"clusters,omitempty"`
+	Objects    string         `json:"objects"`
+	MeshConfig string         `json:"meshConfig"`
+	Domain     string         `json:"domain"`
+	Queries    []Query        `json:"queries"`
 }
 
 // Workload names a Deployment: its first replica is the proxy asked.
@@ -46,6 +51,9 @@ type Workload struct {
 
 // Target is a Service port a caller reaches.
 type Target struct {
+	// Cluster: where the callee instance asked runs (multi-cluster questions); the
+	// caller's own cluster when empty.
+	Cluster   string `json:"cluster,omitempty"`
 	Namespace string `json:"namespace"`
 	Service   string `json:"service"`
 	Port      int    `json:"port"`
@@ -55,8 +63,12 @@ type Target struct {
 // with the TLS the caller's own outbound cluster speaks). Kind "route": where does From's
 // proxy (a sidecar, or a gateway when Gateway is set) send the request.
 type Query struct {
-	ID      string            `json:"id"`
-	Kind    string            `json:"kind"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Cluster: where From runs (multi-cluster questions only).
+	Cluster string `json:"cluster,omitempty"`
+	// Subset: the DestinationRule subset whose endpoints an "endpoints" query lists.
+	Subset  string            `json:"subset,omitempty"`
 	From    Workload          `json:"from"`
 	Gateway bool              `json:"gateway"`
 	To      *Target           `json:"to,omitempty"`
@@ -163,6 +175,9 @@ type Answer struct {
 	// listeners: what istiod generated for the proxy, and the gateways it merged for it
 	Listeners []string `json:"listeners,omitempty"`
 	Gateways  []string `json:"gateways,omitempty"`
+	// endpoints: what EDS gives the caller for one outbound cluster, by locality
+	Localities      []LocalityEndpoints `json:"localities,omitempty"`
+	NetworkGateways []NetworkGateway    `json:"networkGateways,omitempty"`
 }
 
 // Output is the answer file.
@@ -180,16 +195,25 @@ type proxyConfig struct {
 }
 
 type judge struct {
-	t       *testing.T
-	world   *world
-	server  *xds.FakeDiscoveryServer
-	domain  string
-	trust   string
-	proxies map[string]*proxyConfig
+	// cluster, network and locality: where this istiod and its proxies run (empty
+	// alone); peers: every cluster's judge of a multi-cluster question, by name.
+	cluster  string
+	network  string
+	locality *corepb.Locality
+	peers    map[string]*judge
+	t        *testing.T
+	world    *world
+	server   *xds.FakeDiscoveryServer
+	domain   string
+	trust    string
+	proxies  map[string]*proxyConfig
 }
 
 // Judge feeds the objects to Istio's fake discovery server and answers every query.
 func Judge(t *testing.T, input Input) (*Output, error) {
+	if len(input.Clusters) > 0 {
+		return judgeClusters(t, input)
+	}
 	objects, err := parseObjects(input.Objects)
 	if err != nil {
 		return nil, err
@@ -198,7 +222,7 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 	if domain == "" {
 		domain = "cluster.local"
 	}
-	w, err := buildWorld(objects, domain)
+	w, err := buildWorld(objects, domain, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -223,21 +247,37 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 	j := &judge{t: t, world: w, server: server, domain: domain, trust: meshConfig.GetTrustDomain(), proxies: map[string]*proxyConfig{}}
 	out := &Output{SkippedKinds: w.skippedKinds, Pods: len(w.pods)}
 	for _, q := range input.Queries {
-		var a Answer
-		switch q.Kind {
-		case "access":
-			a = j.access(q)
-		case "route":
-			a = j.route(q)
-		case "listeners":
-			a = j.listeners(q)
-		default:
-			a = Answer{Error: fmt.Sprintf("unknown query kind %q (access, route)", q.Kind)}
-		}
+		a := j.answer(q)
 		a.ID = q.ID
 		out.Answers = append(out.Answers, a)
 	}
 	return out, nil
+}
+
+// answer is Istio's answer to one query, from this cluster's istiod and proxies.
+func (j *judge) answer(q Query) Answer {
+	switch q.Kind {
+	case "access":
+		return j.access(q)
+	case "route":
+		return j.route(q)
+	case "listeners":
+		return j.listeners(q)
+	case "endpoints":
+		return j.endpoints(q)
+	}
+	return Answer{Error: fmt.Sprintf("unknown query kind %q (access, route, listeners, endpoints)", q.Kind)}
+}
+
+// peer is the judge of a named cluster: this one when the name is empty or its own.
+func (j *judge) peer(name string) (*judge, error) {
+	if name == "" || name == j.cluster {
+		return j, nil
+	}
+	if p, ok := j.peers[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("no cluster %q in the question", name)
 }
 
 func (j *judge) proxy(w Workload, gateway bool) (*proxyConfig, error) {
@@ -272,7 +312,12 @@ func (j *judge) proxyOf(p *pod, kind model.NodeType) (*proxyConfig, error) {
 			Labels:         p.labels,
 			ServiceAccount: p.serviceAccount,
 			IstioVersion:   "1.31.0",
+			// Set in a multi-cluster question, as the injector's environment would
+			// (ISTIO_META_CLUSTER_ID, ISTIO_META_NETWORK) and the node the pod runs on.
+			ClusterID: cluster.ID(j.cluster),
+			Network:   network.ID(j.network),
 		},
+		Locality: j.locality,
 	})
 	sim := simulation.NewSimulation(j.t, j.server, proxy)
 	pc := &proxyConfig{proxy: proxy, sim: sim, clusters: xdstest.ExtractClusters(sim.Clusters), pod: p}
@@ -374,11 +419,19 @@ func (j *judge) access(q Query) Answer {
 	if err != nil {
 		return Answer{Error: err.Error()}
 	}
-	callee := j.servicePod(q.To.Namespace, q.To.Service)
+	// The callee's instance, its proxy and its istiod are its own cluster's.
+	at, err := j.peer(q.To.Cluster)
+	if err != nil {
+		return Answer{Error: err.Error()}
+	}
+	callee := at.servicePod(q.To.Namespace, q.To.Service)
 	if callee == nil {
 		return Answer{Judged: false, Decided: fmt.Sprintf("no instance backs Service %s/%s", q.To.Namespace, q.To.Service)}
 	}
 	if callee.ambient {
+		if at != j {
+			return Answer{Error: "an ambient callee in another cluster is not judged (ztunnel's multi-network path)"}
+		}
 		return j.ambientAccess(q, caller, callee, sp)
 	}
 	if !callee.sidecar {
@@ -393,7 +446,7 @@ func (j *judge) access(q Query) Answer {
 		principal = fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", j.trust, caller.pod.namespace, caller.pod.serviceAccount)
 	}
 	target := callee.targetPort(sp)
-	calleeProxy, err := j.proxy(Workload{callee.namespace, callee.deployment}, false)
+	calleeProxy, err := at.proxy(Workload{callee.namespace, callee.deployment}, false)
 	if err == nil && callee.machine && len(calleeProxy.sim.Listeners) == 0 {
 		err = fmt.Errorf("Istio built no listeners for the machine %s/%s", callee.namespace, callee.name)
 	}
@@ -437,7 +490,7 @@ func (j *judge) access(q Query) Answer {
 		method: methodOf(q), path: pathOf(q), authority: host, headers: lowerHeaders(q),
 		principal: principal, destPort: uint32(target), jwt: q.JWT,
 	}
-	allowed, decided, err := chainAllows(j.t, chain, r)
+	allowed, decided, err := chainAllows(at.t, chain, r)
 	if err != nil {
 		return Answer{Error: err.Error(), Judged: true}
 	}

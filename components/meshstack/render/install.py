@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from meshstack.k8s import drop_none
+from meshstack.k8s import K8sObject, drop_none
 from meshstack.locations import expand
 from meshstack.render.charts import ChartRef, HelmRelease, deep_merge
 from meshstack.render.workloads import resources_values
@@ -19,6 +19,7 @@ from meshstack.spec.install import (
     GatewayInstall,
     IstioInstall,
     LocalCharts,
+    MeshMembership,
     OciRegistry,
 )
 from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
@@ -155,7 +156,36 @@ def istiod_values(
         values["global"]["profile"] = AMBIENT_PROFILE
     if install.default_revision is not None and cp.revision == install.default_revision:
         values["defaultRevision"] = cp.revision
+    if install.membership is not None:
+        values["global"].update(membership_values(install.membership))
     return deep_merge(values, cp.values)
+
+
+def membership_values(membership: MeshMembership) -> dict[str, Any]:
+    """istiod's ``global`` values for one cluster of a multi-cluster mesh: which mesh,
+    which cluster (the name remote secrets and endpoints carry), which network."""
+    return {
+        "meshID": membership.mesh_id,
+        "multiCluster": {"clusterName": membership.cluster_name},
+        "network": membership.network,
+    }
+
+
+def install_namespace_object(install: IstioInstall) -> K8sObject:
+    """Istio's own namespace; in a multi-cluster mesh labelled with its cluster's network
+    (``topology.istio.io/network``), which istiod reads as the network of every pod of the
+    cluster that says none."""
+    labels = {"app.kubernetes.io/managed-by": "meshstack"}
+    if install.membership is not None:
+        labels[NETWORK_LABEL] = install.membership.network
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": install.namespace, "labels": labels},
+    }
+
+
+NETWORK_LABEL = "topology.istio.io/network"
 
 
 AMBIENT_PROFILE = "ambient"
@@ -201,6 +231,10 @@ def gateway_values(gw: GatewayInstall) -> dict[str, Any]:
     resources = resources_values(gw.resources)
     if resources:
         values["resources"] = resources
+    if gw.network is not None:
+        # The chart gives a network gateway its own Service ports (networkGatewayPorts).
+        del values["service"]["ports"]
+        values["networkGateway"] = gw.network
     return deep_merge(values, gw.values)
 
 

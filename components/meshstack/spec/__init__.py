@@ -29,6 +29,7 @@ from meshstack.spec.install import (
     IstioInstall,
     LocalCharts,
     MeshConfig,
+    MeshMembership,
     OciRegistry,
     RevisionTag,
     ServiceType,
@@ -40,6 +41,7 @@ from meshstack.spec.locality import (
     LocalityLoadBalancing,
 )
 from meshstack.spec.mesh import MeshPolicy, MeshSpec
+from meshstack.spec.multicluster import MeshCluster, MultiCluster, Topology
 from meshstack.spec.observability import (
     LocalRateLimit,
     OutboundPolicy,
@@ -154,11 +156,14 @@ __all__ = [
     "LocalityDistribution",
     "LocalityFailover",
     "LocalityLoadBalancing",
+    "MeshCluster",
     "MeshConfig",
+    "MeshMembership",
     "MeshPolicy",
     "MeshSpec",
     "Mirror",
     "MtlsMode",
+    "MultiCluster",
     "Namespace",
     "OciRegistry",
     "OutboundPolicy",
@@ -192,6 +197,7 @@ __all__ = [
     "TelemetrySpec",
     "TlsMode",
     "TlsOrigination",
+    "Topology",
     "TracingProvider",
     "Version",
     "VirtualMachines",

@@ -27,6 +27,9 @@ class TlsMode(StrEnum):
     """Terminate TLS and require client certificates."""
     PASSTHROUGH = "PASSTHROUGH"
     """Route on SNI and forward the encrypted stream untouched."""
+    AUTO_PASSTHROUGH = "AUTO_PASSTHROUGH"
+    """Forward untouched to the service the SNI names (``outbound_.<port>_.<subset>_.<host>``),
+    with no route: what an east-west gateway exposes other networks' pods with."""
 
 
 class GatewayServer(Spec):

@@ -260,6 +260,27 @@ INGRESS_PORTS = (
 """The gateway chart's default Service ports."""
 
 
+EAST_WEST_PORTS = (
+    GatewayPort(name="status-port", port=15021, target_port=15021),
+    GatewayPort(name="tls", port=15443, target_port=15443),
+    GatewayPort(name="tls-istiod", port=15012, target_port=15012),
+    GatewayPort(name="tls-webhook", port=15017, target_port=15017),
+)
+"""The ports the gateway chart gives a network gateway's Service: health, the mTLS
+passthrough other networks' sidecars reach pods through (15443), istiod's XDS and its
+webhook (for remote clusters)."""
+
+
+class MeshMembership(Spec):
+    """Where one cluster's istiod sits in a mesh of several clusters: istiod's
+    ``global.meshID``, ``global.multiCluster.clusterName`` and ``global.network``. A
+    multi-cluster spec (``MeshSpec.multicluster``) sets it in each cluster's view."""
+
+    mesh_id: DnsLabel
+    cluster_name: DnsLabel
+    network: DnsLabel
+
+
 class GatewayInstall(Spec):
     """One gateway chart release. Its pods use ``image: auto``, filled in by sidecar
     injection: the namespace must be declared with injection enabled."""
@@ -276,6 +297,10 @@ class GatewayInstall(Spec):
     autoscaling: Autoscaling | None = None
     resources: Resources | None = None
     values: dict[str, Any] = Field(default_factory=dict)
+    network: DnsLabel | None = None
+    """Set for a network's east-west gateway: the chart's ``networkGateway`` (its Service
+    labelled ``topology.istio.io/network``, the ports of ``EAST_WEST_PORTS``), which istiod
+    sends other networks' requests for this network's pods to."""
 
     @property
     def selector_label(self) -> str:
@@ -350,6 +375,8 @@ class IstioInstall(Spec):
     ``pulumi up`` per environment (first, and on each Istio or Gateway API upgrade)."""
     base_values: dict[str, Any] = Field(default_factory=dict)
     protect: bool = False
+    membership: MeshMembership | None = None
+    """This cluster's place in a multi-cluster mesh; ``None`` for a mesh of one cluster."""
     """Protect the CRDs and the install namespace from deletion: deleting a CRD deletes
     every resource of its kind in the cluster. Prod turns this on."""
     keep_crds_on_destroy: bool = False

@@ -9,6 +9,7 @@ from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
 from meshstack.spec.edge import ExternalService, Gateway, GatewayApi, GatewayWorkload
 from meshstack.spec.gateway_api import GatewayApiCrds
 from meshstack.spec.install import IstioInstall
+from meshstack.spec.multicluster import MultiCluster
 from meshstack.spec.observability import LocalRateLimit, SidecarScope, TelemetrySpec
 from meshstack.spec.refs import gateway_key
 from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentication
@@ -72,6 +73,11 @@ class MeshSpec(Spec):
     addons: Addons = Field(default_factory=Addons)
     gateway_api: GatewayApiCrds = Field(default_factory=GatewayApiCrds)
     """Where the Gateway API's CRDs come from; installed only when a gateway uses that API."""
+    multicluster: MultiCluster | None = None
+    """The clusters the mesh spans (``meshstack.spec.multicluster``); ``None``: one cluster."""
+    cluster_view: DnsLabel | None = None
+    """Set only in the per-cluster views :func:`meshstack.multicluster.cluster_view`
+    derives: the cluster this view is of (its workloads' pods are the ones placed there)."""
 
     def mtls_scope(self, pa: PeerAuthentication) -> tuple[str | None, str | None]:
         """``(namespace, workload)`` a PeerAuthentication applies to, ``None`` for the

@@ -213,10 +213,17 @@ class Workload(Spec):
     waypoint: Waypoint | None = None
     """Ambient only: a waypoint for this service alone (``istio.io/use-waypoint`` on its
     Service), instead of or beside its namespace's."""
+    clusters: tuple[DnsLabel, ...] = ()
+    """In a multi-cluster mesh, the clusters its pods run in (``MeshSpec.multicluster``);
+    empty: all of them. Its Service and service account are in every cluster."""
 
     @property
     def identity(self) -> str:
         return self.service_account or self.name
+
+    def runs_in(self, cluster: str | None) -> bool:
+        """Whether its pods run in ``cluster`` (``None``: a mesh of one cluster)."""
+        return cluster is None or not self.clusters or cluster in self.clusters
 
 
 class App(Spec):

@@ -19,6 +19,7 @@ from meshstack.validation.edge_rules import (
 from meshstack.validation.fields import field_problems
 from meshstack.validation.index import build_index
 from meshstack.validation.install_rules import addon_problems, install_problems
+from meshstack.validation.multicluster_rules import multicluster_problems
 from meshstack.validation.problems import Problem, SpecInvalid
 from meshstack.validation.security_rules import SecurityRules
 from meshstack.validation.slo_rules import slo_problems
@@ -54,6 +55,7 @@ def validate(spec: MeshSpec) -> list[Problem]:
         *install_problems(spec),
         *addon_problems(spec),
         *slo_problems(spec, index),
+        *multicluster_problems(spec),
     ]
     return sorted(set(found))
 

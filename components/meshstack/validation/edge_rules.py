@@ -49,14 +49,11 @@ def gateway_problems(spec: MeshSpec, index: MeshIndex) -> Iterator[Problem]:
             yield Problem(f"{path}.servers", "a gateway needs at least one server")
         for s, server in enumerate(gw.servers):
             server_path = f"{path}.servers[{s}]"
+            passes_through = server.tls_mode in (TlsMode.PASSTHROUGH, TlsMode.AUTO_PASSTHROUGH)
             terminates_tls = server.protocol is ServerProtocol.HTTPS or (
-                server.protocol is ServerProtocol.TLS and server.tls_mode is not TlsMode.PASSTHROUGH
+                server.protocol is ServerProtocol.TLS and not passes_through
             )
-            if (
-                terminates_tls
-                and server.tls_mode is not TlsMode.PASSTHROUGH
-                and not server.tls_secret
-            ):
+            if terminates_tls and not passes_through and not server.tls_secret:
                 wildcard = any("*" in h for h in server.hosts)
                 proxy_namespace = (
                     next(

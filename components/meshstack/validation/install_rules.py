@@ -255,7 +255,11 @@ def _gateway_problems(
                 + suggestion(gw.revision, targets, "known revision and tag name"),
             )
         ns = namespaces.get(gw.namespace)
-        if ns is None:
+        if ns is None and gw.namespace == install.namespace:
+            # The install makes its own namespace; the chart's pods ask for injection
+            # themselves (sidecar.istio.io/inject), which istiod's webhook honours there.
+            pass
+        elif ns is None:
             yield undeclared_namespace(
                 f"{path}.namespace",
                 gw.namespace,

@@ -1,0 +1,162 @@
+"""Each cluster's own view of a multi-cluster spec, and the objects that join the clusters.
+
+One spec describes the mesh; each cluster gets a view of it (:func:`cluster_view`) that the
+single-cluster renderers and components take unchanged: istiod's membership values, a
+network's east-west gateway and the Gateway that exposes its pods to other networks, and
+only the workloads placed there running pods (every Service and account exists in
+every cluster, as callers' DNS and istiod need). A spec of one cluster has no views.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+
+import yaml
+
+from meshstack.k8s import K8sObject
+from meshstack.render import render
+from meshstack.render.install import install_namespace_object
+from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol, TlsMode
+from meshstack.spec.install import EAST_WEST_PORTS, GatewayInstall, MeshMembership
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.multicluster import MeshCluster, MultiCluster
+
+CROSS_NETWORK_GATEWAY = "cross-network-gateway"
+"""The Istio Gateway that exposes a network's services to the others' sidecars."""
+READER_ACCOUNT = "istio-reader-service-account"
+"""The account the base chart makes for other clusters' istiod to read this one with."""
+MULTI_CLUSTER_LABEL = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+PASSTHROUGH_PORT = 15443
+
+
+def clusters_of(spec: MeshSpec) -> tuple[MeshCluster, ...]:
+    """The spec's clusters; empty for a mesh of one cluster."""
+    return spec.multicluster.clusters if spec.multicluster is not None else ()
+
+
+def east_west_selector(mc: MultiCluster) -> dict[str, str]:
+    """What the gateway chart labels the east-west gateway's pods (``istio: <name
+    without 'istio-'>``), which the expose Gateway selects."""
+    return {"istio": mc.east_west_gateway.removeprefix("istio-")}
+
+
+def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
+    """``spec`` as cluster ``name`` runs it (see the module's docstring). The spec must be
+    valid: views are derived, not validated again."""
+    mc = spec.multicluster
+    cluster = mc.cluster(name) if mc is not None else None
+    if mc is None or cluster is None or spec.install is None:
+        raise ValueError(f"{spec.stack!r} declares no cluster {name!r} with an install")
+    install = spec.install
+    gateway = GatewayInstall(
+        name=mc.east_west_gateway,
+        namespace=install.namespace,
+        ports=EAST_WEST_PORTS,
+        network=cluster.network,
+    )
+    view_install = install.model_copy(
+        update={
+            "membership": MeshMembership(
+                mesh_id=mc.mesh_id, cluster_name=cluster.name, network=cluster.network
+            ),
+            "gateways": (*install.gateways, gateway),
+        }
+    )
+    workload = GatewayWorkload(
+        name=mc.east_west_gateway,
+        namespace=install.namespace,
+        selector=east_west_selector(mc),
+        service_account=mc.east_west_gateway,
+    )
+    expose = Gateway(
+        name=CROSS_NETWORK_GATEWAY,
+        namespace=install.namespace,
+        workload=mc.east_west_gateway,
+        servers=(
+            GatewayServer(
+                port=PASSTHROUGH_PORT,
+                protocol=ServerProtocol.TLS,
+                hosts=("*.local",),
+                tls_mode=TlsMode.AUTO_PASSTHROUGH,
+            ),
+        ),
+    )
+    policy = spec.policy.model_copy(update={"gateways": (*spec.policy.gateways, expose)})
+    return spec.model_copy(
+        update={
+            "install": view_install,
+            "gateway_workloads": (*spec.gateway_workloads, workload),
+            "policy": policy,
+            "cluster_view": name,
+        }
+    )
+
+
+def cluster_views(spec: MeshSpec) -> dict[str, MeshSpec]:
+    """Every cluster's view, by cluster name; empty for a mesh of one cluster."""
+    return {c.name: cluster_view(spec, c.name) for c in clusters_of(spec)}
+
+
+def remote_secret(spec: MeshSpec, of: str, server: str, token: str, ca_data: str = "") -> K8sObject:
+    """The Secret that lets the istiod of every other cluster read cluster ``of``: a
+    kubeconfig for ``of``'s reader account (its API ``server``, its ``token``, the
+    certificate authority ``ca_data`` in base64), labelled and annotated as istiod's
+    multi-cluster controller looks for it. What ``istioctl create-remote-secret`` writes,
+    built by the program instead."""
+    namespace = spec.install.namespace if spec.install is not None else spec.root_namespace
+    cluster: dict[str, str] = {"server": server}
+    if ca_data:
+        cluster["certificate-authority-data"] = ca_data
+    else:
+        cluster["insecure-skip-tls-verify"] = "true"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": of, "cluster": cluster}],
+        "users": [{"name": of, "user": {"token": token}}],
+        "contexts": [{"name": of, "context": {"cluster": of, "user": of}}],
+        "current-context": of,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": f"istio-remote-secret-{of}",
+            "namespace": namespace,
+            "labels": {MULTI_CLUSTER_LABEL: "true"},
+            "annotations": {CLUSTER_ANNOTATION: of},
+        },
+        "type": "Opaque",
+        "stringData": {of: yaml.safe_dump(kubeconfig, sort_keys=False)},
+    }
+
+
+CACERTS = "cacerts"
+CACERTS_KEYS = ("ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem")
+"""The files istiod's plug-in CA reads from the ``cacerts`` Secret of its namespace."""
+
+
+def cacerts_secret(namespace: str, files: Mapping[str, str]) -> K8sObject:
+    """The ``cacerts`` Secret of one cluster: its intermediate CA (certificate and key),
+    the shared root, and the chain from the intermediate up to it (base64 in ``data``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": CACERTS, "namespace": namespace},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(files[k].encode()).decode() for k in CACERTS_KEYS},
+    }
+
+
+def render_clusters(spec: MeshSpec) -> dict[str, list[K8sObject]]:
+    """What the stack defines in each cluster, by cluster: Istio's namespace (labelled
+    with the cluster's network), then everything :func:`meshstack.render.render` gives
+    for the cluster's view. The remote secrets are not here: their tokens exist only
+    once the other cluster runs (the program reads them at ``up``)."""
+    out: dict[str, list[K8sObject]] = {}
+    for name, view in cluster_views(spec).items():
+        assert view.install is not None
+        out[name] = [install_namespace_object(view.install), *render(view)]
+    return out

@@ -1,0 +1,64 @@
+"""One mesh over several clusters: which clusters, on which networks, and how to reach them.
+
+Istio's multi-primary model: every cluster runs its own istiod, each istiod reads the
+Services and endpoints of the other clusters through a *remote secret* (a kubeconfig for
+the other cluster's ``istio-reader-service-account``), and when clusters sit on
+different networks their pods reach each other only through each network's *east-west
+gateway* (the gateway chart with ``networkGateway``, exposing ``*.local`` on 15443 with
+``AUTO_PASSTHROUGH``). Workload identities verify across clusters only when every
+cluster's CA chains to one root (the ``cacerts`` Secret of Istio's plug-in CA).
+
+The spec says all of this once; :mod:`meshstack.multicluster` derives each cluster's
+own view (its install values, its gateways, the workloads that run there).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
+
+
+class Topology(StrEnum):
+    MULTI_PRIMARY = "multi-primary"
+    """Every cluster runs istiod and reads the others' endpoints."""
+    PRIMARY_REMOTE = "primary-remote"
+    """Remote clusters run no istiod of their own (not built yet: validation refuses it)."""
+
+
+class MeshCluster(Spec):
+    """One cluster of the mesh."""
+
+    name: DnsLabel
+    """Istio's cluster name (``global.multiCluster.clusterName``); remote secrets and
+    endpoints carry it, so renaming a cluster of a running mesh breaks discovery."""
+    network: DnsLabel
+    """The network its pods are on (``global.network`` and the ``topology.istio.io/network``
+    label of Istio's namespace): pods on different networks meet only through gateways."""
+    region: NonEmptyStr | None = None
+    """The ``topology.kubernetes.io/region`` of its nodes: what locality failover names."""
+    zone: NonEmptyStr | None = None
+    kubeconfig: NonEmptyStr | None = None
+    """The stack config key holding a kubeconfig for this cluster (set it with ``pulumi
+    config set --secret``); ``None``: the provider's default (``KUBECONFIG``)."""
+    context: NonEmptyStr | None = None
+    """The kubeconfig context to use, when the kubeconfig has several."""
+
+
+class MultiCluster(Spec):
+    """The clusters one mesh spans, and the mesh's name among them."""
+
+    mesh_id: DnsLabel
+    """``global.meshID``: the same in every cluster of one mesh."""
+    clusters: tuple[MeshCluster, ...]
+    topology: Topology = Topology.MULTI_PRIMARY
+    east_west_gateway: DnsLabel = "istio-eastwestgateway"
+    """The name of each network's east-west gateway release (in Istio's namespace)."""
+
+    def cluster(self, name: str) -> MeshCluster | None:
+        return next((c for c in self.clusters if c.name == name), None)
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """Every network, in the order the clusters first name them."""
+        return tuple(dict.fromkeys(c.network for c in self.clusters))

@@ -1,0 +1,97 @@
+"""Rules for a mesh over several clusters: what Istio needs of each, said before anything runs.
+
+A multi-primary mesh needs an istiod in every cluster (so an install), at least two
+clusters with names of their own (remote secrets and endpoints carry them), and a cluster
+for every placement a workload names. What is not built yet is refused by name rather
+than rendered half: a primary-remote topology, ambient mode across clusters (ztunnel's
+multi-network path is not judged here). Locality failover across clusters names regions:
+a region no cluster is in is a typo that would never fail over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.multicluster import Topology
+from meshstack.validation.problems import Problem, declared_twice, suggestion
+
+
+def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
+    mc = spec.multicluster
+    if mc is None:
+        yield from _placement_without_clusters(spec)
+        return
+    names = [c.name for c in mc.clusters]
+    if len(mc.clusters) < 2:
+        yield Problem(
+            "multicluster.clusters",
+            f"a mesh of several clusters needs at least two (got {len(mc.clusters)}): add "
+            "one, or remove multicluster for a mesh of one cluster",
+        )
+    seen: set[str] = set()
+    for c in mc.clusters:
+        if c.name in seen:
+            yield declared_twice(f"multicluster.clusters[{c.name}].name", f"cluster {c.name!r}")
+        seen.add(c.name)
+    if mc.topology is Topology.PRIMARY_REMOTE:
+        yield Problem(
+            "multicluster.topology",
+            "primary-remote is not built yet (remote clusters would need the remote "
+            "profile and an istiod reachable through the east-west gateway): use "
+            "Topology.MULTI_PRIMARY, where every cluster runs its own istiod",
+        )
+    if spec.install is None:
+        yield Problem(
+            "install",
+            "a multi-primary mesh installs istiod in every cluster: declare install="
+            "IstioInstall(...) (each cluster's view adds its membership and east-west gateway)",
+        )
+    else:
+        if spec.install.membership is not None:
+            yield Problem(
+                "install.membership",
+                "each cluster's view sets its own membership from multicluster: remove it",
+            )
+        if spec.install.ambient:
+            yield Problem(
+                "install.ambient",
+                "ambient mode across clusters is not built yet: use sidecars, or one cluster",
+            )
+        if any(g.name == mc.east_west_gateway for g in spec.install.gateways):
+            yield declared_twice(
+                f"install.gateways[{mc.east_west_gateway}].name",
+                f"gateway {mc.east_west_gateway!r} (each cluster's east-west gateway)",
+            )
+    for app in spec.apps:
+        for w in app.workloads:
+            for i, name in enumerate(w.clusters):
+                if name not in seen:
+                    yield Problem(
+                        f"apps[{app.name}].workloads[{w.name}].clusters[{i}]",
+                        f"no cluster {name!r}" + suggestion(name, names, "cluster"),
+                    )
+    regions = {c.region for c in mc.clusters if c.region}
+    for d, dp in enumerate(spec.policy.destination_policies):
+        if dp.locality is None:
+            continue
+        for i, f in enumerate(dp.locality.failover):
+            for field in ("from_region", "to_region"):
+                region = getattr(f, field)
+                if region not in regions:
+                    yield Problem(
+                        f"policy.destination_policies[{d}].locality.failover[{i}].{field}",
+                        f"no cluster is in region {region!r}, so nothing fails over there"
+                        + suggestion(region, sorted(regions), "cluster region"),
+                    )
+
+
+def _placement_without_clusters(spec: MeshSpec) -> Iterator[Problem]:
+    for app in spec.apps:
+        for w in app.workloads:
+            if w.clusters:
+                yield Problem(
+                    f"apps[{app.name}].workloads[{w.name}].clusters",
+                    "names clusters, but the spec declares none: declare "
+                    "multicluster=MultiCluster(...), or remove clusters",
+                )

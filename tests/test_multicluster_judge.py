@@ -1,0 +1,207 @@
+"""Istio's control plane judges the multi-cluster stack: one istiod per cluster.
+
+``meshstack-judge`` runs a fake discovery server per cluster of ``stacks/multi.py``, each
+with its own cluster's rendered objects and mesh config, reading the other cluster's
+Services and endpoints only where the objects hold a remote secret for it. The answers
+are Envoy's endpoints (EDS, by locality and priority) and the callee's RBAC: a sidecar
+on one network reaches the other network's pods through that network's east-west
+gateway, a service running in both prefers its own region and fails over to the other
+only with outlier detection, and the identity of a workload in one cluster passes the
+authorization policy of the other. Each check also fails on a spec (or objects) without
+the piece it guards: the network, the remote secret, the failover policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import PROJECT
+from engine_stack import require_toolchain
+from meshstack.istio_judge import ClusterObjects, ask_clusters, gateway_stand_ins
+from meshstack.k8s import K8sObject
+from meshstack.multicluster import (
+    CROSS_NETWORK_GATEWAY,
+    cluster_views,
+    remote_secret,
+    render_clusters,
+)
+from meshstack.spec import MeshSpec
+from meshstack.stacks import load_spec
+
+pytestmark = pytest.mark.cluster
+
+Edit = Callable[[str, list[K8sObject]], list[K8sObject]]
+
+
+@pytest.fixture(autouse=True)
+def _judge() -> None:
+    require_toolchain("judge")
+
+
+@pytest.fixture(scope="module")
+def multi() -> MeshSpec:
+    return load_spec("multi", PROJECT / "stacks")
+
+
+def questions(spec: MeshSpec, edit: Edit | None = None) -> list[ClusterObjects]:
+    """Each cluster's objects as the program applies them: the cluster's render, its
+    installed gateways' stand-ins, and a remote secret for every other cluster."""
+    assert spec.multicluster is not None
+    views, rendered = cluster_views(spec), render_clusters(spec)
+    found = []
+    for c in spec.multicluster.clusters:
+        objects = rendered[c.name] + gateway_stand_ins(views[c.name], rendered[c.name])
+        objects += [
+            remote_secret(spec, of=o.name, server="https://127.0.0.1:6443", token="judge")
+            for o in spec.multicluster.clusters
+            if o.name != c.name
+        ]
+        if edit is not None:
+            objects = edit(c.name, objects)
+        found.append(ClusterObjects(c.name, objects, views[c.name], c.region, c.zone))
+    return found
+
+
+def endpoints(caller: str, cluster: str, service: str) -> dict[str, Any]:
+    return {
+        "kind": "endpoints",
+        "cluster": cluster,
+        "from": {"namespace": "bookinfo", "name": caller},
+        "to": {"namespace": "bookinfo", "service": service, "port": 9080},
+    }
+
+
+def access(caller: str, cluster: str, callee: str, at: str) -> dict[str, Any]:
+    return {
+        "kind": "access",
+        "cluster": cluster,
+        "from": {"namespace": "bookinfo", "name": caller},
+        "to": {"cluster": at, "namespace": "bookinfo", "service": callee, "port": 9080},
+    }
+
+
+def by_priority(answer: dict[str, Any]) -> dict[int, dict[str, list[str]]]:
+    """priority → locality → addresses, as Envoy will try them."""
+    assert not answer.get("error"), answer
+    found: dict[int, dict[str, list[str]]] = {}
+    for group in answer.get("localities") or []:
+        addresses = [e["address"] for e in group["endpoints"]]
+        found.setdefault(group["priority"], {})[group["locality"]] = sorted(addresses)
+    return found
+
+
+def gateway_of(answer: dict[str, Any], network: str) -> str:
+    """The address istiod knows ``network``'s east-west gateway by."""
+    addresses = [g["address"] for g in answer["networkGateways"] if g["network"] == network]
+    assert len(addresses) == 1, answer["networkGateways"]
+    return addresses[0]
+
+
+def test_west_reaches_easts_pods_through_easts_gateway_and_fails_over_there(
+    multi: MeshSpec,
+) -> None:
+    to_reviews, to_ratings = ask_clusters(
+        questions(multi),
+        [
+            endpoints("productpage-v1", "west", "reviews"),
+            endpoints("reviews-v1", "west", "ratings"),
+        ],
+    )
+    east_gateway = gateway_of(to_reviews, "net-east")
+    assert east_gateway.endswith(":15443")
+    reviews = by_priority(to_reviews)
+    # Its own region first: west's three reviews pods, reached directly.
+    assert list(reviews[0]) == ["us-west1"] and len(reviews[0]["us-west1"]) == 3
+    assert all(not a.endswith(":15443") for a in reviews[0]["us-west1"])
+    # Then east, whose pods are on another network: one endpoint, east's gateway.
+    assert reviews[1] == {"us-east1": [east_gateway]}
+    # ratings runs only in east: west's reviews reach it through east's gateway alone.
+    assert by_priority(to_ratings) == {0: {"us-east1": [east_gateway]}}
+
+
+def test_east_prefers_its_own_region_too(multi: MeshSpec) -> None:
+    (answer,) = ask_clusters(questions(multi), [endpoints("productpage-v1", "east", "reviews")])
+    reviews = by_priority(answer)
+    assert list(reviews[0]) == ["us-east1"] and len(reviews[0]["us-east1"]) == 3
+    assert reviews[1] == {"us-west1": [gateway_of(answer, "net-west")]}
+
+
+def test_without_failover_every_region_is_tried_alike(multi: MeshSpec) -> None:
+    """The priorities are the DestinationPolicy's doing: without it one priority."""
+    policy = multi.policy.model_copy(update={"destination_policies": ()})
+    (answer,) = ask_clusters(
+        questions(multi.model_copy(update={"policy": policy})),
+        [endpoints("productpage-v1", "west", "reviews")],
+    )
+    assert set(by_priority(answer)) == {0}
+
+
+def test_without_a_remote_secret_the_other_cluster_is_unseen(multi: MeshSpec) -> None:
+    def no_remote_secret(cluster: str, objects: list[K8sObject]) -> list[K8sObject]:
+        return [o for o in objects if not (o["kind"] == "Secret" and cluster == "west")]
+
+    (answer,) = ask_clusters(
+        questions(multi, no_remote_secret), [endpoints("reviews-v1", "west", "ratings")]
+    )
+    assert by_priority(answer) == {}
+
+
+def test_without_networks_istio_sends_to_the_other_clusters_pods_directly(
+    multi: MeshSpec,
+) -> None:
+    """The network is what makes istiod use the gateway: a view whose install forgot its
+    membership gets east's pod addresses, which west's pods cannot reach."""
+    clusters = [
+        ClusterObjects(
+            c.name,
+            c.objects,
+            c.view.model_copy(
+                update={
+                    "install": c.view.install.model_copy(update={"membership": None})
+                    if c.view.install
+                    else None
+                }
+            ),
+            c.region,
+        )
+        for c in questions(multi)
+    ]
+    (answer,) = ask_clusters(clusters, [endpoints("reviews-v1", "west", "ratings")])
+    addresses = [
+        a for groups in by_priority(answer).values() for found in groups.values() for a in found
+    ]
+    assert addresses and all(a.endswith(":9080") for a in addresses)
+
+
+def test_easts_gateway_exposes_its_services_on_15443(multi: MeshSpec) -> None:
+    query = {
+        "kind": "listeners",
+        "cluster": "east",
+        "gateway": True,
+        "from": {"namespace": "istio-system", "name": "istio-eastwestgateway"},
+    }
+
+    def without_expose(cluster: str, objects: list[K8sObject]) -> list[K8sObject]:
+        return [o for o in objects if o["metadata"]["name"] != CROSS_NETWORK_GATEWAY]
+
+    (exposed,) = ask_clusters(questions(multi), [query])
+    (hidden,) = ask_clusters(questions(multi, without_expose), [query])
+    assert "0.0.0.0_15443" in exposed["listeners"], exposed
+    assert "0.0.0.0_15443" not in (hidden.get("listeners") or []), hidden
+
+
+def test_reviews_in_west_may_call_ratings_in_east_and_productpage_may_not(
+    multi: MeshSpec,
+) -> None:
+    from_reviews, from_productpage = ask_clusters(
+        questions(multi),
+        [
+            access("reviews-v1", "west", "ratings", "east"),
+            access("productpage-v1", "west", "ratings", "east"),
+        ],
+    )
+    assert from_reviews["mtls"] and from_reviews["allowed"] is True, from_reviews
+    assert from_reviews["principal"].endswith("/ns/bookinfo/sa/bookinfo-reviews")
+    assert from_productpage["allowed"] is False, from_productpage
