@@ -126,9 +126,13 @@ def _wait_ready(server: ApiServer, deadline: float) -> None:
         time.sleep(0.25)
 
 
-def start(workdir: Path, timeout: float = 90) -> ApiServer:
-    """Start etcd and kube-apiserver in ``workdir`` and wait for ``/readyz``."""
-    missing = missing_tools(("etcd", "kube-apiserver"))
+def start(workdir: Path, timeout: float = 90, *, token_controller: bool = False) -> ApiServer:
+    """Start etcd and kube-apiserver in ``workdir`` and wait for ``/readyz``; with
+    ``token_controller``, kube-controller-manager too, running only the controller that
+    fills service-account token Secrets (what a multi-cluster remote secret is read from)."""
+    missing = missing_tools(
+        ("etcd", "kube-apiserver", *(["kube-controller-manager"] if token_controller else []))
+    )
     if missing:
         raise RuntimeError(
             f"toolchain incomplete ({', '.join(missing)}): run scripts/toolchain.sh ensure"
@@ -195,6 +199,23 @@ def start(workdir: Path, timeout: float = 90) -> ApiServer:
         server.stop()
         raise
     server.kubeconfig.write_text(_kubeconfig(server.url, pki / "ca.crt"))
+    if token_controller:
+        server.processes.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "kube-controller-manager"),
+                    f"--kubeconfig={server.kubeconfig}",
+                    "--controllers=serviceaccount-token-controller",
+                    f"--service-account-private-key-file={pki / 'sa.key'}",
+                    f"--root-ca-file={pki / 'ca.crt'}",
+                    "--leader-elect=false",
+                    "--bind-address=127.0.0.1",
+                    "--secure-port=0",
+                ],
+                stdout=_log(workdir, "kube-controller-manager"),
+                stderr=subprocess.STDOUT,
+            )
+        )
     server.started_in_s = time.monotonic() - began
     return server
 

@@ -30,6 +30,7 @@ TOOLS = {
     "language-yaml": ("pulumi-language-yaml",),
     "etcd": ("etcd",),
     "kube-apiserver": ("kube-apiserver",),
+    "kube-controller-manager": ("kube-controller-manager",),
     "istioctl": ("istioctl",),
     "judge": ("meshstack-judge",),
     "sloth": ("sloth",),

@@ -232,10 +232,14 @@ EOF
   mv "$BIN/etcd.tmp" "$BIN/etcd"
 }
 
-build_kube_apiserver() {
-  [ -x "$BIN/kube-apiserver" ] && return 0
+# kube-apiserver and kube-controller-manager (the multi-cluster tests run its token
+# controller, which fills the reader accounts' token Secrets remote secrets are made of):
+# both from the k8s.io/kubernetes module at one version.
+build_kube_binary() {
+  local cmd=$1 cold=$2
+  [ -x "$BIN/$cmd" ] && return 0
   local dir gomod staging
-  dir=$(wrapper kube-apiserver <<EOF
+  dir=$(wrapper "$cmd" <<EOF
 require k8s.io/kubernetes v$KUBE_APISERVER_VERSION
 EOF
 )
@@ -251,8 +255,8 @@ for r in json.load(sys.stdin).get("Replace") or []:
         old = r["Old"]["Path"]
         print("-replace=" + old + "=" + old + "@" + sys.argv[1])
 ' "$staging" | (cd "$dir" && xargs -r go mod edit)
-  step "fetch kube-apiserver v$KUBE_APISERVER_VERSION" \
-    bash -c "cd '$dir' && go get k8s.io/kubernetes/cmd/kube-apiserver@v$KUBE_APISERVER_VERSION"
+  step "fetch $cmd v$KUBE_APISERVER_VERSION" \
+    bash -c "cd '$dir' && go get k8s.io/kubernetes/cmd/$cmd@v$KUBE_APISERVER_VERSION"
   local major=${KUBE_APISERVER_VERSION%%.*} minor
   minor=${KUBE_APISERVER_VERSION#*.}
   minor=${minor%%.*}
@@ -260,11 +264,14 @@ for r in json.load(sys.stdin).get("Replace") or []:
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $pkg.gitVersion=v$KUBE_APISERVER_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
   done
-  step "build kube-apiserver v$KUBE_APISERVER_VERSION (about 9.5 min cold)" \
-    bash -c "cd '$dir' && go build -trimpath -o '$BIN/kube-apiserver.tmp' -ldflags '$flags' \
-      k8s.io/kubernetes/cmd/kube-apiserver"
-  mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
+  step "build $cmd v$KUBE_APISERVER_VERSION ($cold)" \
+    bash -c "cd '$dir' && go build -trimpath -o '$BIN/$cmd.tmp' -ldflags '$flags' \
+      k8s.io/kubernetes/cmd/$cmd"
+  mv "$BIN/$cmd.tmp" "$BIN/$cmd"
 }
+
+build_kube_apiserver() { build_kube_binary kube-apiserver "about 9.5 min cold"; }
+build_kube_controller_manager() { build_kube_binary kube-controller-manager "about 4 min after kube-apiserver"; }
 
 build_istioctl() {
   [ -x "$BIN/istioctl" ] && return 0
@@ -336,7 +343,7 @@ export PATH="$BIN:\$PATH"
 EOF
 }
 
-all_tools=(pulumi language-python language-yaml kubernetes-provider etcd kube-apiserver istioctl judge sloth prometheus-operator-crd)
+all_tools=(pulumi language-python language-yaml kubernetes-provider etcd kube-apiserver kube-controller-manager istioctl judge sloth prometheus-operator-crd)
 
 main() {
   local command=${1:-ensure}
@@ -347,7 +354,7 @@ main() {
       [ $# -gt 0 ] || set -- "${all_tools[@]}"
       for tool in "$@"; do
         case "$tool" in
-          pulumi | language-python | language-yaml | kubernetes-provider | etcd | kube-apiserver | istioctl | judge | sloth | prometheus-operator-crd) ;;
+          pulumi | language-python | language-yaml | kubernetes-provider | etcd | kube-apiserver | kube-controller-manager | istioctl | judge | sloth | prometheus-operator-crd) ;;
           *) die "unknown tool '$tool' (known: ${all_tools[*]})" ;;
         esac
       done

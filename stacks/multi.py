@@ -26,6 +26,7 @@ from meshstack.spec import (
     Namespace,
     OutlierDetection,
     PeerAuthentication,
+    PluginCa,
     RequestSource,
     ServiceType,
     Workload,
@@ -72,12 +73,23 @@ def spec() -> MeshSpec:
         apps=(app,),
         multicluster=MultiCluster(
             mesh_id="mesh1",
+            plugin_ca=PluginCa(root_cert="caRootCert"),
             clusters=(
                 MeshCluster(
-                    name=EAST, network="net-east", region=REGIONS[EAST], kubeconfig="kubeconfigEast"
+                    name=EAST,
+                    network="net-east",
+                    region=REGIONS[EAST],
+                    kubeconfig="kubeconfigEast",
+                    ca_cert="caCertEast",
+                    ca_key="caKeyEast",
                 ),
                 MeshCluster(
-                    name=WEST, network="net-west", region=REGIONS[WEST], kubeconfig="kubeconfigWest"
+                    name=WEST,
+                    network="net-west",
+                    region=REGIONS[WEST],
+                    kubeconfig="kubeconfigWest",
+                    ca_cert="caCertWest",
+                    ca_key="caKeyWest",
                 ),
             ),
         ),

@@ -80,6 +80,15 @@ class EngineStack:
 
     def set_config(self, key: str, value: str, *, path: bool = False, secret: bool = False) -> None:
         flags = [*(["--path"] if path else []), *(["--secret"] if secret else [])]
+        if value.startswith("-"):
+            # A value that reads as a flag (a PEM block) goes in on stdin, kept whole.
+            done = run(
+                ["pulumi", "config", "set", *flags, "--raw", key, "--stack", self.name,
+                 "--non-interactive"],
+                self.project, self.env, stdin=value,
+            )  # fmt: skip
+            self.log.append(done.stdout + done.stderr)
+            return
         self.pulumi("config", "set", *flags, key, value)
 
     def export(self) -> dict[str, Any]:

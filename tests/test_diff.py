@@ -24,6 +24,7 @@ from meshstack.spec import (
     PeerAuthentication,
     RequestSource,
 )
+from meshstack.stacks import load_spec
 from scratch_repo import git
 
 
@@ -250,3 +251,34 @@ def test_risk_rules_read_a_lines_key_as_data_never_as_text(
     assert risk(Renamed(Kind.ROUTE, "ns/api#0", field="fault"), None, '{"abort": {}}') == (
         "fault injection reaches production"
     )
+
+
+def test_a_change_to_how_clusters_are_joined_is_flagged() -> None:
+    """Network, root of trust, a cluster (and its remote secrets) added or removed: each a
+    risky line of its own, not one blob for the whole multi-cluster section."""
+    multi = load_spec("multi", PROJECT / "stacks")
+    mc = multi.multicluster
+    assert mc is not None and mc.plugin_ca is not None
+    east, west = mc.clusters
+    moved = multi.model_copy(
+        update={
+            "multicluster": mc.model_copy(
+                update={
+                    "clusters": (east.model_copy(update={"network": "net-other"}), west),
+                    "plugin_ca": mc.plugin_ca.model_copy(update={"root_cert": "newRoot"}),
+                }
+            )
+        }
+    )
+    risks = {c.key: c.risk for c in diff(multi, moved)}
+    assert risks["cluster east network"] and "east-west gateway" in risks["cluster east network"]
+    root = risks["multi-cluster plugin_ca.root_cert"]
+    assert root is not None and "root of trust" in root
+    third = east.model_copy(update={"name": "south", "network": "net-south"})
+    grown = multi.model_copy(
+        update={"multicluster": mc.model_copy(update={"clusters": (east, west, third)})}
+    )
+    joined = {c.key: c.risk for c in diff(multi, grown)}
+    assert joined["cluster south"] is not None and "remote secrets" in joined["cluster south"]
+    left = {c.key: c.risk for c in diff(grown, multi)}
+    assert left["cluster south"] is not None and "leaves" in left["cluster south"]

@@ -205,3 +205,27 @@ def test_reviews_in_west_may_call_ratings_in_east_and_productpage_may_not(
     assert from_reviews["mtls"] and from_reviews["allowed"] is True, from_reviews
     assert from_reviews["principal"].endswith("/ns/bookinfo/sa/bookinfo-reviews")
     assert from_productpage["allowed"] is False, from_productpage
+
+
+def test_every_crossing_graph_names_is_istios(multi: MeshSpec) -> None:
+    """``graph`` says which declared calls leave the caller's cluster and which gateway
+    they cross; Istio's EDS for each caller says the same (and nothing else)."""
+    from meshstack.access.graph import who_can_call_whom
+    from meshstack.multicluster import crossings
+
+    assert multi.multicluster is not None
+    network = {c.name: c.network for c in multi.multicluster.clusters}
+    declared = [(c.caller, c.callee) for c in who_can_call_whom(multi) if c.declared]
+    found = crossings(multi, declared)
+    assert found, "the stack has calls that cross clusters"
+    answers = ask_clusters(
+        questions(multi),
+        [
+            endpoints(c.caller.split("/")[1] + "-v1", c.cluster, c.callee.split("/")[1])
+            for c in found
+        ],
+    )
+    for crossing, answer in zip(found, answers, strict=True):
+        gateways = {gateway_of(answer, network[g]) for g in crossing.gateways}
+        reached = {a for groups in by_priority(answer).values() for x in groups.values() for a in x}
+        assert reached == gateways, (str(crossing), answer)

@@ -46,6 +46,7 @@ from meshstack.diff.comment import build_comment, load_reviews
 from meshstack.guardrails.model import GuardrailSettings
 from meshstack.guardrails.planned import guardrail_problems
 from meshstack.istio_judge import JudgeUnavailable, build_judge, judge_binary
+from meshstack.multicluster import render_clusters
 from meshstack.policy_pack import executable as policy_pack_executable
 from meshstack.provider_plugin import PLUGIN, ProviderInstallError, install_plugin
 from meshstack.render import K8sObject, render, stack_releases
@@ -483,13 +484,19 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(text, end="")
         return 0
-    objects = render(spec)
-    try:
-        written = write_objects(objects, args.out)
-    except RenderTargetError as error:
-        print(f"meshstack: {error}", file=sys.stderr)
-        return 1
-    print(f"stack {args.stack!r}: wrote {len(written)} objects to {args.out}")
+    # A mesh of several clusters: each cluster's objects in a directory of its own.
+    targets = (
+        {args.out / name: objects for name, objects in render_clusters(spec).items()}
+        if spec.multicluster is not None
+        else {args.out: render(spec)}
+    )
+    for out, objects in targets.items():
+        try:
+            written = write_objects(objects, out)
+        except RenderTargetError as error:
+            print(f"meshstack: {error}", file=sys.stderr)
+            return 1
+        print(f"stack {args.stack!r}: wrote {len(written)} objects to {out}")
     return 0
 
 

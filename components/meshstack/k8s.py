@@ -48,18 +48,31 @@ def type_token(obj: K8sObject) -> str:
     return f"kubernetes:{group_version}:{obj['kind']}"
 
 
+SKIP_AWAIT = "pulumi.com/skipAwait"
 NO_WAIT_ANNOTATIONS = {
-    "pulumi.com/skipAwait": "true",
+    SKIP_AWAIT: "true",
     "pulumi.com/deletionPropagationPolicy": "background",
 }
 """What ``meshstack:skipAwait`` puts on every Kubernetes object: the provider waits on no
 controller (an API server where nothing reconciles, such as the end-to-end tests')."""
 
 
+WAIT_FOR = "pulumi.com/waitFor"
+"""The provider's own wait for a condition on an object (``jsonpath={.data.token}``)."""
+
+
 def without_waiting(metadata: dict[str, Any]) -> dict[str, Any]:
-    """``metadata`` with :data:`NO_WAIT_ANNOTATIONS` added to its annotations."""
-    annotations = {**(metadata.get("annotations") or {}), **NO_WAIT_ANNOTATIONS}
-    return {**metadata, "annotations": annotations}
+    """``metadata`` with :data:`NO_WAIT_ANNOTATIONS` added to its annotations. An object
+    that says what to wait for (``pulumi.com/waitFor``) keeps that wait (what the program
+    reads from it next does not exist until then), its delete still waits on no
+    garbage collector."""
+    own = metadata.get("annotations") or {}
+    added = (
+        {k: v for k, v in NO_WAIT_ANNOTATIONS.items() if k != SKIP_AWAIT}
+        if WAIT_FOR in own
+        else NO_WAIT_ANNOTATIONS
+    )
+    return {**metadata, "annotations": {**own, **added}}
 
 
 def strip_descriptions(crd_spec: Any) -> Any:

@@ -9,9 +9,10 @@ every cluster, as callers' DNS and istiod need). A spec of one cluster has no vi
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+import pulumi
 import yaml
 
 from meshstack.k8s import K8sObject
@@ -21,6 +22,7 @@ from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerP
 from meshstack.spec.install import EAST_WEST_PORTS, GatewayInstall, MeshMembership
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.multicluster import MeshCluster, MultiCluster
+from meshstack.validation.problems import Problem
 
 CROSS_NETWORK_GATEWAY = "cross-network-gateway"
 """The Istio Gateway that exposes a network's services to the others' sidecars."""
@@ -138,15 +140,16 @@ CACERTS_KEYS = ("ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem")
 """The files istiod's plug-in CA reads from the ``cacerts`` Secret of its namespace."""
 
 
-def cacerts_secret(namespace: str, files: Mapping[str, str]) -> K8sObject:
+def cacerts_object(namespace: str, files: pulumi.Input[Mapping[str, str]]) -> K8sObject:
     """The ``cacerts`` Secret of one cluster: its intermediate CA (certificate and key),
-    the shared root, and the chain from the intermediate up to it (base64 in ``data``)."""
+    the shared root, and the chain from the intermediate up to it, as ``stringData`` (the
+    files may be secret outputs: the engine keeps them encrypted)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": CACERTS, "namespace": namespace},
         "type": "Opaque",
-        "data": {k: base64.b64encode(files[k].encode()).decode() for k in CACERTS_KEYS},
+        "stringData": files,
     }
 
 
@@ -160,3 +163,123 @@ def render_clusters(spec: MeshSpec) -> dict[str, list[K8sObject]]:
         assert view.install is not None
         out[name] = [install_namespace_object(view.install), *render(view)]
     return out
+
+
+def ca_files_of(*, root: str, cert: str, key: str) -> dict[str, str]:
+    """The ``cacerts`` files of one cluster from its intermediate and the shared root:
+    the chain is the intermediate followed by the root (what Istio's plug-in CA sends
+    with every workload certificate)."""
+    chain = cert.rstrip("\n") + "\n" + root.lstrip("\n")
+    return {"ca-cert.pem": cert, "ca-key.pem": key, "root-cert.pem": root, "cert-chain.pem": chain}
+
+
+def api_server_of(kubeconfig: str, context: str | None = None) -> str:
+    """The API server a kubeconfig reaches (its current context's, or ``context``'s): where
+    the other clusters' istiod read this one."""
+    document = yaml.safe_load(kubeconfig) or {}
+    name = context or document.get("current-context")
+    contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
+    clusters = {c.get("name"): c.get("cluster") or {} for c in document.get("clusters") or []}
+    chosen = contexts.get(name, {})
+    return str(clusters.get(chosen.get("cluster"), {}).get("server", ""))
+
+
+def cluster_config_problems(
+    mc: MultiCluster, *, set_keys: set[str], secret_keys: set[str], rendering: bool
+) -> list[Problem]:
+    """What the stack's config lacks for the clusters: each kubeconfig (unless rendering:
+    then no cluster is reached) and each CA file; a key or a kubeconfig kept in plaintext
+    is refused, naming the ``--secret`` command that fixes it."""
+    problems = []
+    for c in mc.clusters:
+        wanted: list[tuple[str, str | None, bool]] = (
+            [] if rendering or c.kubeconfig is None else [("kubeconfig", c.kubeconfig, True)]
+        )
+        if mc.plugin_ca is not None:
+            wanted += [("ca_cert", c.ca_cert, False), ("ca_key", c.ca_key, True)]
+        for field, key, secret in wanted:
+            if key is None:
+                continue
+            where = f"multicluster.clusters[{c.name}].{field}"
+            if key not in set_keys:
+                problems.append(
+                    Problem(
+                        where,
+                        f"config key meshstack:{key} is not set: pulumi config set "
+                        + ("--secret " if secret else "")
+                        + f"meshstack:{key} < FILE",
+                    )
+                )
+            elif secret and key not in secret_keys:
+                problems.append(
+                    Problem(
+                        where,
+                        f"config key meshstack:{key} is in plaintext in the stack's config: "
+                        f"pulumi config set --secret meshstack:{key} < FILE",
+                    )
+                )
+    if mc.plugin_ca is not None and mc.plugin_ca.root_cert not in set_keys:
+        problems.append(
+            Problem(
+                "multicluster.plugin_ca.root_cert",
+                f"config key meshstack:{mc.plugin_ca.root_cert} is not set: pulumi config set "
+                f"meshstack:{mc.plugin_ca.root_cert} < ROOT_CERT_PEM",
+            )
+        )
+    return problems
+
+
+def placement(spec: MeshSpec) -> dict[str, tuple[str, ...]]:
+    """``namespace/workload`` → the clusters its pods run in (every cluster by default)."""
+    every = tuple(c.name for c in clusters_of(spec))
+    return {
+        f"{app.namespace}/{w.name}": tuple(c for c in every if w.runs_in(c))
+        for app in spec.apps
+        for w in app.workloads
+    }
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A call whose caller runs in ``cluster`` and whose callee does not: it goes to the
+    callee's clusters, through the east-west gateway of each on another network."""
+
+    caller: str
+    cluster: str
+    callee: str
+    there: tuple[str, ...]
+    gateways: tuple[str, ...]
+    """The clusters (of ``there``) whose east-west gateway the requests go through."""
+
+    def __str__(self) -> str:
+        via = [
+            f"{c}'s east-west gateway" if c in self.gateways else f"{c} directly"
+            for c in self.there
+        ]
+        return (
+            f"{self.caller} in {self.cluster} → {self.callee}: runs in "
+            f"{', '.join(self.there) or 'no cluster'}; reached through "
+            f"{' or '.join(via) or 'nothing'}"
+        )
+
+
+def crossings(spec: MeshSpec, calls: list[tuple[str, str]]) -> list[Crossing]:
+    """Each ``(caller, callee)`` from every cluster where the caller runs and the callee
+    does not."""
+    mc = spec.multicluster
+    if mc is None:
+        return []
+    where = placement(spec)
+    network = {c.name: c.network for c in mc.clusters}
+    return [
+        Crossing(
+            caller,
+            cluster,
+            callee,
+            where.get(callee, ()),
+            tuple(c for c in where.get(callee, ()) if network[c] != network[cluster]),
+        )
+        for caller, callee in calls
+        for cluster in where.get(caller, ())
+        if cluster not in where.get(callee, ())
+    ]

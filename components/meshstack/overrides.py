@@ -83,8 +83,9 @@ def apply_overrides(spec: MeshSpec, config: Mapping[str, Any]) -> tuple[MeshSpec
     ``config`` holds the keys without the ``meshstack:`` prefix.
     """
     problems: list[Problem] = []
+    named = spec.multicluster.config_keys if spec.multicluster is not None else ()
     for config_key in config:
-        if config_key not in KNOWN_KEYS:
+        if config_key not in KNOWN_KEYS and config_key not in named:
             close = difflib.get_close_matches(config_key, KNOWN_KEYS, n=1)
             hint = f"did you mean {CONFIG_NAMESPACE}:{close[0]}? " if close else ""
             problems.append(

@@ -15,14 +15,18 @@ Pulumi YAML programs use).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi.runtime.config import is_config_secret
 
 from meshstack.chart_files import unreachable_source_problems
 from meshstack.components import MeshStack, MeshStackArgs
 from meshstack.components.crd_layer import CrdLayerArgs, MeshCrdLayer
+from meshstack.components.multicluster import MultiClusterMesh, MultiClusterMeshArgs
 from meshstack.components.stack import skip_await
 from meshstack.crd_layer import (
     OUTPUT,
@@ -30,6 +34,7 @@ from meshstack.crd_layer import (
     holder_problems,
     layer_config_problems,
 )
+from meshstack.multicluster import api_server_of, ca_files_of, cluster_config_problems
 from meshstack.overrides import KNOWN_KEYS
 from meshstack.runtime import tune_garbage_collector
 from meshstack.spec.mesh import MeshSpec
@@ -118,6 +123,65 @@ def deploy(
     )
 
 
+def deploy_clusters(spec: MeshSpec, project: Path, settings: StackSettings) -> MultiClusterMesh:
+    """Register a multi-cluster ``spec`` (resolved and valid): a provider per cluster from
+    the kubeconfig its config key holds (or, rendering, a directory per cluster), the
+    plug-in CA's files from config (the keys must be secrets), one MultiClusterMesh."""
+    assert spec.multicluster is not None
+    mc = spec.multicluster
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    problems = cluster_config_problems(
+        mc,
+        set_keys={k for k in mc.config_keys if config.get(k) is not None},
+        secret_keys={k for k in mc.config_keys if is_config_secret(f"{CONFIG_NAMESPACE}:{k}")},
+        rendering=bool(settings.render_dir),
+    )
+    if problems:
+        raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
+    if _engine_fetches_charts():
+        unreachable = unreachable_source_problems(spec)
+        if unreachable:
+            raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
+    providers: dict[str, pulumi.ProviderResource | None] = {}
+    servers: dict[str, pulumi.Input[str]] = {}
+    ca_files: dict[str, pulumi.Input[Mapping[str, str]]] = {}
+    for c in mc.clusters:
+        kubeconfig = config.get_secret(c.kubeconfig) if c.kubeconfig else None
+        if settings.render_dir:
+            providers[c.name] = k8s.Provider(
+                f"render-{c.name}",
+                render_yaml_to_directory=str(Path(settings.render_dir) / c.name),
+            )
+        else:
+            providers[c.name] = k8s.Provider(
+                f"cluster-{c.name}", kubeconfig=kubeconfig, context=c.context
+            )
+        servers[c.name] = (
+            kubeconfig.apply(functools.partial(api_server_of, context=c.context))
+            if kubeconfig is not None
+            else ""
+        )
+        if mc.plugin_ca is not None and c.ca_cert and c.ca_key:
+            ca_files[c.name] = pulumi.Output.all(
+                config.require(mc.plugin_ca.root_cert),
+                config.require(c.ca_cert),
+                config.require_secret(c.ca_key),
+            ).apply(lambda got: ca_files_of(root=got[0], cert=got[1], key=got[2]))
+    return MultiClusterMesh(
+        "mesh",
+        MultiClusterMeshArgs(
+            spec=spec,
+            providers=providers,
+            servers=servers,
+            ca_files=ca_files,
+            base_dir=project,
+            protect_namespaces=settings.production,
+            skip_await=settings.skip_await,
+            grafana_admin_password=config.get_secret("grafanaAdminPassword"),
+        ),
+    )
+
+
 def _provider(settings: StackSettings) -> k8s.Provider | None:
     """The render-mode provider when the stack renders to a directory, else the default."""
     if not settings.render_dir:
@@ -167,7 +231,7 @@ def deploy_crd_layer(of: str, project: Path, settings: StackSettings) -> MeshCrd
     return layer
 
 
-def run(project_dir: Path | None = None) -> MeshStack | MeshCrdLayer:
+def run(project_dir: Path | None = None) -> MeshStack | MeshCrdLayer | MultiClusterMesh:
     """Deploy this stack's spec, or the CRD layer of the stack ``meshstack:crdsOf`` names;
     ``project_dir`` holds ``stacks/`` (default: the directory Pulumi runs the program in,
     which is the project's)."""
@@ -177,6 +241,13 @@ def run(project_dir: Path | None = None) -> MeshStack | MeshCrdLayer:
     if settings.crds_of:
         return deploy_crd_layer(settings.crds_of, project, settings)
     spec = resolved(pulumi.get_stack(), project)
+    if spec.multicluster is not None:
+        joined = deploy_clusters(spec, project, settings)
+        pulumi.export("clusters", sorted(joined.meshes))
+        pulumi.export("namespaces", sorted({n.name for n in spec.namespaces}))
+        pulumi.export("istio_version", spec.install.version if spec.install else None)
+        pulumi.export("render_dir", settings.render_dir or None)
+        return joined
     mesh = deploy(spec, project)
     pulumi.export("namespaces", sorted(mesh.namespaces.by_name))
     pulumi.export("istio_version", spec.install.version if spec.install else None)

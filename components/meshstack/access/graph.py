@@ -13,6 +13,7 @@ from meshstack.access.authorization import SYMBOL, Call, Endpoint, Evaluator, Ve
 from meshstack.access.sidecar_scope import imports, outbound_policy, scope_of
 from meshstack.enforcement import Enforcement
 from meshstack.model import model_of
+from meshstack.multicluster import crossings, placement
 from meshstack.runtime import collector_paused
 from meshstack.spec.mesh import MeshSpec
 from meshstack.spec.observability import OutboundPolicy, SidecarScope
@@ -194,5 +195,25 @@ def to_markdown(spec: MeshSpec, calls: list[Call]) -> str:
     ]
     if len(extra) > 50:
         out.append(f"- … and {len(extra) - 50} more")
+    out += clusters_markdown(spec, calls)
     out += ["", "```mermaid", to_mermaid(calls), "```", ""]
     return "\n".join(out)
+
+
+def clusters_markdown(spec: MeshSpec, calls: list[Call]) -> list[str]:
+    """For a mesh of several clusters: where each workload runs, and the declared calls
+    that leave the caller's cluster. One trust domain, so each verdict above holds
+    whichever cluster the caller runs in (what Istio's judge checks across clusters)."""
+    mc = spec.multicluster
+    if mc is None:
+        return []
+    out = ["", f"## Clusters: {len(mc.clusters)} (mesh {mc.mesh_id})", ""]
+    for c in mc.clusters:
+        running = sorted(w for w, there in placement(spec).items() if c.name in there)
+        out.append(
+            f"- {c.name} (network {c.network}, region {c.region or '-'}): {', '.join(running)}"
+        )
+    out += ["", "Every verdict above holds for a caller in any cluster (one trust domain).", ""]
+    crossing = crossings(spec, [(c.caller, c.callee) for c in calls if c.declared])
+    out += [f"- {c}" for c in crossing] or ["- no declared call leaves its cluster"]
+    return out

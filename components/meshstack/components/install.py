@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from meshstack.chart_files import local_chart_problems
 from meshstack.components.helm import register_release
 from meshstack.components.registry import register_object
+from meshstack.multicluster import cacerts_object
 from meshstack.render.install import install_namespace_object, istio_releases
 from meshstack.spec.install import IstioInstall
 from meshstack.spec.trust import DEFAULT_TRUST, TrustDomain
@@ -32,6 +33,10 @@ class IstioInstallationArgs:
     base_dir: Path | None = None
     trust: TrustDomain = DEFAULT_TRUST
     """The mesh's trust domain (``MeshSpec.trust``), which istiod issues identities in."""
+    ca_files: pulumi.Input[Mapping[str, str]] | None = None
+    """The plug-in CA's files (``meshstack.multicluster.CACERTS_KEYS``, PEM text, usually
+    config secrets): a ``cacerts`` Secret istiod signs identities with instead of its own
+    self-signed root, created before istiod (which reads it once, at start)."""
 
 
 class IstioInstallation(pulumi.ComponentResource):
@@ -69,10 +74,22 @@ class IstioInstallation(pulumi.ComponentResource):
             provider=args.provider,
         )
         namespaces = {**args.namespaces, install.namespace: self.namespace}
+        self.cacerts: pulumi.CustomResource | None = None
+        if args.ca_files is not None:
+            self.cacerts = register_object(
+                name,
+                cacerts_object(install.namespace, args.ca_files),
+                parent=self,
+                depends_on=[self.namespace],
+                provider=args.provider,
+                secret_outputs=("data", "stringData"),
+            )
         self.releases = {}
         plan = istio_releases(install, args.trust)
         for release in plan:
             waits_for: list[pulumi.Resource] = [self.releases[b] for b in release.after]
+            if release.role == "istiod" and self.cacerts is not None:
+                waits_for.append(self.cacerts)
             own_namespace = namespaces.get(release.namespace)
             if own_namespace is not None:
                 waits_for.append(own_namespace)

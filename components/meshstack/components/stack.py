@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,9 @@ class MeshStackArgs:
     grafana_admin_password: pulumi.Input[str] | None = None
     """Grafana's admin password from a secret the caller holds (a ``pulumi config set
     --secret`` value); without it one is generated with ``pulumi_random``."""
+    ca_files: pulumi.Input[Mapping[str, str]] | None = None
+    """The plug-in CA's ``cacerts`` files for this cluster (a multi-cluster mesh's shared
+    root; :class:`~meshstack.components.install.IstioInstallationArgs`)."""
     skip_await: bool = False
     """Do not wait on the cluster's controllers: every Kubernetes object below the stack,
     charts' included, gets ``pulumi.com/skipAwait`` (no wait for readiness) and
@@ -88,6 +91,7 @@ class MeshStack(pulumi.ComponentResource):
                     args.provider,
                     args.base_dir,
                     trust=spec.trust,
+                    ca_files=args.ca_files,
                 ),
                 child,
             )

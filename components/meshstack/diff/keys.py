@@ -55,6 +55,9 @@ class Kind(StrEnum):
     ADDON = "add-on"
     GATEWAY_API_CRDS = "gateway api crds"
     GATEWAY_API_FROM = "gateway api crds from"
+    MULTI_CLUSTER = "multi-cluster"
+    """The mesh over several clusters: its ID, topology, east-west gateway, shared root."""
+    CLUSTER = "cluster"
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,49 @@ def _crd_owner(line: Line) -> str | None:
     return None
 
 
+_CLUSTER_RISKS = {
+    "network": "pods change network: the other clusters reach them through another "
+    "east-west gateway, and requests in flight fail until every istiod has re-read it",
+    "ca_cert": "the cluster's intermediate CA changes: identities it issues must still chain "
+    "to the root the other clusters trust, or cross-cluster mTLS fails",
+    "ca_key": "the cluster's intermediate CA changes: identities it issues must still chain "
+    "to the root the other clusters trust, or cross-cluster mTLS fails",
+    "kubeconfig": "the cluster is reached another way: its provider changes, and Pulumi may "
+    "replace every object in it",
+    "context": "the cluster is reached another way: its provider changes, and Pulumi may "
+    "replace every object in it",
+}
+_MESH_RISKS = {
+    "mesh_id": "the mesh ID changes: istiod in every cluster restarts into another mesh",
+    "topology": "the topology changes: which clusters run istiod changes",
+    "plugin_ca.root_cert": "the root of trust changes: every identity must be reissued, and "
+    "clusters trusting the old root refuse the new ones until all have moved",
+    "plugin_ca": "the root of trust changes: every identity must be reissued, and clusters "
+    "trusting the old root refuse the new ones until all have moved",
+}
+
+
+def _topology(line: Line) -> str | None:
+    """A change to how the clusters are joined: a cluster added or removed (its remote
+    secrets with it), its network, how it is reached, its CA; the mesh's ID, topology or
+    root of trust."""
+    key = line.key
+    if key.kind is Kind.CLUSTER:
+        if line.whole():
+            joined = "joins" if line.before is None else "leaves"
+            return f"cluster {key.scope} {joined} the mesh: remote secrets are " + (
+                "made for it in every other cluster" if joined == "joins" else "dropped"
+            )
+        return _CLUSTER_RISKS.get(key.field)
+    if key.kind is Kind.MULTI_CLUSTER:
+        if line.whole():
+            return "the mesh " + (
+                "spans several clusters now" if line.before is None else "is one cluster again"
+            )
+        return _MESH_RISKS.get(key.field) or _MESH_RISKS.get(key.field.split(".")[0])
+    return None
+
+
 def _mtls(line: Line) -> str | None:
     if line.key.kind is not Kind.MTLS or not line.before:
         return None
@@ -279,6 +322,7 @@ def _candidate_percent(split: str) -> int:
 
 RULES: tuple[Callable[[Line], str | None], ...] = (
     _crd_owner,
+    _topology,
     _mtls,
     _https,
     _ingress_move,

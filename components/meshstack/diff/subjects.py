@@ -82,8 +82,10 @@ def _mesh(spec: MeshSpec, found: Subjects) -> None:
             "install",
             "addons",
             "gateway_api",
+            "multicluster",
         ),
     )
+    _clusters(spec, found)
     for ns in spec.namespaces:
         found.objects[SubjectKey(Kind.NAMESPACE, ns.name)] = fields_of(ns, drop=("name",))
 
@@ -182,6 +184,22 @@ def _edge_and_proxies(spec: MeshSpec, found: Subjects) -> None:
         key = SubjectKey(Kind.SLO, f"{slo.namespace}/{slo.service}", part=slo.name)
         found.objects[key] = fields_of(
             slo, drop=("name", "namespace", "service"), defaults=True, flat=True
+        )
+
+
+def _clusters(spec: MeshSpec, found: Subjects) -> None:
+    """The mesh's clusters, one subject each (its network, region, how it is reached, its
+    intermediate CA), and the mesh-wide settings; each cluster's remote secrets follow
+    from the list, so a cluster added or removed is also a remote secret made or dropped."""
+    mc = spec.multicluster
+    if mc is None:
+        return
+    found.objects[SubjectKey(Kind.MULTI_CLUSTER)] = fields_of(
+        mc, drop=("clusters",), defaults=True, flat=True
+    )
+    for cluster in mc.clusters:
+        found.objects[SubjectKey(Kind.CLUSTER, cluster.name)] = fields_of(
+            cluster, drop=("name",), flat=True
         )
 
 

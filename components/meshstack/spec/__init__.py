@@ -41,7 +41,7 @@ from meshstack.spec.locality import (
     LocalityLoadBalancing,
 )
 from meshstack.spec.mesh import MeshPolicy, MeshSpec
-from meshstack.spec.multicluster import MeshCluster, MultiCluster, Topology
+from meshstack.spec.multicluster import MeshCluster, MultiCluster, PluginCa, Topology
 from meshstack.spec.observability import (
     LocalRateLimit,
     OutboundPolicy,
@@ -169,6 +169,7 @@ __all__ = [
     "OutboundPolicy",
     "OutlierDetection",
     "PeerAuthentication",
+    "PluginCa",
     "Probe",
     "ProbeKind",
     "Prometheus",

@@ -43,6 +43,22 @@ class MeshCluster(Spec):
     config set --secret``); ``None``: the provider's default (``KUBECONFIG``)."""
     context: NonEmptyStr | None = None
     """The kubeconfig context to use, when the kubeconfig has several."""
+    ca_cert: NonEmptyStr | None = None
+    """With ``MultiCluster.plugin_ca``: the stack config key holding this cluster's
+    intermediate CA certificate (PEM), signed by the shared root."""
+    ca_key: NonEmptyStr | None = None
+    """With ``MultiCluster.plugin_ca``: the config key holding the intermediate's private
+    key; it must be a config secret (``pulumi config set --secret``)."""
+
+
+class PluginCa(Spec):
+    """One root of trust for every cluster: each istiod signs workload certificates with
+    an intermediate of that root (the ``cacerts`` Secret of Istio's plug-in CA), so an
+    identity issued in one cluster verifies in every other. Without it each istiod makes
+    its own root and cross-cluster mTLS fails."""
+
+    root_cert: NonEmptyStr = "caRootCert"
+    """The stack config key holding the root certificate (PEM)."""
 
 
 class MultiCluster(Spec):
@@ -54,9 +70,20 @@ class MultiCluster(Spec):
     topology: Topology = Topology.MULTI_PRIMARY
     east_west_gateway: DnsLabel = "istio-eastwestgateway"
     """The name of each network's east-west gateway release (in Istio's namespace)."""
+    plugin_ca: PluginCa | None = None
+    """The shared root of trust (each cluster names its intermediate's config keys)."""
 
     def cluster(self, name: str) -> MeshCluster | None:
         return next((c for c in self.clusters if c.name == name), None)
+
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        """The ``meshstack:`` config keys this spec names (kubeconfigs, CA files): the
+        stack's config may hold them besides meshstack's own."""
+        keys = [self.plugin_ca.root_cert] if self.plugin_ca is not None else []
+        for c in self.clusters:
+            keys += [k for k in (c.kubeconfig, c.ca_cert, c.ca_key) if k is not None]
+        return tuple(keys)
 
     @property
     def networks(self) -> tuple[str, ...]:

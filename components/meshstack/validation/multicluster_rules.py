@@ -47,22 +47,37 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
             "a multi-primary mesh installs istiod in every cluster: declare install="
             "IstioInstall(...) (each cluster's view adds its membership and east-west gateway)",
         )
-    else:
+    elif spec.cluster_view is None:
+        # (A cluster's view carries the membership and east-west gateway it derives.)
         if spec.install.membership is not None:
             yield Problem(
                 "install.membership",
                 "each cluster's view sets its own membership from multicluster: remove it",
-            )
-        if spec.install.ambient:
-            yield Problem(
-                "install.ambient",
-                "ambient mode across clusters is not built yet: use sidecars, or one cluster",
             )
         if any(g.name == mc.east_west_gateway for g in spec.install.gateways):
             yield declared_twice(
                 f"install.gateways[{mc.east_west_gateway}].name",
                 f"gateway {mc.east_west_gateway!r} (each cluster's east-west gateway)",
             )
+    if spec.install is not None and spec.install.ambient:
+        yield Problem(
+            "install.ambient",
+            "ambient mode across clusters is not built yet: use sidecars, or one cluster",
+        )
+    for c in mc.clusters:
+        for field in ("ca_cert", "ca_key"):
+            if mc.plugin_ca is not None and getattr(c, field) is None:
+                yield Problem(
+                    f"multicluster.clusters[{c.name}].{field}",
+                    "the mesh shares a root of trust (plugin_ca): name the config key of "
+                    f"this cluster's intermediate {'certificate' if field == 'ca_cert' else 'key'}",
+                )
+            if mc.plugin_ca is None and getattr(c, field) is not None:
+                yield Problem(
+                    f"multicluster.clusters[{c.name}].{field}",
+                    "names an intermediate CA, but the mesh declares no root: set "
+                    "multicluster.plugin_ca=PluginCa(...), or remove it",
+                )
     for app in spec.apps:
         for w in app.workloads:
             for i, name in enumerate(w.clusters):

@@ -1,0 +1,170 @@
+"""The multi-cluster spec: its rules, each cluster's view, and the objects that join clusters.
+
+What Istio does with the views is judged in ``test_multicluster_judge.py`` (its control
+plane) and ``test_multicluster_engine.py`` (two API servers); here, that the views are
+what the facts of Istio's multi-primary install say, that a mesh of one cluster renders
+exactly as before, and that every problem is named before anything runs.
+"""
+
+from __future__ import annotations
+
+import yaml
+from conftest import PROJECT
+from meshstack.multicluster import (
+    CROSS_NETWORK_GATEWAY,
+    api_server_of,
+    ca_files_of,
+    cluster_config_problems,
+    cluster_views,
+    remote_secret,
+    render_clusters,
+)
+from meshstack.render import render
+from meshstack.render.install import gateway_values, istio_releases
+from meshstack.spec import MeshSpec, Topology
+from meshstack.stacks import load_spec
+from meshstack.validation import validate
+
+
+def multi() -> MeshSpec:
+    return load_spec("multi", PROJECT / "stacks")
+
+
+def test_a_mesh_of_one_cluster_has_no_views_and_renders_as_before(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    for spec in stack_specs.values():
+        assert cluster_views(spec) == {}
+        assert render(spec) == render(spec.model_copy(update={"multicluster": None}))
+
+
+def test_each_view_is_valid_and_carries_istiods_membership_values() -> None:
+    spec = multi()
+    for name, view in cluster_views(spec).items():
+        assert validate(view) == [], name
+        assert view.install is not None
+        istiod = next(r for r in istio_releases(view.install) if r.role == "istiod")
+        assert istiod.values["global"]["meshID"] == "mesh1"
+        assert istiod.values["global"]["multiCluster"]["clusterName"] == name
+        assert istiod.values["global"]["network"] == f"net-{name}"
+        east_west = next(g for g in view.install.gateways if g.network is not None)
+        values = gateway_values(east_west)
+        assert values["networkGateway"] == f"net-{name}"
+        assert [p.port for p in east_west.ports] == [15021, 15443, 15012, 15017]
+
+
+def test_each_cluster_exposes_its_services_and_runs_only_its_workloads() -> None:
+    rendered = render_clusters(multi())
+    for name, objects in rendered.items():
+        by_kind = {(o["kind"], o["metadata"]["name"]) for o in objects}
+        namespace = next(o for o in objects if o["metadata"]["name"] == "istio-system")
+        assert namespace["metadata"]["labels"]["topology.istio.io/network"] == f"net-{name}"
+        expose = next(o for o in objects if o["metadata"]["name"] == CROSS_NETWORK_GATEWAY)
+        (server,) = expose["spec"]["servers"]
+        assert server["port"]["number"] == 15443 and server["hosts"] == ["*.local"]
+        assert server["tls"] == {"mode": "AUTO_PASSTHROUGH"}
+        assert ("Service", "ratings") in by_kind and ("Service", "details") in by_kind
+        assert (("Deployment", "ratings-v1") in by_kind) == (name == "east")
+        assert ("Deployment", "reviews-v2") in by_kind
+
+
+def test_a_remote_secret_is_what_istiods_multicluster_controller_reads() -> None:
+    secret = remote_secret(multi(), of="east", server="https://10.0.0.1:6443", token="t0k")
+    assert secret["metadata"]["labels"] == {"istio/multiCluster": "true"}
+    assert secret["metadata"]["annotations"] == {"networking.istio.io/cluster": "east"}
+    kubeconfig = yaml.safe_load(secret["stringData"]["east"])
+    assert api_server_of(secret["stringData"]["east"]) == "https://10.0.0.1:6443"
+    assert kubeconfig["users"][0]["user"]["token"] == "t0k"
+
+
+def test_the_chain_is_the_intermediate_then_the_root() -> None:
+    files = ca_files_of(root="ROOT\n", cert="MID\n", key="KEY\n")
+    assert files["cert-chain.pem"] == "MID\nROOT\n"
+    assert sorted(files) == ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]
+
+
+def _paths(spec: MeshSpec) -> list[str]:
+    return [p.path for p in validate(spec)]
+
+
+def test_every_multicluster_mistake_is_named_at_once() -> None:
+    spec = multi()
+    assert spec.multicluster is not None and spec.install is not None
+    clusters = (
+        spec.multicluster.clusters[0],
+        spec.multicluster.clusters[0].model_copy(update={"ca_key": None}),
+    )
+    app = spec.apps[0]
+    placed = app.model_copy(
+        update={
+            "workloads": tuple(
+                w.model_copy(update={"clusters": ("esat",)}) if w.name == "ratings" else w
+                for w in app.workloads
+            )
+        }
+    )
+    broken = spec.model_copy(
+        update={
+            "multicluster": spec.multicluster.model_copy(
+                update={"clusters": clusters, "topology": Topology.PRIMARY_REMOTE}
+            ),
+            "apps": (placed,),
+        }
+    )
+    problems = {p.path: p.message for p in validate(broken)}
+    assert "declared twice" in problems["multicluster.clusters[east].name"]
+    assert "primary-remote is not built yet" in problems["multicluster.topology"]
+    assert "did you mean 'east'" in problems["apps[bookinfo].workloads[ratings].clusters[0]"]
+    assert "plugin_ca" in problems["multicluster.clusters[east].ca_key"]
+    # west is gone, so failover to us-west1 can never happen.
+    assert any(p.endswith(".to_region") for p in problems), problems
+
+
+def test_placement_without_clusters_and_failover_to_nowhere_are_refused(
+    stack_specs: dict[str, MeshSpec],
+) -> None:
+    dev = stack_specs["dev"]
+    app = dev.apps[0]
+    placed = app.model_copy(
+        update={"workloads": (app.workloads[0].model_copy(update={"clusters": ("east",)}),)}
+    )
+    assert f"apps[{app.name}].workloads[{app.workloads[0].name}].clusters" in _paths(
+        dev.model_copy(update={"apps": (placed, *dev.apps[1:])})
+    )
+
+
+def test_the_stacks_config_must_hold_each_key_and_keep_keys_secret() -> None:
+    mc = multi().multicluster
+    assert mc is not None
+    problems = cluster_config_problems(
+        mc,
+        set_keys={"kubeconfigEast", "caCertEast", "caKeyEast", "caCertWest", "caKeyWest"},
+        secret_keys={"kubeconfigEast"},
+        rendering=False,
+    )
+    messages = {p.path: p.message for p in problems}
+    assert (
+        "pulumi config set --secret meshstack:kubeconfigWest"
+        in messages["multicluster.clusters[west].kubeconfig"]
+    )
+    assert "in plaintext" in messages["multicluster.clusters[east].ca_key"]
+    assert "meshstack:caRootCert" in messages["multicluster.plugin_ca.root_cert"]
+    rendering = cluster_config_problems(
+        mc, set_keys=set(mc.config_keys), secret_keys=set(mc.config_keys), rendering=True
+    )
+    assert rendering == []
+
+
+def test_the_reader_token_keeps_its_wait_under_skip_await() -> None:
+    """The remote secret is built from the token the controller writes: the token Secret
+    must be waited for even where nothing else is, and its delete must not wait on a
+    garbage collector (none runs on the test API servers)."""
+    from meshstack.components.multicluster import reader_token_object
+    from meshstack.k8s import SKIP_AWAIT, WAIT_FOR, without_waiting
+
+    token = without_waiting(reader_token_object("istio-system")["metadata"])
+    assert token["annotations"][WAIT_FOR] == "jsonpath={.data.token}"
+    assert SKIP_AWAIT not in token["annotations"]
+    assert token["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background"
+    other = without_waiting({"name": "x"})
+    assert other["annotations"][SKIP_AWAIT] == "true"

@@ -1,0 +1,203 @@
+"""One ``pulumi up`` of the multi-cluster stack to two real API servers.
+
+Two etcd + kube-apiserver pairs on 127.0.0.1 (each with kube-controller-manager's token
+controller, which fills the reader accounts' token Secrets), one stack with a kubeconfig
+and an intermediate CA per cluster in its config (secrets), a shared root made here with
+openssl. After the up: every object each cluster's view defines is on that cluster's
+server as sent; each cluster holds ``cacerts`` chaining its own intermediate to the one
+root; each holds a remote secret for the other whose kubeconfig really reads the other
+server as its reader account (no istioctl step); no key or token is in the state in
+plaintext; istioctl analyze finds nothing in either cluster's objects; and Istio's control
+plane, fed what the two servers hold, routes west's requests for ratings through east's
+east-west gateway and keeps west's reviews traffic in west until it fails over.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cluster import ApiServer, start
+from engine_stack import EngineStack, new_stack, require_toolchain
+from istioctl import analyze, unjustified
+from meshstack.istio_judge import ClusterObjects, ask_clusters, gateway_stand_ins
+from meshstack.multicluster import CACERTS, cluster_views, render_clusters
+from meshstack.spec import MeshSpec
+from meshstack.stacks import resolve_stack
+from test_engine_cluster import CLUSTER_CONFIG, key_of, sent_within, stored_objects
+from test_multicluster_judge import by_priority, endpoints, gateway_of
+
+pytestmark = [pytest.mark.engine, pytest.mark.cluster]
+
+CLUSTERS = ("east", "west")
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[dict[str, ApiServer]]:
+    require_toolchain("etcd", "kube-apiserver", "kube-controller-manager")
+    started: dict[str, ApiServer] = {}
+    try:
+        for name in CLUSTERS:
+            started[name] = start(tmp_path / f"apiserver-{name}", token_controller=True)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def plugin_ca(directory: Path) -> dict[str, str]:
+    """A root CA and one intermediate per cluster signed by it (PEM text by file name)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ca.cnf").write_text(
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n"
+    )
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             "/O=meshstack test/CN=Root CA", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-keyout", "root-key.pem", "-out", "root-cert.pem", cwd=directory)  # fmt: skip
+    for name in CLUSTERS:
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj",
+                 f"/O=meshstack test/CN=Intermediate CA {name}", "-keyout", f"{name}-key.pem",
+                 "-out", f"{name}.csr", cwd=directory)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "root-cert.pem", "-CAkey",
+                 "root-key.pem", "-CAcreateserial", "-days", "2", "-extfile", "ca.cnf",
+                 "-out", f"{name}-cert.pem", cwd=directory)  # fmt: skip
+    return {p.name: p.read_text() for p in directory.glob("*.pem")}
+
+
+def staged(tmp_path: Path, servers: dict[str, ApiServer], ca: dict[str, str]) -> EngineStack:
+    stack = new_stack(tmp_path, "multi", render=False, config=CLUSTER_CONFIG)
+    stack.set_config("meshstack:caRootCert", ca["root-cert.pem"])
+    for name, server in servers.items():
+        title = name.title()
+        stack.set_config(f"meshstack:kubeconfig{title}", server.kubeconfig.read_text(), secret=True)
+        stack.set_config(f"meshstack:caCert{title}", ca[f"{name}-cert.pem"])
+        stack.set_config(f"meshstack:caKey{title}", ca[f"{name}-key.pem"], secret=True)
+    return stack
+
+
+def secret_data(server: ApiServer, namespace: str, name: str) -> dict[str, str]:
+    got = json.loads(server.kubectl("get", "secret", "-n", namespace, name, "-o", "json").stdout)
+    return {k: base64.b64decode(v).decode() for k, v in (got.get("data") or {}).items()}
+
+
+def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
+    tmp_path: Path, servers: dict[str, ApiServer]
+) -> None:
+    ca = plugin_ca(tmp_path / "ca")
+    stack = staged(tmp_path, servers, ca)
+    stack.up()
+    spec, problems = resolve_stack("multi", stack.project)
+    assert problems == [] and spec.multicluster is not None
+    rendered = render_clusters(spec)
+
+    held: dict[str, list[dict[str, Any]]] = {}
+    for name, server in servers.items():
+        stored = stored_objects(server, rendered[name])
+        for obj in rendered[name]:
+            found = stored.get(key_of(obj))
+            assert found is not None, f"{name}: {key_of(obj)} is not on the server"
+            assert sent_within(obj["spec"], found["spec"]) == [] if "spec" in obj else True
+        held[name] = [stored[key_of(o)] for o in rendered[name]]
+        # Placement: ratings' pods run in east only; its Service is in both.
+        deployments = server.kubectl("get", "deployments", "-n", "bookinfo", "-o", "name").stdout
+        assert ("ratings-v1" in deployments) == (name == "east")
+        assert "reviews-v1" in deployments and "productpage-v1" in deployments
+
+        cacerts = secret_data(server, "istio-system", CACERTS)
+        assert cacerts["root-cert.pem"] == ca["root-cert.pem"]
+        assert cacerts["ca-cert.pem"] == ca[f"{name}-cert.pem"]
+        assert cacerts["cert-chain.pem"].startswith(ca[f"{name}-cert.pem"].rstrip("\n"))
+        assert cacerts["cert-chain.pem"].rstrip("\n").endswith(ca["root-cert.pem"].rstrip("\n"))
+        verified = subprocess.run(
+            ["openssl", "verify", "-CAfile", str(tmp_path / "ca" / "root-cert.pem"),
+             str(tmp_path / "ca" / f"{name}-cert.pem")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert verified.returncode == 0, verified.stderr
+
+    for reader, read in (("west", "east"), ("east", "west")):
+        got = json.loads(
+            servers[reader]
+            .kubectl("get", "secret", "-n", "istio-system", f"istio-remote-secret-{read}",
+                     "-o", "json").stdout
+        )  # fmt: skip
+        meta = got["metadata"]
+        assert meta["labels"]["istio/multiCluster"] == "true"
+        assert meta["annotations"]["networking.istio.io/cluster"] == read
+        kubeconfig = base64.b64decode(got["data"][read]).decode()
+        document = yaml.safe_load(kubeconfig)
+        assert document["clusters"][0]["cluster"]["server"] == servers[read].url
+        token = secret_data(servers[read], "istio-system", "istio-reader-service-account-token")
+        assert document["users"][0]["user"]["token"] == token["token"]
+        # The kubeconfig works: it reads the other cluster as its reader account.
+        path = tmp_path / f"remote-{reader}-{read}.yaml"
+        path.write_text(kubeconfig)
+        who = subprocess.run(
+            ["kubectl", f"--kubeconfig={path}", "auth", "whoami", "-o", "json"],
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        username = json.loads(who.stdout)["status"]["userInfo"]["username"]
+        assert username == "system:serviceaccount:istio-system:istio-reader-service-account"
+        listed = subprocess.run(
+            ["kubectl", f"--kubeconfig={path}", "get", "services", "-n", "bookinfo", "-o", "name"],
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        assert "service/ratings" in listed.stdout
+
+    state = json.dumps(stack.export())
+    for name in CLUSTERS:
+        assert ca[f"{name}-key.pem"].splitlines()[1] not in state, "a CA key in plaintext"
+        token = secret_data(servers[name], "istio-system", "istio-reader-service-account-token")
+        assert token["token"] not in state, "a reader token in plaintext"
+
+    for name in CLUSTERS:
+        directory = tmp_path / f"analyze-{name}"
+        directory.mkdir()
+        (directory / "objects.yaml").write_text(yaml.safe_dump_all(held[name]))
+        assert unjustified(analyze(directory)) == [], name
+
+    _judged_from_the_servers(spec, servers, held)
+    stack.up("--expect-no-changes")
+    stack.destroy()
+    assert stack.resource_types() == []
+
+
+def _judged_from_the_servers(
+    spec: MeshSpec, servers: dict[str, ApiServer], held: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Istio's control plane, given each cluster's objects as its server holds them (the
+    remote secret the program made included)."""
+    assert spec.multicluster is not None
+    views = cluster_views(spec)
+    clusters = []
+    for c in spec.multicluster.clusters:
+        remote = json.loads(
+            servers[c.name]
+            .kubectl("get", "secrets", "-n", "istio-system", "-l", "istio/multiCluster=true",
+                     "-o", "json").stdout
+        )["items"]  # fmt: skip
+        objects = held[c.name] + remote
+        objects += gateway_stand_ins(views[c.name], objects)
+        clusters.append(ClusterObjects(c.name, objects, views[c.name], c.region, c.zone))
+    to_reviews, to_ratings = ask_clusters(
+        clusters,
+        [
+            endpoints("productpage-v1", "west", "reviews"),
+            endpoints("reviews-v1", "west", "ratings"),
+        ],
+    )
+    east_gateway = gateway_of(to_reviews, "net-east")
+    reviews = by_priority(to_reviews)
+    assert list(reviews[0]) == ["us-west1"]
+    assert reviews[1] == {"us-east1": [east_gateway]}
+    assert by_priority(to_ratings) == {0: {"us-east1": [east_gateway]}}
