@@ -44,6 +44,20 @@ def _placed(workload: Workload) -> Workload:
     return workload
 
 
+def _cluster(name: str) -> MeshCluster:
+    """A cluster on a network of its own, reached and signed by its own config keys
+    (``meshstack:kubeconfigEast``, ``meshstack:caCertEast``, ``meshstack:caKeyEast``)."""
+    title = name.title()
+    return MeshCluster(
+        name=name,
+        network=f"net-{name}",
+        region=REGIONS[name],
+        kubeconfig=f"kubeconfig{title}",
+        ca_cert=f"caCert{title}",
+        ca_key=f"caKey{title}",
+    )
+
+
 def _failover(service: str) -> DestinationPolicy:
     """Stay in the caller's region; go to the other once outlier detection has ejected
     every local endpoint (Istio ignores failover without it)."""
@@ -74,24 +88,7 @@ def spec() -> MeshSpec:
         multicluster=MultiCluster(
             mesh_id="mesh1",
             plugin_ca=PluginCa(root_cert="caRootCert"),
-            clusters=(
-                MeshCluster(
-                    name=EAST,
-                    network="net-east",
-                    region=REGIONS[EAST],
-                    kubeconfig="kubeconfigEast",
-                    ca_cert="caCertEast",
-                    ca_key="caKeyEast",
-                ),
-                MeshCluster(
-                    name=WEST,
-                    network="net-west",
-                    region=REGIONS[WEST],
-                    kubeconfig="kubeconfigWest",
-                    ca_cert="caCertWest",
-                    ca_key="caKeyWest",
-                ),
-            ),
+            clusters=(_cluster(EAST), _cluster(WEST)),
         ),
         policy=MeshPolicy(
             gateways=(gateway,),

@@ -82,9 +82,7 @@ def gateway_api_crd_files(root: Path) -> list[Path]:
 def gateway_api_source_problems(spec: MeshSpec, base_dir: Path | None = None) -> list[Problem]:
     """A local Gateway API directory that lacks a CRD the stack's objects need."""
     crds = spec.gateway_api
-    if not (spec.uses_gateway_api() and crds.install) or not isinstance(
-        crds.source, GatewayApiCrdFiles
-    ):
+    if not spec.installs_gateway_api_crds or not isinstance(crds.source, GatewayApiCrdFiles):
         return []
     root = on_disk(crds.source.path, base_dir)
     if not root.is_dir():
@@ -215,7 +213,7 @@ def unreachable_source_problems(spec: MeshSpec, timeout: float = 5.0) -> list[Pr
         )
         wanted[address] = (f"chart {chart.chart!r}", url, setting)
     crds = spec.gateway_api
-    if spec.uses_gateway_api() and crds.install and isinstance(crds.source, GatewayApiRelease):
+    if spec.installs_gateway_api_crds and isinstance(crds.source, GatewayApiRelease):
         url = crds.source.manifest_url(crds.version)
         address = _address(url)
         if address is not None and address not in wanted:

@@ -22,7 +22,7 @@ OUTPUT = "crd_layer"
 def crd_layer_outputs(spec: MeshSpec) -> dict[str, object]:
     """What the CRD layer of ``spec`` holds, as its stack exports it."""
     install = spec.install
-    uses_gateway_api = spec.uses_gateway_api() and spec.gateway_api.install
+    uses_gateway_api = spec.installs_gateway_api_crds
     return {
         "of": spec.stack,
         "istio_version": install.version if install is not None else None,

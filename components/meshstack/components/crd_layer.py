@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pulumi
 
-from meshstack.components.gateway_api import GatewayApiCrdInstall, GatewayApiCrdInstallArgs
-from meshstack.components.helm import register_release, without_crd_descriptions
+from meshstack.components.gateway_api import GatewayApiCrdInstall, install_gateway_api_crds
+from meshstack.components.helm import register_release
 from meshstack.crd_layer import crd_layer_outputs
 from meshstack.render.install import crd_layer_release
 from meshstack.spec.mesh import MeshSpec
@@ -57,18 +57,8 @@ class MeshCrdLayer(pulumi.ComponentResource):
             provider=args.provider,
             crd_descriptions=install.crd_descriptions,
         )
-        self.gateway_api = None
-        gateway_api = args.spec.gateway_api
-        if args.spec.uses_gateway_api() and gateway_api.install:
-            transforms: list[pulumi.ResourceTransform] = (
-                [] if install.crd_descriptions else [without_crd_descriptions]
-            )
-            self.gateway_api = GatewayApiCrdInstall(
-                f"{name}-gateway-api",
-                GatewayApiCrdInstallArgs(
-                    gateway_api, args.provider, args.base_dir, install.protect
-                ),
-                pulumi.ResourceOptions(parent=self, transforms=transforms or None),
-            )
+        self.gateway_api = install_gateway_api_crds(
+            f"{name}-gateway-api", args.spec, args.provider, args.base_dir, parent=self
+        )
         self.outputs = crd_layer_outputs(args.spec)
         self.register_outputs(self.outputs)

@@ -10,8 +10,10 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from meshstack.chart_files import gateway_api_crd_files, on_disk
+from meshstack.components.helm import without_crd_descriptions
 from meshstack.components.registry import register_object
 from meshstack.spec.gateway_api import GatewayApiCrds, GatewayApiRelease
+from meshstack.spec.mesh import MeshSpec
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,28 @@ class GatewayApiCrdInstall(pulumi.ComponentResource):
                 if isinstance(document, dict) and "kind" in document
             ]
         self.register_outputs({"version": args.crds.version})
+
+
+def install_gateway_api_crds(
+    name: str,
+    spec: MeshSpec,
+    provider: pulumi.ProviderResource | None,
+    base_dir: Path | None,
+    parent: pulumi.Resource,
+) -> GatewayApiCrdInstall | None:
+    """The Gateway API's CRDs as a stack holding CRDs installs them (a mesh stack that
+    keeps its own, or a CRD layer stack): only when the spec installs them, protected
+    with Istio's, without their prose when Istio's CRDs go without theirs."""
+    if not spec.installs_gateway_api_crds:
+        return None
+    install = spec.install
+    keep_prose = install is None or install.crd_descriptions
+    return GatewayApiCrdInstall(
+        name,
+        GatewayApiCrdInstallArgs(
+            spec.gateway_api, provider, base_dir, protect=install is not None and install.protect
+        ),
+        pulumi.ResourceOptions(
+            parent=parent, transforms=None if keep_prose else [without_crd_descriptions]
+        ),
+    )

@@ -10,8 +10,7 @@ import pulumi
 
 from meshstack.chart_files import source_file_problems
 from meshstack.components.addons import ObservabilityAddons, ObservabilityAddonsArgs
-from meshstack.components.gateway_api import GatewayApiCrdInstall, GatewayApiCrdInstallArgs
-from meshstack.components.helm import without_crd_descriptions
+from meshstack.components.gateway_api import GatewayApiCrdInstall, install_gateway_api_crds
 from meshstack.components.install import IstioInstallation, IstioInstallationArgs
 from meshstack.components.namespaces import MeshNamespaces, MeshNamespacesArgs
 from meshstack.components.policy import MeshPolicyObjects, MeshPolicyObjectsArgs
@@ -97,23 +96,15 @@ class MeshStack(pulumi.ComponentResource):
             )
             crds.extend(self.install.crds)
             injectors.extend(self.install.injectors)
-        self.gateway_api = None
-        crds_here = spec.install is None or spec.install.crd_stack is None
-        if spec.uses_gateway_api() and spec.gateway_api.install and crds_here:
-            self.gateway_api = GatewayApiCrdInstall(
-                f"{name}-gateway-api",
-                GatewayApiCrdInstallArgs(
-                    spec.gateway_api,
-                    args.provider,
-                    args.base_dir,
-                    protect=spec.install is not None and spec.install.protect,
-                ),
-                child
-                if spec.install is None or spec.install.crd_descriptions
-                else pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(transforms=[without_crd_descriptions])
-                ),
+        # The Gateway API's CRDs are here unless a CRD layer stack holds them.
+        self.gateway_api = (
+            install_gateway_api_crds(
+                f"{name}-gateway-api", spec, args.provider, args.base_dir, parent=self
             )
+            if spec.install is None or spec.install.crd_stack is None
+            else None
+        )
+        if self.gateway_api is not None:
             crds.append(self.gateway_api)
         self.workloads = MeshWorkloads(
             f"{name}-workloads",

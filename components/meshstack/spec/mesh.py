@@ -102,6 +102,12 @@ class MeshSpec(Spec):
             self.waypoints()
         )
 
+    @property
+    def installs_gateway_api_crds(self) -> bool:
+        """Whether the stack installs the Gateway API's CRDs: a gateway or waypoint uses
+        that API and ``gateway_api.install`` leaves them to meshstack."""
+        return self.uses_gateway_api() and self.gateway_api.install
+
     def waypoints(self) -> list[tuple[str, str]]:
         """``(namespace, name)`` of every waypoint of an ambient namespace or service."""
         ambient = {ns.name: ns for ns in self.namespaces if ns.ambient}
