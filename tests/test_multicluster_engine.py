@@ -8,7 +8,7 @@ server as sent; each cluster holds ``cacerts`` chaining its own intermediate to 
 root; each holds a remote secret for the other whose kubeconfig really reads the other
 server as its reader account (no istioctl step); no key or token is in the state in
 plaintext; istioctl analyze finds nothing in either cluster's objects; and Istio's control
-plane, fed what the two servers hold, routes west's requests for ratings through east's
+plane, fed what the two servers hold (the charts' east-west gateways included), routes west's requests for ratings through east's
 east-west gateway and keeps west's reviews traffic in west until it fails over.
 """
 
@@ -186,7 +186,18 @@ def _judged_from_the_servers(
             .kubectl("get", "secrets", "-n", "istio-system", "-l", "istio/multiCluster=true",
                      "-o", "json").stdout
         )["items"]  # fmt: skip
-        objects = held[c.name] + remote
+        # What the charts made in Istio's namespace (istiod, the east-west gateway's
+        # Service and Deployment, labelled by the gateway chart itself from networkGateway).
+        charts = json.loads(
+            servers[c.name]
+            .kubectl("get", "services,deployments", "-n", "istio-system", "-o", "json").stdout
+        )["items"]  # fmt: skip
+        east_west = next(
+            o for o in charts if o["kind"] == "Service" and "eastwest" in o["metadata"]["name"]
+        )
+        assert east_west["metadata"]["labels"]["topology.istio.io/network"] == c.network
+        assert east_west["spec"]["type"] == "LoadBalancer"
+        objects = held[c.name] + remote + charts
         objects += gateway_stand_ins(views[c.name], objects)
         clusters.append(ClusterObjects(c.name, objects, views[c.name], c.region, c.zone))
     to_reviews, to_ratings = ask_clusters(
