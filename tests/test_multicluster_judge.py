@@ -229,3 +229,39 @@ def test_every_crossing_graph_names_is_istios(multi: MeshSpec) -> None:
         gateways = {gateway_of(answer, network[g]) for g in crossing.gateways}
         reached = {a for groups in by_priority(answer).values() for x in groups.values() for a in x}
         assert reached == gateways, (str(crossing), answer)
+
+
+def test_a_cluster_of_its_own_trust_domain_is_admitted_through_the_others_aliases(
+    multi: MeshSpec,
+) -> None:
+    """west issues identities in ``west.example``; east's istiod accepts it as an alias of
+    its own, so ratings' policy (``bookinfo/bookinfo-reviews``) admits reviews from west.
+    Without the alias east's RBAC names only its own domain and refuses it."""
+    assert multi.multicluster is not None
+    east, west = multi.multicluster.clusters
+    own_domain = multi.model_copy(
+        update={
+            "multicluster": multi.multicluster.model_copy(
+                update={
+                    "clusters": (east, west.model_copy(update={"trust_domain": "west.example"}))
+                }
+            )
+        }
+    )
+    query = access("reviews-v1", "west", "ratings", "east")
+    (aliased,) = ask_clusters(questions(own_domain), [query])
+    assert aliased["principal"].startswith("spiffe://west.example/"), aliased
+    assert aliased["allowed"] is True, aliased
+    unaliased = [
+        c
+        if c.name == "west"
+        else ClusterObjects(
+            c.name,
+            c.objects,
+            c.view.model_copy(update={"trust_domain_aliases": ()}),
+            c.region,
+        )
+        for c in questions(own_domain)
+    ]
+    (refused,) = ask_clusters(unaliased, [query])
+    assert refused["allowed"] is False, refused

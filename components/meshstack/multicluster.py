@@ -86,8 +86,13 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
         ),
     )
     policy = spec.policy.model_copy(update={"gateways": (*spec.policy.gateways, expose)})
+    own = mc.trust_domain_of(cluster, spec.trust_domain)
+    others = [mc.trust_domain_of(c, spec.trust_domain) for c in mc.clusters]
+    aliases = tuple(d for d in dict.fromkeys((*spec.trust_domain_aliases, *others)) if d != own)
     return spec.model_copy(
         update={
+            "trust_domain": own,
+            "trust_domain_aliases": aliases,
             "install": view_install,
             "gateway_workloads": (*spec.gateway_workloads, workload),
             "policy": policy,

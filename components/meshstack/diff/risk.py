@@ -65,6 +65,8 @@ _CLUSTER_RISKS = {
     "to the root the other clusters trust, or cross-cluster mTLS fails",
     "ca_key": "the cluster's intermediate CA changes: identities it issues must still chain "
     "to the root the other clusters trust, or cross-cluster mTLS fails",
+    "trust_domain": "the cluster's workloads get identities in another trust domain: "
+    "policies elsewhere admit them only once every istiod knows it as an alias",
     "kubeconfig": "the cluster is reached another way: its provider changes, and Pulumi may "
     "replace every object in it",
     "context": "the cluster is reached another way: its provider changes, and Pulumi may "

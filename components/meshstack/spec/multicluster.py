@@ -43,6 +43,10 @@ class MeshCluster(Spec):
     config set --secret``); ``None``: the provider's default (``KUBECONFIG``)."""
     context: NonEmptyStr | None = None
     """The kubeconfig context to use, when the kubeconfig has several."""
+    trust_domain: NonEmptyStr | None = None
+    """The trust domain this cluster's istiod issues identities in, when it is not the
+    mesh's (``MeshSpec.trust_domain``): every other cluster then accepts it as an alias
+    (``trustDomainAliases``), so policies naming ``ns/sa`` admit callers from here."""
     ca_cert: NonEmptyStr | None = None
     """With ``MultiCluster.plugin_ca``: the stack config key holding this cluster's
     intermediate CA certificate (PEM), signed by the shared root."""
@@ -72,6 +76,9 @@ class MultiCluster(Spec):
     """The name of each network's east-west gateway release (in Istio's namespace)."""
     plugin_ca: PluginCa | None = None
     """The shared root of trust (each cluster names its intermediate's config keys)."""
+
+    def trust_domain_of(self, cluster: MeshCluster, mesh_domain: str) -> str:
+        return cluster.trust_domain or mesh_domain
 
     def cluster(self, name: str) -> MeshCluster | None:
         return next((c for c in self.clusters if c.name == name), None)
