@@ -109,9 +109,11 @@ def test_every_multicluster_mistake_is_named_at_once() -> None:
                 update={"clusters": clusters, "topology": Topology.PRIMARY_REMOTE}
             ),
             "apps": (placed,),
+            "install": spec.install.model_copy(update={"crd_stack": "multi-crds"}),
         }
     )
     problems = {p.path: p.message for p in validate(broken)}
+    assert "not built yet" in problems["install.crd_stack"]
     assert "declared twice" in problems["multicluster.clusters[east].name"]
     assert "primary-remote is not built yet" in problems["multicluster.topology"]
     assert "did you mean 'east'" in problems["apps[bookinfo].workloads[ratings].clusters[0]"]
