@@ -152,7 +152,6 @@ def ask_clusters(
             for c in clusters
         ],
         "objects": "",
-        "meshConfig": yaml.safe_dump(mesh_config(clusters[0].view)),
         "domain": clusters[0].view.cluster_domain,
         "queries": [{"id": str(i), **q} for i, q in enumerate(queries)],
     }
@@ -530,7 +529,11 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
             "metadata": {
                 "name": gw.name,
                 "namespace": gw.namespace,
-                **_network_gateway_labels(installed[(gw.namespace, gw.name)]),
+                **(
+                    {"labels": label}
+                    if (label := _network_label(installed[(gw.namespace, gw.name)]))
+                    else {}
+                ),
             },
             "spec": {
                 **_network_gateway_type(installed[(gw.namespace, gw.name)]),
@@ -573,18 +576,17 @@ def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sO
     ]
 
 
-def _network_gateway_labels(gw: GatewayInstall | None) -> dict[str, Any]:
+def _network_label(gw: GatewayInstall | None) -> dict[str, str]:
     """What the gateway chart labels a network gateway's Service and pods with
     (``networkGateway``): the label istiod finds each network's gateway by."""
-    return {"labels": {NETWORK_LABEL: gw.network}} if gw and gw.network is not None else {}
+    return {NETWORK_LABEL: gw.network} if gw is not None and gw.network is not None else {}
 
 
 def _network_gateway_pod_labels(gw: GatewayInstall | None) -> dict[str, str]:
-    """What the chart labels a network gateway's pods with: its network, and the request
-    for injection (it runs in Istio's own namespace, which asks for none)."""
-    if gw is None or gw.network is None:
-        return {}
-    return {NETWORK_LABEL: gw.network, "sidecar.istio.io/inject": "true"}
+    """A network gateway's pods also ask for injection themselves (they run in Istio's
+    own namespace, which asks for none)."""
+    label = _network_label(gw)
+    return {**label, "sidecar.istio.io/inject": "true"} if label else {}
 
 
 def _network_gateway_type(gw: GatewayInstall) -> dict[str, Any]:

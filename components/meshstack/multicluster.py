@@ -38,12 +38,6 @@ def clusters_of(spec: MeshSpec) -> tuple[MeshCluster, ...]:
     return spec.multicluster.clusters if spec.multicluster is not None else ()
 
 
-def east_west_selector(mc: MultiCluster) -> dict[str, str]:
-    """What the gateway chart labels the east-west gateway's pods (``istio: <name
-    without 'istio-'>``), which the expose Gateway selects."""
-    return {"istio": mc.east_west_gateway.removeprefix("istio-")}
-
-
 def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
     """``spec`` as cluster ``name`` runs it (see the module's docstring). The spec must be
     valid: views are derived, not validated again."""
@@ -69,7 +63,8 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
     workload = GatewayWorkload(
         name=mc.east_west_gateway,
         namespace=install.namespace,
-        selector=east_west_selector(mc),
+        # What the chart labels the gateway's pods with, which the expose Gateway selects.
+        selector={"istio": gateway.selector_label},
         service_account=mc.east_west_gateway,
     )
     expose = Gateway(

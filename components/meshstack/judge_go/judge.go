@@ -25,6 +25,7 @@ import (
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/cluster"
+	"istio.io/istio/pkg/config"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
 	xdsfilters "istio.io/istio/pkg/config/xds"
@@ -230,14 +231,9 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the mesh config is not valid: %w", err)
 	}
-	configs, _, err := crd.ParseInputs(strings.Join(w.istioConfig, "\n---\n"))
+	configs, err := istioConfigs(w, domain)
 	if err != nil {
-		return nil, fmt.Errorf("Istio refuses the configuration: %w", err)
-	}
-	// Configs read from YAML carry no domain; istiod's CRD client sets it, and without
-	// it short hosts resolve to "<name>.<namespace>" and bind to no service.
-	for i := range configs {
-		configs[i].Domain = domain
+		return nil, err
 	}
 	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
 		Configs:                configs,
@@ -252,6 +248,20 @@ func Judge(t *testing.T, input Input) (*Output, error) {
 		out.Answers = append(out.Answers, a)
 	}
 	return out, nil
+}
+
+// istioConfigs parses a world's Istio objects as istiod's config store holds them.
+func istioConfigs(w *world, domain string) ([]config.Config, error) {
+	configs, _, err := crd.ParseInputs(strings.Join(w.istioConfig, "\n---\n"))
+	if err != nil {
+		return nil, fmt.Errorf("Istio refuses the configuration: %w", err)
+	}
+	// Configs read from YAML carry no domain; istiod's CRD client sets it, and without
+	// it short hosts resolve to "<name>.<namespace>" and bind to no service.
+	for i := range configs {
+		configs[i].Domain = domain
+	}
+	return configs, nil
 }
 
 // answer is Istio's answer to one query, from this cluster's istiod and proxies.

@@ -9,7 +9,6 @@ import (
 	corepb "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"sigs.k8s.io/yaml"
 
-	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pkg/cluster"
 	"istio.io/istio/pkg/config/mesh"
@@ -117,12 +116,9 @@ func judgeClusters(t *testing.T, input Input) (*Output, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: the mesh config is not valid: %w", c.Name, err)
 		}
-		configs, _, err := crd.ParseInputs(strings.Join(w.istioConfig, "\n---\n"))
+		configs, err := istioConfigs(w, domain)
 		if err != nil {
-			return nil, fmt.Errorf("cluster %s: Istio refuses the configuration: %w", c.Name, err)
-		}
-		for i := range configs {
-			configs[i].Domain = domain
+			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		seen := map[cluster.ID]string{cluster.ID(c.Name): strings.Join(w.kubeObjects, "\n---\n")}
 		for _, remote := range remotes[c.Name] {
