@@ -33,7 +33,7 @@ def test_an_unknown_stack_is_named_with_the_available_ones(
 ) -> None:
     assert main(["--project", str(PROJECT), "validate", "qa"]) == 1
     err = capsys.readouterr().err
-    assert "no stack 'qa'" in err and "dev, multi, prod, staging" in err
+    assert "no stack 'qa'" in err and "dev, multi, multi_remote, prod, staging" in err
 
 
 def _project_with(tmp_path: Path, stack: str, source: str, config: str = "") -> Path:

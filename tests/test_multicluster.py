@@ -2,7 +2,7 @@
 
 What Istio does with the views is judged in ``test_multicluster_judge.py`` (its control
 plane) and ``test_multicluster_engine.py`` (two API servers); here, that the views are
-what the facts of Istio's multi-primary install say, that a mesh of one cluster renders
+what the facts of Istio's multi-primary and primary-remote installs say, that a mesh of one cluster renders
 exactly as before, and that every problem is named before anything runs.
 """
 
@@ -115,7 +115,9 @@ def test_every_multicluster_mistake_is_named_at_once() -> None:
     problems = {p.path: p.message for p in validate(broken)}
     assert "not built yet" in problems["install.crd_stack"]
     assert "declared twice" in problems["multicluster.clusters[east].name"]
-    assert "primary-remote is not built yet" in problems["multicluster.topology"]
+    # Primary-remote without a primary or the address remotes reach it at.
+    assert "set primary" in problems["multicluster.primary"]
+    assert "load-balancer address" in problems["multicluster.discovery_address"]
     assert "did you mean 'east'" in problems["apps[bookinfo].workloads[ratings].clusters[0]"]
     assert "plugin_ca" in problems["multicluster.clusters[east].ca_key"]
     # west is gone, so failover to us-west1 can never happen.
@@ -170,3 +172,124 @@ def test_the_reader_token_keeps_its_wait_under_skip_await() -> None:
     assert token["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background"
     other = without_waiting({"name": "x"})
     assert other["annotations"][SKIP_AWAIT] == "true"
+
+
+# ---------------------------------------------------------------- primary-remote
+
+
+def multi_remote() -> MeshSpec:
+    return load_spec("multi_remote", PROJECT / "stacks")
+
+
+def test_a_remote_installs_the_remote_profile_pointed_at_the_primary() -> None:
+    """west's istiod release is the chart's remote profile (no istiod; a webhook and an
+    ``istiod`` Service for east's, at the discovery address), its injection path names
+    west's cluster and network, and its Istio namespace names east as its control plane.
+    east is installed as in multi-primary, and its base chart has no profile."""
+    spec = multi_remote()
+    views = cluster_views(spec)
+    for name, view in views.items():
+        assert validate(view) == [], name
+    releases = {
+        name: {r.role: r for r in istio_releases(v.install) if v.install is not None}
+        for name, v in views.items()
+    }
+    west = releases["west"]["istiod"].values
+    assert west["global"]["profile"] == "remote"
+    assert west["global"]["remotePilotAddress"] == "203.0.113.10"
+    assert west["istiodRemote"]["injectionPath"] == "/inject/cluster/west/net/net-west"
+    assert west["global"]["multiCluster"]["clusterName"] == "west"
+    assert releases["west"]["base"].values["global"]["profile"] == "remote"
+    east = releases["east"]["istiod"].values
+    assert "profile" not in east["global"] and "istiodRemote" not in east
+    assert "profile" not in releases["east"]["base"].values["global"]
+    rendered = render_clusters(spec)
+    namespaces = {
+        name: next(o for o in objects if o["metadata"]["name"] == "istio-system")
+        for name, objects in rendered.items()
+    }
+    annotation = "topology.istio.io/controlPlaneClusters"
+    assert namespaces["west"]["metadata"]["annotations"] == {annotation: "east"}
+    assert "annotations" not in namespaces["east"]["metadata"]
+
+
+def test_istio_configuration_lives_in_the_primary_alone() -> None:
+    """No istiod reads a remote's Istio configuration: west keeps none (and runs its
+    placed workloads and every Service, as in multi-primary); east has all of it, plus
+    istiod exposed on its east-west gateway (15012, 15017) for west."""
+    rendered = render_clusters(multi_remote())
+    istio = {
+        name: {
+            (o["kind"], o["metadata"]["name"])
+            for o in objects
+            if o["apiVersion"].split("/")[0].endswith("istio.io")
+        }
+        for name, objects in rendered.items()
+    }
+    assert istio["west"] == set()
+    assert {("Gateway", "istiod-gateway"), ("VirtualService", "istiod-vs")} <= istio["east"]
+    assert ("DestinationRule", "reviews") in istio["east"]
+    gateway = next(o for o in rendered["east"] if o["metadata"]["name"] == "istiod-gateway")
+    servers = gateway["spec"]["servers"]
+    assert [(s["port"]["number"], s["tls"]["mode"]) for s in servers] == [
+        (15012, "PASSTHROUGH"),
+        (15017, "PASSTHROUGH"),
+    ]
+    west = {(o["kind"], o["metadata"]["name"]) for o in rendered["west"]}
+    assert ("Deployment", "reviews-v1") in west and ("Deployment", "ratings-v1") not in west
+    assert ("Service", "ratings") in west
+    # multi-primary exposes no istiod: no cluster is served by another's.
+    assert all(
+        o["metadata"]["name"] != "istiod-gateway"
+        for objects in render_clusters(multi()).values()
+        for o in objects
+    )
+
+
+def test_only_the_primary_reads_the_others() -> None:
+    mc = multi_remote().multicluster
+    assert mc is not None
+    assert mc.reads("east") == ("west",) and mc.reads("west") == ()
+    primary = multi().multicluster
+    assert primary is not None
+    assert primary.reads("east") == ("west",) and primary.reads("west") == ("east",)
+
+
+def test_every_primary_remote_mistake_is_named_at_once() -> None:
+    spec = multi_remote()
+    assert spec.multicluster is not None
+    east, west = spec.multicluster.clusters
+    strays = (
+        east,
+        west.model_copy(update={"ca_cert": "caCertWest", "trust_domain": "west.example"}),
+    )
+
+    def with_primary(primary: str) -> MeshSpec:
+        assert spec.multicluster is not None
+        return spec.model_copy(
+            update={
+                "multicluster": spec.multicluster.model_copy(
+                    update={"primary": primary, "clusters": strays}
+                )
+            }
+        )
+
+    problems = {p.path: p.message for p in validate(with_primary("eats"))}
+    assert "did you mean 'east'" in problems["multicluster.primary"]
+    # With the right primary, a remote with a CA or a trust domain of its own is refused.
+    fixed = with_primary("east")
+    problems = {p.path: p.message for p in validate(fixed)}
+    assert "runs no istiod" in problems["multicluster.clusters[west].ca_cert"]
+    assert "trust domain" in problems["multicluster.clusters[west].trust_domain"]
+    multi_primary = multi()
+    assert multi_primary.multicluster is not None
+    stray = multi_primary.model_copy(
+        update={
+            "multicluster": multi_primary.multicluster.model_copy(
+                update={"primary": "east", "discovery_address": "not an address!"}
+            )
+        }
+    )
+    said = [(p.path, p.message) for p in validate(stray)]
+    assert any(w == "multicluster.primary" and "only a primary-remote" in m for w, m in said)
+    assert any(w == "multicluster.discovery_address" and "IP address" in m for w, m in said)

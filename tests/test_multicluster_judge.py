@@ -47,16 +47,15 @@ def multi() -> MeshSpec:
 
 def questions(spec: MeshSpec, edit: Edit | None = None) -> list[ClusterObjects]:
     """Each cluster's objects as the program applies them: the cluster's render, its
-    installed gateways' stand-ins, and a remote secret for every other cluster."""
+    installed gateways' stand-ins, and a remote secret for each cluster its istiod reads."""
     assert spec.multicluster is not None
     views, rendered = cluster_views(spec), render_clusters(spec)
     found = []
     for c in spec.multicluster.clusters:
         objects = rendered[c.name] + gateway_stand_ins(views[c.name], rendered[c.name])
         objects += [
-            remote_secret(spec, of=o.name, server="https://127.0.0.1:6443", token="judge")
-            for o in spec.multicluster.clusters
-            if o.name != c.name
+            remote_secret(spec, of=read, server="https://127.0.0.1:6443", token="judge")
+            for read in spec.multicluster.reads(c.name)
         ]
         if edit is not None:
             objects = edit(c.name, objects)
@@ -207,12 +206,15 @@ def test_reviews_in_west_may_call_ratings_in_east_and_productpage_may_not(
     assert from_productpage["allowed"] is False, from_productpage
 
 
-def test_every_crossing_graph_names_is_istios(multi: MeshSpec) -> None:
+@pytest.mark.parametrize("stack", ["multi", "multi_remote"])
+def test_every_crossing_graph_names_is_istios(stack: str) -> None:
     """``graph`` says which declared calls leave the caller's cluster and which gateway
-    they cross; Istio's EDS for each caller says the same (and nothing else)."""
+    they cross; Istio's EDS for each caller says the same (and nothing else), whether
+    each cluster runs istiod or the remote's sidecars are the primary's."""
     from meshstack.access.graph import who_can_call_whom
     from meshstack.multicluster import crossings
 
+    multi = load_spec(stack, PROJECT / "stacks")
     assert multi.multicluster is not None
     network = {c.name: c.network for c in multi.multicluster.clusters}
     declared = [(c.caller, c.callee) for c in who_can_call_whom(multi) if c.declared]
@@ -265,3 +267,104 @@ def test_a_cluster_of_its_own_trust_domain_is_admitted_through_the_others_aliase
     ]
     (refused,) = ask_clusters(unaliased, [query])
     assert refused["allowed"] is False, refused
+
+
+# ---------------------------------------------------------------- primary-remote
+
+
+@pytest.fixture(scope="module")
+def multi_remote() -> MeshSpec:
+    return load_spec("multi_remote", PROJECT / "stacks")
+
+
+def test_a_remotes_sidecars_are_configured_by_the_primarys_istiod(
+    multi_remote: MeshSpec,
+) -> None:
+    """west runs no istiod and keeps no Istio configuration: its sidecars are east's
+    istiod's (west's Istio namespace names east as its control plane), so east's failover
+    policy orders west's endpoints, and east's gateway carries west's calls to east. Were
+    west's view to leave out that annotation, west would be judged as a cluster of its
+    own istiod with no configuration at all, and the failover priorities would vanish."""
+    to_reviews, to_ratings = ask_clusters(
+        questions(multi_remote),
+        [
+            endpoints("productpage-v1", "west", "reviews"),
+            endpoints("reviews-v1", "west", "ratings"),
+        ],
+    )
+    east_gateway = gateway_of(to_reviews, "net-east")
+    reviews = by_priority(to_reviews)
+    assert list(reviews[0]) == ["us-west1"] and len(reviews[0]["us-west1"]) == 3, reviews
+    assert reviews[1] == {"us-east1": [east_gateway]}, reviews
+    assert by_priority(to_ratings) == {0: {"us-east1": [east_gateway]}}
+
+    def own_istiod(cluster: str, objects: list[K8sObject]) -> list[K8sObject]:
+        for o in objects:
+            if o["kind"] == "Namespace" and o["metadata"]["name"] == "istio-system":
+                o["metadata"].pop("annotations", None)
+        return objects
+
+    (alone,) = ask_clusters(
+        questions(multi_remote, own_istiod), [endpoints("productpage-v1", "west", "reviews")]
+    )
+    assert set(by_priority(alone)) == {0}, alone
+
+
+def test_east_reads_west_only_through_its_remote_secret(multi_remote: MeshSpec) -> None:
+    """The primary holds a remote secret for the remote (and the remote holds none):
+    without it east's istiod knows no west pods, and west's sidecars are nobody's."""
+
+    def without_secrets(cluster: str, objects: list[K8sObject]) -> list[K8sObject]:
+        return [o for o in objects if not o["metadata"]["name"].startswith("istio-remote-secret")]
+
+    query = endpoints("productpage-v1", "east", "reviews")
+    (joined,) = ask_clusters(questions(multi_remote), [query])
+    (apart,) = ask_clusters(questions(multi_remote, without_secrets), [query])
+    assert "us-west1" in by_priority(joined)[1], joined
+    assert all("us-west1" not in g for g in by_priority(apart).values()), apart
+
+
+def test_reviews_in_the_remote_may_call_ratings_in_the_primary(multi_remote: MeshSpec) -> None:
+    """Identities in a remote are issued by the primary's istiod, in its trust domain:
+    ratings' policy admits reviews from west and still refuses productpage."""
+    from_reviews, from_productpage = ask_clusters(
+        questions(multi_remote),
+        [
+            access("reviews-v1", "west", "ratings", "east"),
+            access("productpage-v1", "west", "ratings", "east"),
+        ],
+    )
+    assert from_reviews["mtls"] and from_reviews["allowed"] is True, from_reviews
+    assert from_productpage["allowed"] is False, from_productpage
+
+
+def test_the_primarys_east_west_gateway_passes_tls_through_to_istiod(
+    multi_remote: MeshSpec,
+) -> None:
+    """Remotes reach istiod at the primary's east-west gateway: TLS on 15012 goes to
+    istiod's XDS port, on 15017 to its webhook (443), unterminated. Without the routes
+    (``istiod-vs``) the gateway has the listeners but sends the TLS nowhere."""
+    gateway = {"namespace": "istio-system", "name": "istio-eastwestgateway"}
+    queries = [
+        {
+            "kind": "route",
+            "cluster": "east",
+            "gateway": True,
+            "from": gateway,
+            "port": port,
+            "protocol": "tcp",
+            "tls": True,
+            "host": "istiod.istio-system.svc",
+        }
+        for port in (15012, 15017)
+    ]
+    xds, webhook = ask_clusters(questions(multi_remote), queries)
+    istiod = "istiod.istio-system.svc.cluster.local"
+    assert [b["cluster"] for b in xds["backends"]] == [f"outbound|15012||{istiod}"], xds
+    assert [b["cluster"] for b in webhook["backends"]] == [f"outbound|443||{istiod}"], webhook
+
+    def without_routes(cluster: str, objects: list[K8sObject]) -> list[K8sObject]:
+        return [o for o in objects if o["metadata"]["name"] != "istiod-vs"]
+
+    unrouted, _ = ask_clusters(questions(multi_remote, without_routes), queries)
+    assert not unrouted.get("backends"), unrouted

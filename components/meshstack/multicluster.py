@@ -17,10 +17,11 @@ import yaml
 
 from meshstack.k8s import K8sObject
 from meshstack.render import render
+from meshstack.render.edge import ISTIOD_GATEWAY, ISTIOD_PORTS
 from meshstack.render.install import install_namespace_object
 from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol, TlsMode
 from meshstack.spec.install import EAST_WEST_PORTS, GatewayInstall, MeshMembership
-from meshstack.spec.mesh import MeshSpec
+from meshstack.spec.mesh import MeshPolicy, MeshSpec
 from meshstack.spec.multicluster import MeshCluster, MultiCluster
 from meshstack.validation.problems import Problem
 
@@ -52,10 +53,17 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
         ports=EAST_WEST_PORTS,
         network=cluster.network,
     )
+    remote = mc.is_remote(name)
+    serves_remotes = any(mc.is_remote(c.name) for c in mc.clusters) and not remote
     view_install = install.model_copy(
         update={
             "membership": MeshMembership(
-                mesh_id=mc.mesh_id, cluster_name=cluster.name, network=cluster.network
+                mesh_id=mc.mesh_id,
+                cluster_name=cluster.name,
+                network=cluster.network,
+                control_plane=mc.control_plane_of(name) if remote else None,
+                discovery_address=mc.discovery_address if remote else None,
+                serves_remotes=serves_remotes,
             ),
             "gateways": (*install.gateways, gateway),
         }
@@ -80,8 +88,17 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
             ),
         ),
     )
-    policy = spec.policy.model_copy(update={"gateways": (*spec.policy.gateways, expose)})
-    own = mc.trust_domain_of(cluster, spec.trust_domain)
+    exposed = (
+        expose,
+        *([istiod_gateway(install.namespace, mc.east_west_gateway)] if serves_remotes else []),
+    )
+    policy = (
+        # A remote's Istio configuration would be read by no istiod: it keeps none.
+        MeshPolicy(slos=spec.policy.slos, slo_rules=spec.policy.slo_rules)
+        if remote
+        else spec.policy.model_copy(update={"gateways": (*spec.policy.gateways, *exposed)})
+    )
+    own = mc.trust_domain_of(mc.cluster(mc.control_plane_of(name)) or cluster, spec.trust_domain)
     others = [mc.trust_domain_of(c, spec.trust_domain) for c in mc.clusters]
     aliases = tuple(d for d in dict.fromkeys((*spec.trust_domain_aliases, *others)) if d != own)
     return spec.model_copy(
@@ -93,6 +110,23 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
             "policy": policy,
             "cluster_view": name,
         }
+    )
+
+
+def istiod_gateway(namespace: str, east_west_gateway: str) -> Gateway:
+    """The primary's istiod exposed to its remotes on the east-west gateway: TLS passed
+    through to istiod on 15012 (XDS, certificates) and 15017 (the injection webhook);
+    :func:`meshstack.render.edge.istiod_routes` routes it."""
+    return Gateway(
+        name=ISTIOD_GATEWAY,
+        namespace=namespace,
+        workload=east_west_gateway,
+        servers=tuple(
+            GatewayServer(
+                port=port, protocol=ServerProtocol.TLS, hosts=("*",), tls_mode=TlsMode.PASSTHROUGH
+            )
+            for port in ISTIOD_PORTS
+        ),
     )
 
 

@@ -4,10 +4,10 @@ Each cluster gets its own :class:`~meshstack.components.MeshStack` on its own pr
 deployed from its view of the spec (istiod's membership values, its network's east-west
 gateway and expose Gateway, the workloads placed there) with the ``cacerts`` of the shared
 root. Then the clusters are joined the way ``istioctl create-remote-secret`` does, but as
-resources with explicit order: in each cluster a token Secret for the reader account the
-base chart made (after that chart, so the token controller fills it), and in every other
-cluster a remote secret holding a kubeconfig with that token, which that cluster's istiod
-reads the first one's endpoints with. Tokens and keys stay Pulumi secrets throughout.
+resources with explicit order: in each cluster another's istiod reads (every cluster in
+multi-primary, the remotes in primary-remote) a token Secret for the reader account the
+base chart made (after that chart, so the token controller fills it), and in each
+cluster whose istiod reads it a remote secret holding a kubeconfig with that token. Tokens and keys stay Pulumi secrets throughout.
 """
 
 from __future__ import annotations
@@ -95,7 +95,12 @@ class MultiClusterMesh(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self),
             )
         namespace = spec.install.namespace if spec.install is not None else spec.root_namespace
+        mc = spec.multicluster
+        assert mc is not None
+        read_by_others = {r for reader in self.meshes for r in mc.reads(reader)}
         for cluster, mesh in self.meshes.items():
+            if cluster not in read_by_others:
+                continue
             base = mesh.install.crds if mesh.install is not None else []
             self.reader_tokens[cluster] = register_object(
                 f"{name}-{cluster}",
@@ -106,9 +111,8 @@ class MultiClusterMesh(pulumi.ComponentResource):
                 secret_outputs=("data",),
             )
         for reader, mesh in self.meshes.items():
-            for read, token_secret in self.reader_tokens.items():
-                if read == reader:
-                    continue
+            for read in mc.reads(reader):
+                token_secret = self.reader_tokens[read]
                 # The token Secret's data is a secret output: what is built from it is too.
                 data: pulumi.Output[Any] = token_secret.data  # type: ignore[attr-defined]
                 body: pulumi.Output[dict[str, str]] = pulumi.Output.all(

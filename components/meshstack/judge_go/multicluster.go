@@ -55,23 +55,26 @@ type Endpoint struct {
 }
 
 const (
-	systemNamespace     = "istio-system"
-	networkLabel        = "topology.istio.io/network"
-	multiClusterLabel   = "istio/multiCluster"
-	clusterAnnotation   = "networking.istio.io/cluster"
-	judgeNode           = "judge-node"
-	regionLabel         = "topology.kubernetes.io/region"
-	zoneLabel           = "topology.kubernetes.io/zone"
-	loadBalancerNetwork = 20 // 172.<20+index>.0.<n>: what each cluster's load balancers get
+	systemNamespace   = "istio-system"
+	networkLabel      = "topology.istio.io/network"
+	multiClusterLabel = "istio/multiCluster"
+	clusterAnnotation = "networking.istio.io/cluster"
+	// What a remote's system namespace names its primary with.
+	controlPlaneAnnotation = "topology.istio.io/controlPlaneClusters"
+	judgeNode              = "judge-node"
+	regionLabel            = "topology.kubernetes.io/region"
+	zoneLabel              = "topology.kubernetes.io/zone"
+	loadBalancerNetwork    = 20 // 172.<20+index>.0.<n>: what each cluster's load balancers get
 )
 
-// judgeClusters answers a multi-cluster question as a multi-primary mesh runs: one istiod
-// per cluster (a fake discovery server whose config cluster is that cluster, with that
+// judgeClusters answers a multi-cluster question as the mesh runs: one istiod per
+// primary cluster (a fake discovery server whose config cluster is that cluster, with that
 // cluster's Istio configuration), reading the Services and endpoints of its own cluster
 // and of every cluster it holds a remote secret for: a cluster without one is invisible
 // to it, as to a real istiod. What a real cluster adds is added per cluster: pods with
 // addresses of the cluster's own range, a node labelled with its region and zone, and
 // an address for each LoadBalancer Service (what istiod reads a network's gateway from).
+// A remote cluster (primary-remote) runs no istiod: its proxies are its primary's.
 func judgeClusters(t *testing.T, input Input) (*Output, error) {
 	domain := input.Domain
 	if domain == "" {
@@ -79,6 +82,7 @@ func judgeClusters(t *testing.T, input Input) (*Output, error) {
 	}
 	worlds := map[string]*world{}
 	remotes := map[string][]string{}
+	servedBy := map[string]string{}
 	out := &Output{SkippedKinds: map[string]int{}}
 	for i, c := range input.Clusters {
 		if c.Name == "" || worlds[c.Name] != nil {
@@ -89,6 +93,7 @@ func judgeClusters(t *testing.T, input Input) (*Output, error) {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		remotes[c.Name] = remoteClusters(objects)
+		servedBy[c.Name] = controlPlaneOf(objects)
 		addressLoadBalancers(objects, i)
 		w, err := buildWorldOn(objects, domain, i, c.Network)
 		if err != nil {
@@ -107,6 +112,9 @@ func judgeClusters(t *testing.T, input Input) (*Output, error) {
 	}
 	judges := map[string]*judge{}
 	for _, c := range input.Clusters {
+		if servedBy[c.Name] != "" {
+			continue // a remote: its proxies are the primary's, below
+		}
 		w := worlds[c.Name]
 		source := c.MeshConfig
 		if source == "" {
@@ -139,6 +147,27 @@ func judgeClusters(t *testing.T, input Input) (*Output, error) {
 			peers:    judges,
 			t:        t, world: w, server: server, domain: domain,
 			trust: meshConfig.GetTrustDomain(), proxies: map[string]*proxyConfig{},
+		}
+	}
+	// A remote runs no istiod: its sidecars connect to the primary's (the fake server of
+	// the cluster its namespace names), with the remote's cluster ID, network and
+	// locality (what the primary's injector wrote into them, and their node). Its own
+	// Istio configuration is read by no istiod, so by none here either.
+	for _, c := range input.Clusters {
+		primary := servedBy[c.Name]
+		if primary == "" {
+			continue
+		}
+		p, ok := judges[primary]
+		if !ok {
+			return nil, fmt.Errorf("cluster %s: its %s names %q, which is no primary of the question", c.Name, controlPlaneAnnotation, primary)
+		}
+		judges[c.Name] = &judge{
+			cluster: c.Name, network: c.Network,
+			locality: &corepb.Locality{Region: c.Region, Zone: c.Zone},
+			peers:    judges,
+			t:        t, world: worlds[c.Name], server: p.server, domain: domain,
+			trust: p.trust, proxies: map[string]*proxyConfig{},
 		}
 	}
 	first := input.Clusters[0].Name
@@ -176,6 +205,18 @@ func remoteClusters(objects []object) []string {
 	}
 	sort.Strings(found)
 	return found
+}
+
+// controlPlaneOf is the cluster whose istiod serves a remote cluster, as the annotation
+// of its system namespace says (what that istiod reads to manage it); empty for a
+// cluster that runs its own.
+func controlPlaneOf(objects []object) string {
+	for _, o := range objects {
+		if o.group() == "" && o.kind() == "Namespace" && o.name() == systemNamespace {
+			return stringMap(dig(map[string]any(o), "metadata", "annotations"))[controlPlaneAnnotation]
+		}
+	}
+	return ""
 }
 
 // addressLoadBalancers gives each LoadBalancer Service without one the address a cloud's

@@ -259,10 +259,46 @@ def egress_callers_policy(
     )
 
 
+ISTIOD_GATEWAY = "istiod-gateway"
+"""The Istio Gateway through which a primary's east-west gateway exposes its istiod."""
+ISTIOD_PORTS = {15012: 15012, 15017: 443}
+"""Port exposed to remotes → istiod's Service port: its XDS and CA, its webhook."""
+
+
+def istiod_routes(spec: MeshSpec) -> K8sObject | None:
+    """In a primary serving remote clusters, the routes that take the TLS arriving at
+    :data:`ISTIOD_GATEWAY` to istiod's Service, by port, without terminating it (the
+    remotes' sidecars verify istiod's own certificate). ``None`` elsewhere."""
+    install = spec.install
+    if install is None or install.membership is None or not install.membership.serves_remotes:
+        return None
+    istiod = f"istiod.{install.namespace}.svc.{spec.cluster_domain}"
+    return k8s_object(
+        NETWORKING,
+        "VirtualService",
+        "istiod-vs",
+        install.namespace,
+        spec={
+            "hosts": ["*"],
+            "gateways": [ISTIOD_GATEWAY],
+            "tls": [
+                {
+                    "match": [{"port": exposed, "sniHosts": ["*"]}],
+                    "route": [{"destination": {"host": istiod, "port": {"number": target}}}],
+                }
+                for exposed, target in ISTIOD_PORTS.items()
+            ],
+        },
+    )
+
+
 def render_edge(spec: MeshSpec) -> Iterator[K8sObject]:
     for gw in spec.policy.gateways:
         if gw.api is GatewayApi.ISTIO:
             yield gateway(gw, spec)
+    routes = istiod_routes(spec)
+    if routes is not None:
+        yield routes
     for ext in spec.policy.external_services:
         yield service_entry(ext)
         if ext.via_egress_gateway:

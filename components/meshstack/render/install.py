@@ -130,6 +130,8 @@ def base_values(install: IstioInstall, scope: str = MESH_LAYER) -> dict[str, Any
     }
     if install.crd_stack is not None:
         values["global"]["resourceScope"] = scope
+    if install.membership is not None and install.membership.control_plane is not None:
+        values["global"]["profile"] = REMOTE_PROFILE
     if install.default_revision is not None:
         values["defaultRevision"] = install.default_revision
     return deep_merge(values, install.base_values)
@@ -158,6 +160,8 @@ def istiod_values(
         values["defaultRevision"] = cp.revision
     if install.membership is not None:
         values["global"].update(membership_values(install.membership))
+        if install.membership.control_plane is not None:
+            values = deep_merge(values, remote_values(install.membership))
     return deep_merge(values, cp.values)
 
 
@@ -171,21 +175,42 @@ def membership_values(membership: MeshMembership) -> dict[str, Any]:
     }
 
 
-def install_namespace_object(install: IstioInstall) -> K8sObject:
-    """Istio's own namespace; in a multi-cluster mesh labelled with its cluster's network
-    (``topology.istio.io/network``), which istiod reads as the network of every pod of the
-    cluster that says none."""
-    labels = {"app.kubernetes.io/managed-by": "meshstack"}
-    if install.membership is not None:
-        labels[NETWORK_LABEL] = install.membership.network
+def remote_values(membership: MeshMembership) -> dict[str, Any]:
+    """istiod's values in a remote cluster: the charts' ``remote`` profile (no istiod; a
+    webhook and an ``istiod`` Service for the primary's, at ``remotePilotAddress``), and
+    the injection path that tells the primary which cluster and network a pod is in
+    (what it writes as the sidecar's ``ISTIO_META_CLUSTER_ID`` and ``ISTIO_META_NETWORK``)."""
     return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": install.namespace, "labels": labels},
+        "global": {
+            "profile": REMOTE_PROFILE,
+            "remotePilotAddress": membership.discovery_address,
+        },
+        "istiodRemote": {
+            "injectionPath": (
+                f"/inject/cluster/{membership.cluster_name}/net/{membership.network}"
+            ),
+        },
     }
 
 
+def install_namespace_object(install: IstioInstall) -> K8sObject:
+    """Istio's own namespace; in a multi-cluster mesh labelled with its cluster's network
+    (``topology.istio.io/network``), which istiod reads as the network of every pod of the
+    cluster that says none; in a remote, annotated with its primary
+    (``topology.istio.io/controlPlaneClusters``), which that istiod reads to manage it."""
+    labels = {"app.kubernetes.io/managed-by": "meshstack"}
+    metadata: dict[str, Any] = {"name": install.namespace, "labels": labels}
+    if install.membership is not None:
+        labels[NETWORK_LABEL] = install.membership.network
+        if install.membership.control_plane is not None:
+            metadata["annotations"] = {CONTROL_PLANE_ANNOTATION: install.membership.control_plane}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
 NETWORK_LABEL = "topology.istio.io/network"
+CONTROL_PLANE_ANNOTATION = "topology.istio.io/controlPlaneClusters"
+REMOTE_PROFILE = "remote"
+"""The charts' profile for a cluster served by another cluster's istiod."""
 
 
 AMBIENT_PROFILE = "ambient"

@@ -11,6 +11,7 @@ values first, at their field path. :data:`Quantity`, :data:`ImageReference` and
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -64,6 +65,15 @@ def is_dns_subdomain(value: str) -> bool:
 def is_hostname(value: str) -> bool:
     """A DNS name, optionally with a leading ``*.`` wildcard, or ``*`` alone."""
     return value == "*" or is_dns_subdomain(value.removeprefix("*."))
+
+
+def is_address(value: str) -> bool:
+    """An IP address (v4 or v6) or a DNS name without wildcards: what a client dials."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return is_dns_subdomain(value)
+    return True
 
 
 def is_gateway_host(value: str) -> bool:
@@ -120,6 +130,13 @@ Hostname = Annotated[
     str,
     FieldCheck(
         "a DNS name in lower case such as 'shop.example.com', '*.example.com' or '*'", is_hostname
+    ),
+]
+NetworkAddress = Annotated[
+    str,
+    FieldCheck(
+        "an IP address such as '203.0.113.10' or a DNS name such as 'istiod.example.com'",
+        is_address,
     ),
 ]
 GatewayHost = Annotated[

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from meshstack.spec.base import DnsLabel, FieldCheck, NonEmptyStr, PortNumber, PositiveInt, Spec
+from meshstack.spec.formats import NetworkAddress
 from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.workloads import Resources
 
@@ -279,6 +280,14 @@ class MeshMembership(Spec):
     mesh_id: DnsLabel
     cluster_name: DnsLabel
     network: DnsLabel
+    control_plane: DnsLabel | None = None
+    """A remote's primary (the cluster whose istiod serves it); ``None``: it runs its own.
+    A remote installs the charts' ``remote`` profile: no istiod, a webhook and an
+    ``istiod`` Service pointing at ``discovery_address``."""
+    discovery_address: NetworkAddress | None = None
+    """A remote's way to its primary's istiod (``global.remotePilotAddress``)."""
+    serves_remotes: bool = False
+    """A primary with remotes: its east-west gateway exposes istiod (15012, 15017)."""
 
 
 class GatewayInstall(Spec):

@@ -10,6 +10,13 @@ cluster's CA chains to one root (the ``cacerts`` Secret of Istio's plug-in CA).
 
 The spec says all of this once; :mod:`meshstack.multicluster` derives each cluster's
 own view (its install values, its gateways, the workloads that run there).
+
+Istio's primary-remote model is the second topology: one *primary* runs istiod for the
+mesh; every other cluster is a *remote* that runs none. A remote's sidecars are injected
+by, and take their configuration from, the primary's istiod, which they reach through
+the primary's east-west gateway (it exposes istiod on 15012 and its webhook on 15017);
+the primary reads each remote's endpoints through a remote secret; Istio configuration
+lives in the primary alone.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ from __future__ import annotations
 from enum import StrEnum
 
 from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
+from meshstack.spec.formats import NetworkAddress
 
 
 class Topology(StrEnum):
     MULTI_PRIMARY = "multi-primary"
     """Every cluster runs istiod and reads the others' endpoints."""
     PRIMARY_REMOTE = "primary-remote"
-    """Remote clusters run no istiod of their own (not built yet: validation refuses it)."""
+    """One primary runs istiod; the other clusters (remotes) run none and are served by
+    the primary's, through its east-west gateway."""
 
 
 class MeshCluster(Spec):
@@ -44,7 +53,7 @@ class MeshCluster(Spec):
     context: NonEmptyStr | None = None
     """The kubeconfig context to use, when the kubeconfig has several."""
     trust_domain: NonEmptyStr | None = None
-    """The trust domain this cluster's istiod issues identities in, when it is not the
+    """The trust domain this cluster's istiod issues identities in (a primary's), when it is not the
     mesh's (``MeshSpec.trust_domain``): every other cluster then accepts it as an alias
     (``trustDomainAliases``), so policies naming ``ns/sa`` admit callers from here."""
     ca_cert: NonEmptyStr | None = None
@@ -76,6 +85,29 @@ class MultiCluster(Spec):
     """The name of each network's east-west gateway release (in Istio's namespace)."""
     plugin_ca: PluginCa | None = None
     """The shared root of trust (each cluster names its intermediate's config keys)."""
+    primary: DnsLabel | None = None
+    """Primary-remote: the cluster whose istiod serves the whole mesh."""
+    discovery_address: NetworkAddress | None = None
+    """Primary-remote: where remotes reach the primary's istiod, the address of the
+    primary's east-west gateway (its load balancer's IP or DNS name; reserve a static
+    one): the remotes' ``global.remotePilotAddress``."""
+
+    def control_plane_of(self, name: str) -> str:
+        """The cluster whose istiod serves cluster ``name``: its own, or the primary's."""
+        if self.topology is Topology.PRIMARY_REMOTE and self.primary is not None:
+            return self.primary
+        return name
+
+    def is_remote(self, name: str) -> bool:
+        """Whether cluster ``name`` runs no istiod of its own."""
+        return self.control_plane_of(name) != name
+
+    def reads(self, reader: str) -> tuple[str, ...]:
+        """The clusters whose endpoints cluster ``reader``'s istiod reads (a remote secret
+        for each in ``reader``): every other one for a primary, none for a remote."""
+        if self.is_remote(reader):
+            return ()
+        return tuple(c.name for c in self.clusters if c.name != reader)
 
     def trust_domain_of(self, cluster: MeshCluster, mesh_domain: str) -> str:
         return cluster.trust_domain or mesh_domain

@@ -1,10 +1,11 @@
 """Rules for a mesh over several clusters: what Istio needs of each, said before anything runs.
 
-A multi-primary mesh needs an istiod in every cluster (so an install), at least two
+A mesh of several clusters needs an install in every cluster, at least two
 clusters with names of their own (remote secrets and endpoints carry them), and a cluster
 for every placement a workload names. What is not built yet is refused by name rather
-than rendered half: a primary-remote topology, ambient mode across clusters (ztunnel's
-multi-network path is not judged here). Locality failover across clusters names regions:
+than rendered half: ambient mode across clusters (ztunnel's multi-network path is not
+judged here). A primary-remote mesh names its primary and the address its remotes reach
+it at; a remote has no CA and no trust domain of its own. Locality failover across clusters names regions:
 a region no cluster is in is a typo that would never fail over.
 """
 
@@ -34,18 +35,13 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
         if c.name in seen:
             yield declared_twice(f"multicluster.clusters[{c.name}].name", f"cluster {c.name!r}")
         seen.add(c.name)
-    if mc.topology is Topology.PRIMARY_REMOTE:
-        yield Problem(
-            "multicluster.topology",
-            "primary-remote is not built yet (remote clusters would need the remote "
-            "profile and an istiod reachable through the east-west gateway): use "
-            "Topology.MULTI_PRIMARY, where every cluster runs its own istiod",
-        )
+    yield from _topology_problems(spec)
     if spec.install is None:
         yield Problem(
             "install",
-            "a multi-primary mesh installs istiod in every cluster: declare install="
-            "IstioInstall(...) (each cluster's view adds its membership and east-west gateway)",
+            "a mesh of several clusters installs Istio in every cluster (istiod, or a "
+            "remote's webhook): declare install=IstioInstall(...) (each cluster's view adds "
+            "its membership and east-west gateway)",
         )
     elif spec.cluster_view is None:
         # (A cluster's view carries the membership and east-west gateway it derives.)
@@ -72,6 +68,14 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
         )
     for c in mc.clusters:
         for field in ("ca_cert", "ca_key"):
+            if mc.is_remote(c.name):
+                if getattr(c, field) is not None:
+                    yield Problem(
+                        f"multicluster.clusters[{c.name}].{field}",
+                        f"{c.name} is a remote: it runs no istiod, so no CA (its workloads' "
+                        f"certificates come from {mc.primary}'s): remove it",
+                    )
+                continue
             if mc.plugin_ca is not None and getattr(c, field) is None:
                 yield Problem(
                     f"multicluster.clusters[{c.name}].{field}",
@@ -105,6 +109,48 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                         f"no cluster is in region {region!r}, so nothing fails over there"
                         + suggestion(region, sorted(regions), "cluster region"),
                     )
+
+
+def _topology_problems(spec: MeshSpec) -> Iterator[Problem]:
+    """Primary-remote names its primary and how the remotes reach it; multi-primary has
+    neither; a remote issues no identities, so it has no trust domain of its own."""
+    mc = spec.multicluster
+    assert mc is not None
+    names = [c.name for c in mc.clusters]
+    if mc.topology is not Topology.PRIMARY_REMOTE:
+        for field in ("primary", "discovery_address"):
+            if getattr(mc, field) is not None:
+                yield Problem(
+                    f"multicluster.{field}",
+                    f"only a primary-remote mesh has a {field.replace('_', ' ')} (in "
+                    f"{mc.topology.value} every cluster runs istiod): remove it, or set "
+                    "topology=Topology.PRIMARY_REMOTE",
+                )
+        return
+    if mc.primary is None:
+        yield Problem(
+            "multicluster.primary",
+            "a primary-remote mesh names the cluster whose istiod serves it: set primary "
+            f"to one of {', '.join(names)}",
+        )
+    elif mc.primary not in names:
+        yield Problem(
+            "multicluster.primary",
+            f"no cluster {mc.primary!r}" + suggestion(mc.primary, names, "cluster"),
+        )
+    if mc.discovery_address is None:
+        yield Problem(
+            "multicluster.discovery_address",
+            "the remotes reach the primary's istiod through its east-west gateway: set "
+            "discovery_address to that gateway's load-balancer address (an IP or DNS name)",
+        )
+    for c in mc.clusters:
+        if mc.is_remote(c.name) and c.trust_domain is not None:
+            yield Problem(
+                f"multicluster.clusters[{c.name}].trust_domain",
+                f"{c.name} is a remote: its identities are issued by {mc.primary}'s istiod, "
+                "in that cluster's trust domain: remove it",
+            )
 
 
 def _placement_without_clusters(spec: MeshSpec) -> Iterator[Problem]:

@@ -1,0 +1,41 @@
+"""multi_remote: the multi stack's Bookinfo as a primary-remote mesh on two networks.
+
+``east`` (us-east1, ``net-east``) is the primary: its istiod serves the whole mesh, and
+its east-west gateway exposes both east's services (15443) and istiod itself (15012 for
+XDS and certificates, 15017 for the injection webhook) at ``DISCOVERY_ADDRESS``, the
+gateway's reserved load-balancer address. ``west`` (us-west1, ``net-west``) is a remote:
+it runs no istiod, only the remote profile's webhook and an ``istiod`` Service pointing at
+that address; east's istiod reads west's endpoints through a remote secret. Placement,
+failover and authorization are the multi stack's; the Istio configuration lives in east
+alone, and only east has an intermediate CA (west's certificates are east's istiod's).
+"""
+
+from meshstack.spec import MeshSpec, Topology
+from stacks.multi import EAST
+from stacks.multi import spec as multi_primary
+
+DISCOVERY_ADDRESS = "203.0.113.10"
+"""The address reserved for east's east-west gateway (set its chart's
+``service.loadBalancerIP``, or the cloud's equivalent, to keep it)."""
+
+
+def spec() -> MeshSpec:
+    mesh = multi_primary()
+    assert mesh.multicluster is not None
+    clusters = tuple(
+        c if c.name == EAST else c.model_copy(update={"ca_cert": None, "ca_key": None})
+        for c in mesh.multicluster.clusters
+    )
+    return mesh.model_copy(
+        update={
+            "stack": "multi_remote",
+            "multicluster": mesh.multicluster.model_copy(
+                update={
+                    "topology": Topology.PRIMARY_REMOTE,
+                    "primary": EAST,
+                    "discovery_address": DISCOVERY_ADDRESS,
+                    "clusters": clusters,
+                }
+            ),
+        }
+    )
