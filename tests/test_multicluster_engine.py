@@ -1,4 +1,4 @@
-"""One ``pulumi up`` of the multi-cluster stack to two real API servers.
+"""One ``pulumi up`` of each multi-cluster stack to two real API servers.
 
 Two etcd + kube-apiserver pairs on 127.0.0.1 (each with kube-controller-manager's token
 controller, which fills the reader accounts' token Secrets), one stack with a kubeconfig
@@ -9,7 +9,11 @@ root; each holds a remote secret for the other whose kubeconfig really reads the
 server as its reader account (no istioctl step); no key or token is in the state in
 plaintext; istioctl analyze finds nothing in either cluster's objects; and Istio's control
 plane, fed what the two servers hold (the charts' east-west gateways included), routes west's requests for ratings through east's
-east-west gateway and keeps west's reviews traffic in west until it fails over.
+east-west gateway and keeps west's reviews traffic in west until it fails over. The
+primary-remote stack (``multi_remote``) the same way, where west is a remote: no istiod,
+no CA and no remote secret there, an ``istiod`` Service at east's discovery address and a
+webhook naming west's cluster and network; east alone reads west; and west's sidecars,
+judged as east's istiod configures them, route as before.
 """
 
 from __future__ import annotations
@@ -74,14 +78,22 @@ def plugin_ca(directory: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in directory.glob("*.pem")}
 
 
-def staged(tmp_path: Path, servers: dict[str, ApiServer], ca: dict[str, str]) -> EngineStack:
-    stack = new_stack(tmp_path, "multi", render=False, config=CLUSTER_CONFIG)
+def staged(
+    tmp_path: Path, servers: dict[str, ApiServer], ca: dict[str, str], name: str = "multi"
+) -> EngineStack:
+    """The stack with each cluster's kubeconfig in its config, and the CA files of each
+    cluster that runs istiod (a remote has none)."""
+    stack = new_stack(tmp_path, name, render=False, config=CLUSTER_CONFIG)
     stack.set_config("meshstack:caRootCert", ca["root-cert.pem"])
-    for name, server in servers.items():
-        title = name.title()
+    spec, _ = resolve_stack(name, stack.project)
+    assert spec.multicluster is not None
+    for cluster, server in servers.items():
+        title = cluster.title()
         stack.set_config(f"meshstack:kubeconfig{title}", server.kubeconfig.read_text(), secret=True)
-        stack.set_config(f"meshstack:caCert{title}", ca[f"{name}-cert.pem"])
-        stack.set_config(f"meshstack:caKey{title}", ca[f"{name}-key.pem"], secret=True)
+        if spec.multicluster.is_remote(cluster):
+            continue
+        stack.set_config(f"meshstack:caCert{title}", ca[f"{cluster}-cert.pem"])
+        stack.set_config(f"meshstack:caKey{title}", ca[f"{cluster}-key.pem"], secret=True)
     return stack
 
 
@@ -90,14 +102,16 @@ def secret_data(server: ApiServer, namespace: str, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in (got.get("data") or {}).items()}
 
 
+@pytest.mark.parametrize("stack_name", ["multi", "multi_remote"])
 def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
-    tmp_path: Path, servers: dict[str, ApiServer]
+    tmp_path: Path, servers: dict[str, ApiServer], stack_name: str
 ) -> None:
     ca = plugin_ca(tmp_path / "ca")
-    stack = staged(tmp_path, servers, ca)
+    stack = staged(tmp_path, servers, ca, stack_name)
     stack.up()
-    spec, problems = resolve_stack("multi", stack.project)
+    spec, problems = resolve_stack(stack_name, stack.project)
     assert problems == [] and spec.multicluster is not None
+    mc = spec.multicluster
     rendered = render_clusters(spec)
 
     held: dict[str, list[dict[str, Any]]] = {}
@@ -113,6 +127,9 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
         assert ("ratings-v1" in deployments) == (name == "east")
         assert "reviews-v1" in deployments and "productpage-v1" in deployments
 
+        if mc.is_remote(name):
+            _is_served_by_its_primary(server, spec, name)
+            continue
         cacerts = secret_data(server, "istio-system", CACERTS)
         assert cacerts["root-cert.pem"] == ca["root-cert.pem"]
         assert cacerts["ca-cert.pem"] == ca[f"{name}-cert.pem"]
@@ -125,7 +142,18 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
         )  # fmt: skip
         assert verified.returncode == 0, verified.stderr
 
-    for reader, read in (("west", "east"), ("east", "west")):
+    pairs = [(reader, read) for reader in CLUSTERS for read in mc.reads(reader)]
+    assert pairs == (
+        [("east", "west"), ("west", "east")] if stack_name == "multi" else [("east", "west")]
+    )
+    for reader in CLUSTERS:
+        secrets = servers[reader].kubectl(
+            "get", "secrets", "-n", "istio-system", "-l", "istio/multiCluster=true", "-o", "name"
+        )
+        assert sorted(secrets.stdout.split()) == [
+            f"secret/istio-remote-secret-{read}" for read in mc.reads(reader)
+        ], reader
+    for reader, read in pairs:
         got = json.loads(
             servers[reader]
             .kubectl("get", "secret", "-n", "istio-system", f"istio-remote-secret-{read}",
@@ -157,7 +185,8 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     state = json.dumps(stack.export())
     for name in CLUSTERS:
         assert ca[f"{name}-key.pem"].splitlines()[1] not in state, "a CA key in plaintext"
-        token = secret_data(servers[name], "istio-system", "istio-reader-service-account-token")
+    for _, read in pairs:
+        token = secret_data(servers[read], "istio-system", "istio-reader-service-account-token")
         assert token["token"] not in state, "a reader token in plaintext"
 
     for name in CLUSTERS:
@@ -170,6 +199,40 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     stack.up("--expect-no-changes")
     stack.destroy()
     assert stack.resource_types() == []
+
+
+def _is_served_by_its_primary(server: ApiServer, spec: MeshSpec, name: str) -> None:
+    """What the remote profile left on a remote's server: no istiod and no CA of its own;
+    an ``istiod`` Service whose endpoints are the primary's discovery address, and the
+    injection webhook calling it with the remote's cluster and network in its path."""
+    assert spec.multicluster is not None
+    cluster = spec.multicluster.cluster(name)
+    assert cluster is not None
+    deployments = server.kubectl("get", "deployments", "-n", "istio-system", "-o", "name")
+    assert "deployment.apps/istiod" not in deployments.stdout.split()
+    secrets = server.kubectl("get", "secrets", "-n", "istio-system", "-o", "name").stdout
+    assert f"secret/{CACERTS}" not in secrets.split()
+    slices = json.loads(
+        server.kubectl("get", "endpointslices", "-n", "istio-system", "-o", "json").stdout
+    )["items"]
+    addresses = {
+        a
+        for s in slices
+        if s["metadata"].get("labels", {}).get("kubernetes.io/service-name") == "istiod"
+        for e in s.get("endpoints") or []
+        for a in e["addresses"]
+    }
+    assert addresses == {spec.multicluster.discovery_address}, slices
+    hooks = json.loads(server.kubectl("get", "mutatingwebhookconfigurations", "-o", "json").stdout)[
+        "items"
+    ]
+    paths = {
+        w["clientConfig"]["service"]["path"]
+        for h in hooks
+        for w in h.get("webhooks") or []
+        if "service" in w["clientConfig"]
+    }
+    assert f"/inject/cluster/{name}/net/{cluster.network}" in paths, paths
 
 
 def _judged_from_the_servers(

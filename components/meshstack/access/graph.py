@@ -207,11 +207,13 @@ def clusters_markdown(spec: MeshSpec, calls: list[Call]) -> list[str]:
     mc = spec.multicluster
     if mc is None:
         return []
-    out = ["", f"## Clusters: {len(mc.clusters)} (mesh {mc.mesh_id})", ""]
+    out = ["", f"## Clusters: {len(mc.clusters)} (mesh {mc.mesh_id}, {mc.topology.value})", ""]
     for c in mc.clusters:
         running = sorted(w for w, there in placement(spec).items() if c.name in there)
+        role = f", served by {mc.control_plane_of(c.name)}'s istiod" if mc.is_remote(c.name) else ""
         out.append(
-            f"- {c.name} (network {c.network}, region {c.region or '-'}): {', '.join(running)}"
+            f"- {c.name} (network {c.network}, region {c.region or '-'}{role}): "
+            + ", ".join(running)
         )
     out += ["", "Every verdict above holds for a caller in any cluster (one trust domain).", ""]
     crossing = crossings(spec, [(c.caller, c.callee) for c in calls if c.declared])

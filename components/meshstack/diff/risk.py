@@ -75,6 +75,10 @@ _CLUSTER_RISKS = {
 _MESH_RISKS = {
     "mesh_id": "the mesh ID changes: istiod in every cluster restarts into another mesh",
     "topology": "the topology changes: which clusters run istiod changes",
+    "primary": "another cluster's istiod serves the mesh: every remote's sidecars reconnect "
+    "to it, and its configuration is the mesh's from then on",
+    "discovery_address": "the remotes reach the primary's istiod at another address: their "
+    "injection and configuration stop until it answers there",
     "plugin_ca.root_cert": "the root of trust changes: every identity must be reissued, and "
     "clusters trusting the old root refuse the new ones until all have moved",
     "plugin_ca": "the root of trust changes: every identity must be reissued, and clusters "
