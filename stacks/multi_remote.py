@@ -11,6 +11,7 @@ alone, and only east has an intermediate CA (west's certificates are east's isti
 """
 
 from meshstack.spec import MeshSpec, Topology
+
 from stacks.multi import EAST
 from stacks.multi import spec as multi_primary
 

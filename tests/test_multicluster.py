@@ -293,3 +293,65 @@ def test_every_primary_remote_mistake_is_named_at_once() -> None:
     said = [(p.path, p.message) for p in validate(stray)]
     assert any(w == "multicluster.primary" and "only a primary-remote" in m for w, m in said)
     assert any(w == "multicluster.discovery_address" and "IP address" in m for w, m in said)
+
+
+def test_a_namespace_places_its_workloads_unless_one_narrows_it() -> None:
+    """``Namespace.clusters`` is where its workloads run by default: a namespace kept to
+    east runs no pods in west, though its namespace, Services and accounts are there
+    (callers in west resolve them); a workload may narrow it, never widen it."""
+    spec = multi()
+    assert spec.multicluster is not None
+    app = spec.apps[0]
+    east_only = spec.model_copy(
+        update={
+            "namespaces": tuple(
+                n.model_copy(update={"clusters": ("east",)}) if n.name == "bookinfo" else n
+                for n in spec.namespaces
+            ),
+            "apps": (
+                app.model_copy(
+                    update={
+                        "workloads": tuple(
+                            w.model_copy(update={"clusters": ()}) for w in app.workloads
+                        )
+                    }
+                ),
+            ),
+        }
+    )
+    assert validate(east_only) == []
+    rendered = render_clusters(east_only)
+    west = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in rendered["west"]
+    }
+    assert not any(k == "Deployment" and ns == "bookinfo" for k, ns, _ in west)
+    assert ("Service", "bookinfo", "reviews") in west and ("Namespace", None, "bookinfo") in west
+    east = {(o["kind"], o["metadata"]["name"]) for o in rendered["east"]}
+    assert ("Deployment", "reviews-v1") in east and ("Deployment", "ratings-v1") in east
+    assert east_only.placement_of("bookinfo", app.workloads[0]) == ("east",)
+
+    widened = east_only.model_copy(
+        update={
+            "apps": (
+                app.model_copy(
+                    update={
+                        "workloads": tuple(
+                            w.model_copy(update={"clusters": ("west",)})
+                            if w.name == "reviews"
+                            else w.model_copy(update={"clusters": ()})
+                            for w in app.workloads
+                        )
+                    }
+                ),
+            ),
+            "namespaces": tuple(
+                n.model_copy(update={"clusters": ("eastt",)}) if n.name == "istio-ingress" else n
+                for n in east_only.namespaces
+            ),
+        }
+    )
+    problems = {p.path: p.message for p in validate(widened)}
+    assert "runs in east only" in problems["apps[bookinfo].workloads[reviews].clusters[0]"]
+    assert "did you mean 'east'" in problems["namespaces[istio-ingress].clusters[0]"]
+    one_cluster = east_only.model_copy(update={"multicluster": None, "apps": ()})
+    assert "namespaces[bookinfo].clusters" in _paths(one_cluster)

@@ -265,9 +265,8 @@ def cluster_config_problems(
 
 def placement(spec: MeshSpec) -> dict[str, tuple[str, ...]]:
     """``namespace/workload`` → the clusters its pods run in (every cluster by default)."""
-    every = tuple(c.name for c in clusters_of(spec))
     return {
-        f"{app.namespace}/{w.name}": tuple(c for c in every if w.runs_in(c))
+        f"{app.namespace}/{w.name}": spec.placement_of(app.namespace, w)
         for app in spec.apps
         for w in app.workloads
     }

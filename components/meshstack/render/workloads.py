@@ -205,7 +205,7 @@ def render_workloads(spec: MeshSpec) -> Iterator[K8sObject]:
                 )
             if workload.ports:
                 yield service_object(workload, app.namespace)
-            if not workload.runs_in(spec.cluster_view):
+            if not spec.runs_in(app.namespace, workload, spec.cluster_view):
                 # Its Service and account exist in every cluster of the mesh (callers'
                 # DNS and istiod need them); its pods only where it is placed.
                 continue

@@ -16,7 +16,7 @@ from meshstack.spec.security import AuthorizationPolicy, JwtRule, PeerAuthentica
 from meshstack.spec.slo import ServiceLevelObjective, SloRuleDelivery, SloRulesInAddon
 from meshstack.spec.traffic import Canary, DestinationPolicy, VirtualService
 from meshstack.spec.trust import DEFAULT_TRUST_DOMAIN, TrustDomain
-from meshstack.spec.workloads import App, Namespace
+from meshstack.spec.workloads import App, Namespace, Workload
 
 
 class MeshPolicy(Spec):
@@ -78,6 +78,20 @@ class MeshSpec(Spec):
     cluster_view: DnsLabel | None = None
     """Set only in the per-cluster views :func:`meshstack.multicluster.cluster_view`
     derives: the cluster this view is of (its workloads' pods are the ones placed there)."""
+
+    def placement_of(self, namespace: str, workload: Workload) -> tuple[str, ...]:
+        """The clusters a workload's pods run in: its own placement, else its namespace's,
+        else every cluster; empty for a mesh of one cluster. (Validation refuses a
+        workload placed outside its namespace's clusters.)"""
+        if self.multicluster is None:
+            return ()
+        declared = next((n.clusters for n in self.namespaces if n.name == namespace), ())
+        chosen = workload.clusters or declared
+        return tuple(c.name for c in self.multicluster.clusters if not chosen or c.name in chosen)
+
+    def runs_in(self, namespace: str, workload: Workload, cluster: str | None) -> bool:
+        """Whether a workload's pods run in ``cluster`` (``None``: a mesh of one cluster)."""
+        return cluster is None or cluster in self.placement_of(namespace, workload)
 
     def mtls_scope(self, pa: PeerAuthentication) -> tuple[str | None, str | None]:
         """``(namespace, workload)`` a PeerAuthentication applies to, ``None`` for the

@@ -67,6 +67,11 @@ class Namespace(Spec):
     dataplane: Dataplane = Dataplane.SIDECAR
     waypoint: Waypoint | None = None
     """Ambient only: the waypoint that enforces L7 policy and routing for its services."""
+    clusters: tuple[DnsLabel, ...] = ()
+    """In a multi-cluster mesh, where its workloads' pods run unless a workload narrows
+    it (``Workload.clusters``); empty: every cluster. The namespace itself, its Services
+    and accounts exist in every cluster (callers elsewhere resolve them, istiod reads
+    them), as Istio's namespace sameness expects."""
 
     @property
     def ambient(self) -> bool:
@@ -215,15 +220,12 @@ class Workload(Spec):
     Service), instead of or beside its namespace's."""
     clusters: tuple[DnsLabel, ...] = ()
     """In a multi-cluster mesh, the clusters its pods run in (``MeshSpec.multicluster``);
-    empty: all of them. Its Service and service account are in every cluster."""
+    empty: its namespace's (``Namespace.clusters``), or all of them. Its Service and
+    service account are in every cluster (``MeshSpec.placement_of`` is the answer)."""
 
     @property
     def identity(self) -> str:
         return self.service_account or self.name
-
-    def runs_in(self, cluster: str | None) -> bool:
-        """Whether its pods run in ``cluster`` (``None``: a mesh of one cluster)."""
-        return cluster is None or not self.clusters or cluster in self.clusters
 
 
 class App(Spec):

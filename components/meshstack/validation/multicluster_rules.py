@@ -88,13 +88,28 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                     "names an intermediate CA, but the mesh declares no root: set "
                     "multicluster.plugin_ca=PluginCa(...), or remove it",
                 )
+    declared = {n.name: n.clusters for n in spec.namespaces}
+    for n in spec.namespaces:
+        for i, name in enumerate(n.clusters):
+            if name not in seen:
+                yield Problem(
+                    f"namespaces[{n.name}].clusters[{i}]",
+                    f"no cluster {name!r}" + suggestion(name, names, "cluster"),
+                )
     for app in spec.apps:
+        around = declared.get(app.namespace, ())
         for w in app.workloads:
             for i, name in enumerate(w.clusters):
                 if name not in seen:
                     yield Problem(
                         f"apps[{app.name}].workloads[{w.name}].clusters[{i}]",
                         f"no cluster {name!r}" + suggestion(name, names, "cluster"),
+                    )
+                elif around and name not in around:
+                    yield Problem(
+                        f"apps[{app.name}].workloads[{w.name}].clusters[{i}]",
+                        f"namespace {app.namespace} runs in {', '.join(around)} only: place "
+                        f"the workload there, or add {name} to the namespace's clusters",
                     )
     regions = {c.region for c in mc.clusters if c.region}
     for d, dp in enumerate(spec.policy.destination_policies):
@@ -154,6 +169,13 @@ def _topology_problems(spec: MeshSpec) -> Iterator[Problem]:
 
 
 def _placement_without_clusters(spec: MeshSpec) -> Iterator[Problem]:
+    for n in spec.namespaces:
+        if n.clusters:
+            yield Problem(
+                f"namespaces[{n.name}].clusters",
+                "names clusters, but the spec declares none: declare "
+                "multicluster=MultiCluster(...), or remove clusters",
+            )
     for app in spec.apps:
         for w in app.workloads:
             if w.clusters:
