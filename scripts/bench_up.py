@@ -93,6 +93,7 @@ def _once(
             )
         else:
             stack = new_stack(Path(scratch), name, extra_env=extra, with_crd_layer=False)
+        _configure_clusters(stack, Path(scratch))
         found: dict[str, float] = {}
         layer = new_crd_layer(stack)
         if layer is not None:
@@ -109,6 +110,19 @@ def _once(
                 layer.pulumi("stack", "rm", "--yes", "--force")
         found.update(first_s=first, noop_s=noop, written_mb=first_bytes / 1e6, state_mb=size / 1e6)
         return found
+
+
+def _configure_clusters(stack: Any, scratch: Path) -> None:
+    """A multi-cluster stack's CA files in its config (rendering reaches no cluster, so
+    no kubeconfig): what its program refuses to run without."""
+    from cluster_config import plugin_ca, set_cluster_config
+    from meshstack.stacks import resolve_stack
+
+    spec, _ = resolve_stack(stack.name, stack.project)
+    if spec.multicluster is None:
+        return
+    names = tuple(c.name for c in spec.multicluster.clusters)
+    set_cluster_config(stack, spec, plugin_ca(scratch / "ca", names))
 
 
 def _state_size(scratch: Path, name: str, s3: Any | None) -> int:

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 from cluster import ApiServer, start
+from cluster_config import plugin_ca, set_cluster_config
 from engine_stack import EngineStack, new_stack, require_toolchain
 from istioctl import analyze, unjustified
 from meshstack.istio_judge import ClusterObjects, ask_clusters, gateway_stand_ins
@@ -55,45 +56,15 @@ def servers(tmp_path: Path) -> Iterator[dict[str, ApiServer]]:
             server.stop()
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def plugin_ca(directory: Path) -> dict[str, str]:
-    """A root CA and one intermediate per cluster signed by it (PEM text by file name)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ca.cnf").write_text(
-        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n"
-    )
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-             "/O=meshstack test/CN=Root CA", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-keyout", "root-key.pem", "-out", "root-cert.pem", cwd=directory)  # fmt: skip
-    for name in CLUSTERS:
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj",
-                 f"/O=meshstack test/CN=Intermediate CA {name}", "-keyout", f"{name}-key.pem",
-                 "-out", f"{name}.csr", cwd=directory)  # fmt: skip
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "root-cert.pem", "-CAkey",
-                 "root-key.pem", "-CAcreateserial", "-days", "2", "-extfile", "ca.cnf",
-                 "-out", f"{name}-cert.pem", cwd=directory)  # fmt: skip
-    return {p.name: p.read_text() for p in directory.glob("*.pem")}
-
-
 def staged(
     tmp_path: Path, servers: dict[str, ApiServer], ca: dict[str, str], name: str = "multi"
 ) -> EngineStack:
     """The stack with each cluster's kubeconfig in its config, and the CA files of each
     cluster that runs istiod (a remote has none)."""
     stack = new_stack(tmp_path, name, render=False, config=CLUSTER_CONFIG)
-    stack.set_config("meshstack:caRootCert", ca["root-cert.pem"])
     spec, _ = resolve_stack(name, stack.project)
-    assert spec.multicluster is not None
-    for cluster, server in servers.items():
-        title = cluster.title()
-        stack.set_config(f"meshstack:kubeconfig{title}", server.kubeconfig.read_text(), secret=True)
-        if spec.multicluster.is_remote(cluster):
-            continue
-        stack.set_config(f"meshstack:caCert{title}", ca[f"{cluster}-cert.pem"])
-        stack.set_config(f"meshstack:caKey{title}", ca[f"{cluster}-key.pem"], secret=True)
+    kubeconfigs = {c: server.kubeconfig.read_text() for c, server in servers.items()}
+    set_cluster_config(stack, spec, ca, kubeconfigs)
     return stack
 
 
@@ -106,7 +77,7 @@ def secret_data(server: ApiServer, namespace: str, name: str) -> dict[str, str]:
 def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     tmp_path: Path, servers: dict[str, ApiServer], stack_name: str
 ) -> None:
-    ca = plugin_ca(tmp_path / "ca")
+    ca = plugin_ca(tmp_path / "ca", CLUSTERS)
     stack = staged(tmp_path, servers, ca, stack_name)
     stack.up()
     spec, problems = resolve_stack(stack_name, stack.project)
