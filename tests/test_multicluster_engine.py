@@ -246,3 +246,31 @@ def _judged_from_the_servers(
     assert list(reviews[0]) == ["us-west1"]
     assert reviews[1] == {"us-east1": [east_gateway]}
     assert by_priority(to_ratings) == {0: {"us-east1": [east_gateway]}}
+
+
+@pytest.mark.parametrize("stack_name", ["multi", "multi_remote"])
+def test_the_program_refuses_a_plaintext_key_and_a_missing_one_before_registering(
+    tmp_path: Path, stack_name: str
+) -> None:
+    """The real engine, render mode: with east's intermediate key set in plaintext and
+    the root unset, ``pulumi preview`` fails naming both config keys and the command that
+    fixes each (every problem at once), registers nothing, and shows no key."""
+    require_toolchain()
+    stack = new_stack(tmp_path, stack_name)
+    spec, _ = resolve_stack(stack_name, stack.project)
+    assert spec.multicluster is not None and spec.multicluster.plugin_ca is not None
+    ca = plugin_ca(tmp_path / "ca", CLUSTERS)
+    set_cluster_config(stack, spec, ca)
+    east = spec.multicluster.cluster("east")
+    assert east is not None and east.ca_key is not None
+    stack.set_config(f"meshstack:{east.ca_key}", ca["east-key.pem"])  # not --secret
+    stack.pulumi("config", "rm", f"meshstack:{spec.multicluster.plugin_ca.root_cert}")
+    refused = stack.pulumi("preview", check=False)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0, said
+    assert f"pulumi config set --secret meshstack:{east.ca_key}" in said, said
+    assert "multicluster.clusters[east].ca_key" in said, said
+    assert f"meshstack:{spec.multicluster.plugin_ca.root_cert} is not set" in said, said
+    assert "Traceback" not in said, said
+    assert ca["east-key.pem"].splitlines()[1] not in said
+    assert stack.resource_types() == []
