@@ -21,7 +21,7 @@ from meshstack.multicluster import (
 )
 from meshstack.render import render
 from meshstack.render.install import gateway_values, istio_releases
-from meshstack.spec import MeshSpec, Topology
+from meshstack.spec import App, MeshSpec, Topology
 from meshstack.stacks import load_spec
 from meshstack.validation import validate
 
@@ -83,6 +83,23 @@ def test_the_chain_is_the_intermediate_then_the_root() -> None:
     assert sorted(files) == ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]
 
 
+def placing(
+    app: App, by_workload: dict[str, tuple[str, ...]], others: tuple[str, ...] | None = None
+) -> App:
+    """``app`` with the named workloads placed in those clusters, the rest in ``others``
+    (``None``: as they were)."""
+    return app.model_copy(
+        update={
+            "workloads": tuple(
+                w.model_copy(update={"clusters": by_workload.get(w.name, others)})
+                if w.name in by_workload or others is not None
+                else w
+                for w in app.workloads
+            )
+        }
+    )
+
+
 def _paths(spec: MeshSpec) -> list[str]:
     return [p.path for p in validate(spec)]
 
@@ -95,14 +112,7 @@ def test_every_multicluster_mistake_is_named_at_once() -> None:
         spec.multicluster.clusters[0].model_copy(update={"ca_key": None}),
     )
     app = spec.apps[0]
-    placed = app.model_copy(
-        update={
-            "workloads": tuple(
-                w.model_copy(update={"clusters": ("esat",)}) if w.name == "ratings" else w
-                for w in app.workloads
-            )
-        }
-    )
+    placed = placing(app, {"ratings": ("esat",)})
     broken = spec.model_copy(
         update={
             "multicluster": spec.multicluster.model_copy(
@@ -308,15 +318,7 @@ def test_a_namespace_places_its_workloads_unless_one_narrows_it() -> None:
                 n.model_copy(update={"clusters": ("east",)}) if n.name == "bookinfo" else n
                 for n in spec.namespaces
             ),
-            "apps": (
-                app.model_copy(
-                    update={
-                        "workloads": tuple(
-                            w.model_copy(update={"clusters": ()}) for w in app.workloads
-                        )
-                    }
-                ),
-            ),
+            "apps": (placing(app, {}, others=()),),
         }
     )
     assert validate(east_only) == []
@@ -332,18 +334,7 @@ def test_a_namespace_places_its_workloads_unless_one_narrows_it() -> None:
 
     widened = east_only.model_copy(
         update={
-            "apps": (
-                app.model_copy(
-                    update={
-                        "workloads": tuple(
-                            w.model_copy(update={"clusters": ("west",)})
-                            if w.name == "reviews"
-                            else w.model_copy(update={"clusters": ()})
-                            for w in app.workloads
-                        )
-                    }
-                ),
-            ),
+            "apps": (placing(app, {"reviews": ("west",)}, others=()),),
             "namespaces": tuple(
                 n.model_copy(update={"clusters": ("eastt",)}) if n.name == "istio-ingress" else n
                 for n in east_only.namespaces

@@ -90,24 +90,16 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                 )
     declared = {n.name: n.clusters for n in spec.namespaces}
     for n in spec.namespaces:
-        for i, name in enumerate(n.clusters):
-            if name not in seen:
-                yield Problem(
-                    f"namespaces[{n.name}].clusters[{i}]",
-                    f"no cluster {name!r}" + suggestion(name, names, "cluster"),
-                )
+        yield from _unknown_clusters(f"namespaces[{n.name}].clusters", n.clusters, names)
     for app in spec.apps:
         around = declared.get(app.namespace, ())
         for w in app.workloads:
+            where = f"apps[{app.name}].workloads[{w.name}].clusters"
+            yield from _unknown_clusters(where, w.clusters, names)
             for i, name in enumerate(w.clusters):
-                if name not in seen:
+                if name in seen and around and name not in around:
                     yield Problem(
-                        f"apps[{app.name}].workloads[{w.name}].clusters[{i}]",
-                        f"no cluster {name!r}" + suggestion(name, names, "cluster"),
-                    )
-                elif around and name not in around:
-                    yield Problem(
-                        f"apps[{app.name}].workloads[{w.name}].clusters[{i}]",
+                        f"{where}[{i}]",
                         f"namespace {app.namespace} runs in {', '.join(around)} only: place "
                         f"the workload there, or add {name} to the namespace's clusters",
                     )
@@ -124,6 +116,15 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                         f"no cluster is in region {region!r}, so nothing fails over there"
                         + suggestion(region, sorted(regions), "cluster region"),
                     )
+
+
+def _unknown_clusters(where: str, placed: tuple[str, ...], names: list[str]) -> Iterator[Problem]:
+    """A placement (``where``) naming a cluster the mesh does not have."""
+    for i, name in enumerate(placed):
+        if name not in names:
+            yield Problem(
+                f"{where}[{i}]", f"no cluster {name!r}" + suggestion(name, names, "cluster")
+            )
 
 
 def _topology_problems(spec: MeshSpec) -> Iterator[Problem]:
