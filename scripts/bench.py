@@ -316,7 +316,9 @@ def main() -> int:
         "--l3-sizes", default="100,500,1000", help="sizes for L3 (real engine); '' = --sizes"
     )
     parser.add_argument(
-        "--up-stacks", default="dev,staging,prod,multi,multi_remote", help="stacks for UP (real engine); '' = none"
+        "--up-stacks",
+        default="dev,staging,prod,multi,multi_remote",
+        help="stacks for UP (real engine); '' = none",
     )
     parser.add_argument("--up-runs", type=int, default=2, help="runs per stack for UP")
     parser.add_argument(

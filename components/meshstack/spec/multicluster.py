@@ -53,9 +53,10 @@ class MeshCluster(Spec):
     context: NonEmptyStr | None = None
     """The kubeconfig context to use, when the kubeconfig has several."""
     trust_domain: NonEmptyStr | None = None
-    """The trust domain this cluster's istiod issues identities in (a primary's), when it is not the
+    """The trust domain this cluster's istiod issues identities in, when it is not the
     mesh's (``MeshSpec.trust_domain``): every other cluster then accepts it as an alias
-    (``trustDomainAliases``), so policies naming ``ns/sa`` admit callers from here."""
+    (``trustDomainAliases``), so policies naming ``ns/sa`` admit callers from here. Only
+    for a cluster that runs istiod (a remote's identities are its primary's)."""
     ca_cert: NonEmptyStr | None = None
     """With ``MultiCluster.plugin_ca``: the stack config key holding this cluster's
     intermediate CA certificate (PEM), signed by the shared root."""
