@@ -636,10 +636,13 @@ def test_an_ingress_route_its_gateway_may_not_call_is_refused(
     for name in ("dev", "staging", "prod"):
         assert all(c.verdict != Verdict.DENIED for c in who_can_enter(stack_specs[name])), name
     section = ingress_markdown(who_can_enter(moved))
-    assert (
+    # One line for the four routes to productpage, naming each.
+    (line,) = [x for x in section.splitlines() if "bookinfo/productpage" in x]
+    assert line.startswith(
         "- bookinfo/bookinfo-gateway as bookinfo/bookinfo-gateway-istio → bookinfo/productpage: "
-        "denied (default-deny)" in section
+        "denied (default-deny); routes "
     )
+    assert all(p in line for p in [x.path for x in problems]), line
 
 
 @pulumi.runtime.test

@@ -100,11 +100,18 @@ def who_can_enter(spec: MeshSpec) -> list[Entry]:
 
 
 def to_markdown(entries: list[Entry]) -> str:
-    """The ``meshstack graph`` section: what each gateway's proxy may call."""
+    """The ``meshstack graph`` section: what each gateway's proxy may call, one line per
+    gateway, caller, callee and verdict, naming every route that leads there (a
+    VirtualService sending four paths to one backend is one entry, not four alike)."""
     out = ["", "## Ingress: what each gateway's proxy may call", ""]
+    routes: dict[tuple[str, str, str, str, str], list[str]] = {}
+    for e in entries:
+        line = (e.gateway, e.identity, e.callee, e.verdict.value, e.reason)
+        routes.setdefault(line, []).append(e.route)
     out += [
-        f"- {e.gateway} as {e.identity} → {e.callee}: {e.verdict.value} ({e.reason})"
-        for e in entries
+        f"- {gateway} as {identity} → {callee}: {verdict} ({reason}); "
+        f"{'route' if len(paths) == 1 else 'routes'} {', '.join(paths)}"
+        for (gateway, identity, callee, verdict, reason), paths in routes.items()
     ] or ["- no ingress routes"]
     return "\n".join(out) + "\n"
 
