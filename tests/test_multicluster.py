@@ -212,6 +212,13 @@ def test_a_remote_installs_the_remote_profile_pointed_at_the_primary() -> None:
     assert releases["west"]["base"].values["global"]["profile"] == "remote"
     east = releases["east"]["istiod"].values
     assert "profile" not in east["global"] and "istiodRemote" not in east
+    # east serves west: the chart's EXTERNAL_ISTIOD (and only for a primary with remotes).
+    assert east["global"]["externalIstiod"] is True
+    assert "externalIstiod" not in west["global"]
+    for view in cluster_views(multi()).values():
+        assert view.install is not None
+        istiod = next(r for r in istio_releases(view.install) if r.role == "istiod")
+        assert "externalIstiod" not in istiod.values["global"]
     assert "profile" not in releases["east"]["base"].values["global"]
     rendered = render_clusters(spec)
     namespaces = {

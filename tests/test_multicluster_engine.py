@@ -101,6 +101,15 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
         if mc.is_remote(name):
             _is_served_by_its_primary(server, spec, name)
             continue
+        istiod = json.loads(
+            server.kubectl("get", "deployment", "-n", "istio-system", "istiod", "-o", "json").stdout
+        )
+        env = {
+            e["name"]: e.get("value")
+            for e in istiod["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        # A primary with remotes also serves as their control plane (the chart's env).
+        assert env.get("EXTERNAL_ISTIOD") == ("true" if stack_name == "multi_remote" else None)
         cacerts = secret_data(server, "istio-system", CACERTS)
         assert cacerts["root-cert.pem"] == ca["root-cert.pem"]
         assert cacerts["ca-cert.pem"] == ca[f"{name}-cert.pem"]

@@ -95,6 +95,8 @@ def istiod_environment(spec: MeshSpec) -> dict[str, str]:
     env = {k: str(v) for k, v in (values.get("env") or {}).items() if v != ""}
     if (values.get("global") or {}).get("profile") == AMBIENT_PROFILE:
         env["PILOT_ENABLE_AMBIENT"] = "true"
+    if (values.get("global") or {}).get("externalIstiod"):
+        env["EXTERNAL_ISTIOD"] = "true"  # what the chart's Deployment sets from it
     return env
 
 
@@ -155,7 +157,14 @@ def ask_clusters(
         "domain": clusters[0].view.cluster_domain,
         "queries": [{"id": str(i), **q} for i, q in enumerate(queries)],
     }
-    return _run(question, istiod_environment(clusters[0].view))
+    # One process judges every istiod: the environment of the first cluster running one.
+    primaries = [c for c in clusters if not _is_remote(c.view)] or list(clusters)
+    return _run(question, istiod_environment(primaries[0].view))
+
+
+def _is_remote(view: MeshSpec) -> bool:
+    membership = view.install.membership if view.install is not None else None
+    return membership is not None and membership.control_plane is not None
 
 
 def _run(question: dict[str, Any], environment: dict[str, str]) -> list[dict[str, Any]]:

@@ -162,6 +162,10 @@ def istiod_values(
         values["global"].update(membership_values(install.membership))
         if install.membership.control_plane is not None:
             values = deep_merge(values, remote_values(install.membership))
+        if install.membership.serves_remotes:
+            # The chart's EXTERNAL_ISTIOD: istiod also serves as the control plane of the
+            # remotes whose namespace names its cluster (their webhooks, their CA roots).
+            values["global"]["externalIstiod"] = True
     return deep_merge(values, cp.values)
 
 
