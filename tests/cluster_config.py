@@ -17,12 +17,17 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def plugin_ca(directory: Path, clusters: tuple[str, ...]) -> dict[str, str]:
+def plugin_ca(
+    directory: Path, clusters: tuple[str, ...], *, intermediate_is_ca: bool = True
+) -> dict[str, str]:
     """A root CA and one intermediate per cluster signed by it (PEM text by file name:
-    ``root-cert.pem``, ``<cluster>-cert.pem``, ``<cluster>-key.pem``)."""
+    ``root-cert.pem``, ``<cluster>-cert.pem``, ``<cluster>-key.pem``). Without
+    ``intermediate_is_ca`` the intermediates may not sign (what Istio's CA refuses)."""
     directory.mkdir(parents=True, exist_ok=True)
+    constraints = "CA:TRUE" if intermediate_is_ca else "CA:FALSE"
     (directory / "ca.cnf").write_text(
-        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n"
+        f"basicConstraints=critical,{constraints}\n"
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature\n"
     )
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
              "/O=meshstack test/CN=Root CA", "-addext", "basicConstraints=critical,CA:TRUE",

@@ -29,6 +29,8 @@ from meshstack.multicluster import (
 )
 from meshstack.spec import MeshSpec
 from meshstack.stacks import load_spec
+from meshstack.validation import validate
+from test_multicluster import placing
 
 pytestmark = pytest.mark.cluster
 
@@ -118,6 +120,38 @@ def test_west_reaches_easts_pods_through_easts_gateway_and_fails_over_there(
     assert reviews[1] == {"us-east1": [east_gateway]}
     # ratings runs only in east: west's reviews reach it through east's gateway alone.
     assert by_priority(to_ratings) == {0: {"us-east1": [east_gateway]}}
+
+
+def test_a_namespace_kept_to_west_keeps_every_bookinfo_endpoint_there(multi: MeshSpec) -> None:
+    """``Namespace.clusters`` reaches Istio: bookinfo's workloads (placed by their
+    namespace alone) run in west only, so west's reviews reach ratings in its own region,
+    directly, and east's istiod finds no local productpage endpoint to prefer."""
+    spec = multi.model_copy(
+        update={
+            "namespaces": tuple(
+                n.model_copy(update={"clusters": ("west",)}) if n.name == "bookinfo" else n
+                for n in multi.namespaces
+            ),
+            "apps": tuple(placing(app, {}, others=()) for app in multi.apps),
+        }
+    )
+    assert validate(spec) == []
+    to_ratings, to_productpage = ask_clusters(
+        questions(spec),
+        [
+            endpoints("reviews-v1", "west", "ratings"),
+            {
+                **endpoints("istio-ingressgateway", "east", "productpage"),
+                "gateway": True,
+                "from": {"namespace": "istio-ingress", "name": "istio-ingressgateway"},
+            },
+        ],
+    )
+    ratings = by_priority(to_ratings)
+    assert list(ratings) == [0] and list(ratings[0]) == ["us-west1"]
+    assert all(not a.endswith(":15443") for a in ratings[0]["us-west1"])
+    west_gateway = gateway_of(to_productpage, "net-west")
+    assert by_priority(to_productpage) == {0: {"us-west1": [west_gateway]}}
 
 
 def test_east_prefers_its_own_region_too(multi: MeshSpec) -> None:

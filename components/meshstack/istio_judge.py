@@ -19,7 +19,7 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,11 +163,63 @@ def ask_clusters(
 
 
 def _is_remote(view: MeshSpec) -> bool:
-    membership = view.install.membership if view.install is not None else None
-    return membership is not None and membership.control_plane is not None
+    """Whether a cluster's view runs no istiod (the one answer: ``MultiCluster.is_remote``)."""
+    mc, name = view.multicluster, view.cluster_view
+    return mc is not None and name is not None and mc.is_remote(name)
+
+
+@dataclass(frozen=True)
+class ClusterCA:
+    """One istiod's plug-in CA: its cluster's ``cacerts`` files (by key) and the trust
+    domain it mints identities in."""
+
+    cluster: str
+    files: Mapping[str, str]
+    trust_domain: str
+
+
+@dataclass(frozen=True)
+class TrustAnswers:
+    """What Istio's CA code says of a mesh's plug-in CAs: ``refused`` — each cluster whose
+    ``cacerts`` istiod would not start its CA with, and Istio's reason; ``reasons`` — for
+    each (signer, verifier) pair of accepted CAs, why a workload certificate from the
+    signer's istiod fails against the verifier's root, or None when it is trusted."""
+
+    refused: dict[str, str]
+    reasons: dict[tuple[str, str], str | None]
+
+    def trusted(self, signer: str, verifier: str) -> bool:
+        return (signer, verifier) in self.reasons and self.reasons[(signer, verifier)] is None
+
+
+def ask_trust(cas: Sequence[ClusterCA]) -> TrustAnswers:
+    """Whether the clusters share a root of trust, as Istio's own CA decides it: each
+    ``cacerts`` loaded as istiod loads it, a workload certificate signed by each, verified
+    against every other cluster's root."""
+    question = {
+        "certificateAuthorities": [
+            {"cluster": c.cluster, "files": dict(c.files), "trustDomain": c.trust_domain}
+            for c in cas
+        ],
+        "objects": "",
+        "queries": [],
+    }
+    output = _output(question, {})
+    return TrustAnswers(
+        refused={a["cluster"]: a["error"] for a in output.get("cas") or [] if a.get("error")},
+        reasons={
+            (a["signer"], a["verifier"]): None if a["trusted"] else a.get("reason", "")
+            for a in output.get("trust") or []
+        },
+    )
 
 
 def _run(question: dict[str, Any], environment: dict[str, str]) -> list[dict[str, Any]]:
+    answers: list[dict[str, Any]] = _output(question, environment)["answers"] or []
+    return answers
+
+
+def _output(question: dict[str, Any], environment: dict[str, str]) -> dict[str, Any]:
     binary = judge_binary()
     if not binary.exists():
         raise JudgeUnavailable(
@@ -198,8 +250,7 @@ def _run(question: dict[str, Any], environment: dict[str, str]) -> list[dict[str
                 f"Istio's control-plane judge failed ({done.returncode}):\n{tail}"
             )
         output: dict[str, Any] = json.loads(answered.read_text())
-    answers: list[dict[str, Any]] = output["answers"] or []
-    return answers
+    return output
 
 
 # ---------------------------------------------------------------- who may call whom
@@ -518,8 +569,9 @@ def istio_egress_verdicts(
 
 def gateway_stand_ins(spec: MeshSpec, objects: Sequence[K8sObject]) -> list[K8sObject]:
     """The installed gateways' Deployments (and Services, with the ports the install
-    gives them), as their chart labels them, for objects that lack them (``meshstack render`` leaves Istio's charts out; the real engine's render has
-    them): what a Gateway's selector binds to, and whose identity calls the backends."""
+    gives them), as their chart labels them, for objects that lack them (``meshstack
+    render`` leaves Istio's charts out; the real engine's render has them): what a
+    Gateway's selector binds to, and whose identity calls the backends."""
     present = {
         (o["metadata"].get("namespace"), o["metadata"]["name"])
         for o in objects

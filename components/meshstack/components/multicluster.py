@@ -4,10 +4,11 @@ Each cluster gets its own :class:`~meshstack.components.MeshStack` on its own pr
 deployed from its view of the spec (istiod's membership values, its network's east-west
 gateway and expose Gateway, the workloads placed there) with the ``cacerts`` of the shared
 root. Then the clusters are joined the way ``istioctl create-remote-secret`` does, but as
-resources with explicit order: in each cluster another's istiod reads (every cluster in
-multi-primary, the remotes in primary-remote) a token Secret for the reader account the
-base chart made (after that chart, so the token controller fills it), and in each
-cluster whose istiod reads it a remote secret holding a kubeconfig with that token. Tokens and keys stay Pulumi secrets throughout.
+resources with explicit order: in each cluster that another's istiod reads (every cluster
+in multi-primary, the remotes in primary-remote), a token Secret for the reader account
+the base chart made (after that chart, so the token controller fills it); in each
+cluster whose istiod reads it, a remote secret holding a kubeconfig with that token.
+Tokens and keys stay Pulumi secrets throughout.
 """
 
 from __future__ import annotations

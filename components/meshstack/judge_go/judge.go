@@ -37,11 +37,14 @@ import (
 type Input struct {
 	// Clusters, when set, make a multi-cluster question (multicluster.go): Objects is
 	// then unused, and each query names the cluster its caller runs in.
-	Clusters   []ClusterInput `json:"clusters,omitempty"`
-	Objects    string         `json:"objects"`
-	MeshConfig string         `json:"meshConfig"`
-	Domain     string         `json:"domain"`
-	Queries    []Query        `json:"queries"`
+	Clusters []ClusterInput `json:"clusters,omitempty"`
+	// CertificateAuthorities, when set, make a trust question (trust.go): do the
+	// clusters' plug-in CAs share a root; Objects and Queries are then unused.
+	CertificateAuthorities []CAInput `json:"certificateAuthorities,omitempty"`
+	Objects                string    `json:"objects"`
+	MeshConfig             string    `json:"meshConfig"`
+	Domain                 string    `json:"domain"`
+	Queries                []Query   `json:"queries"`
 }
 
 // Workload names a Deployment: its first replica is the proxy asked.
@@ -186,6 +189,9 @@ type Output struct {
 	Answers      []Answer       `json:"answers"`
 	SkippedKinds map[string]int `json:"skippedKinds"`
 	Pods         int            `json:"pods"`
+	// A trust question's answers: each CA as Istio built it, and each signer/verifier pair.
+	CAs   []CAAnswer    `json:"cas,omitempty"`
+	Trust []TrustAnswer `json:"trust,omitempty"`
 }
 
 type proxyConfig struct {
@@ -212,6 +218,9 @@ type judge struct {
 
 // Judge feeds the objects to Istio's fake discovery server and answers every query.
 func Judge(t *testing.T, input Input) (*Output, error) {
+	if len(input.CertificateAuthorities) > 0 {
+		return judgeTrust(input)
+	}
 	if len(input.Clusters) > 0 {
 		return judgeClusters(t, input)
 	}
