@@ -112,5 +112,8 @@ def spec() -> MeshSpec:
         ),
         install=IstioInstall(
             gateways=(ingress_gateway_install(service_type=ServiceType.NODE_PORT),),
+            # Two clusters' CRDs would be in every save of multi's up: they live in the
+            # stack multi-crds (Pulumi.multi-crds.yaml), which installs them in each cluster.
+            crd_stack="multi-crds",
         ),
     )

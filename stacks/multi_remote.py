@@ -8,6 +8,7 @@ it runs no istiod, only the remote profile's webhook and an ``istiod`` Service p
 that address; east's istiod reads west's endpoints through a remote secret. Placement,
 failover and authorization are the multi stack's; the Istio configuration lives in east
 alone, and only east has an intermediate CA (west's certificates are east's istiod's).
+Its CRDs are in its own state (multi's live in multi-crds).
 """
 
 from meshstack.spec import MeshSpec, Topology
@@ -22,7 +23,7 @@ DISCOVERY_ADDRESS = "203.0.113.10"
 
 def spec() -> MeshSpec:
     mesh = multi_primary()
-    assert mesh.multicluster is not None
+    assert mesh.multicluster is not None and mesh.install is not None
     clusters = tuple(
         c if c.name == EAST else c.model_copy(update={"ca_cert": None, "ca_key": None})
         for c in mesh.multicluster.clusters
@@ -38,5 +39,7 @@ def spec() -> MeshSpec:
                     "clusters": clusters,
                 }
             ),
+            # multi-crds is multi's layer: this stack keeps its CRDs in its own state.
+            "install": mesh.install.model_copy(update={"crd_stack": None}),
         }
     )

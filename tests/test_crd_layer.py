@@ -13,9 +13,11 @@ import pytest
 from conftest import PROJECT, RecordingMocks
 from meshstack.components import CrdLayerArgs, MeshCrdLayer, MeshStack, MeshStackArgs
 from meshstack.crd_layer import OUTPUT, crd_layer_outputs, crd_layer_problems, holder_problems
+from meshstack.multicluster import cluster_views
 from meshstack.render.install import base_values, crd_layer_release, istio_releases
 from meshstack.spec import IstioInstall, MeshSpec
 from meshstack.stack_config import read_settings
+from meshstack.stacks import load_spec
 from meshstack.validation import validate
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -158,3 +160,37 @@ def test_validate_of_a_crd_layer_stack_checks_the_spec_it_holds(tmp_path: Path) 
 def test_crds_of_must_name_a_stack(value: object) -> None:
     settings, [problem] = read_settings({"crdsOf": value})
     assert problem.path == "meshstack:crdsOf" and settings.crds_of == ""
+
+
+def test_a_layer_of_several_clusters_holds_each_clusters_crds(tmp_path: Path) -> None:
+    """multi keeps both clusters' CRDs in multi-crds: the layer says which clusters it
+    holds, a layer of other clusters is refused with what to run, and the layer's own
+    config may hold the kubeconfigs it deploys with, but no other key of the spec."""
+    multi = load_spec("multi", PROJECT / "stacks")
+    assert multi.install is not None and multi.install.crd_stack == "multi-crds"
+    outputs = crd_layer_outputs(multi)
+    assert outputs["clusters"] == ["east", "west"]
+    assert crd_layer_problems(multi, {OUTPUT: outputs}) == []
+    [stale] = crd_layer_problems(multi, {OUTPUT: {**outputs, "clusters": ["east"]}})
+    assert "holds the CRDs of clusters ['east'], this spec's are ['east', 'west']" in stale.message
+    assert "pulumi up -s multi-crds" in stale.message
+    # Each cluster's view leaves its CRDs to the layer.
+    for view in cluster_views(multi).values():
+        assert view.install is not None
+        assert base_values(view.install)["global"]["resourceScope"] == "namespace"
+
+    shown = validate_command("multi-crds", PROJECT)
+    assert shown.returncode == 0, shown.stderr
+    (tmp_path / "stacks").symlink_to(PROJECT / "stacks")
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.multi-crds.yaml").write_text(
+        "config:\n  meshstack:crdsOf: multi\n"
+        "  meshstack:kubeconfigEast:\n    secure: AAABAKGfN0E=\n"
+        "  meshstack:caRootCert: ROOT\n"
+    )
+    mixed = validate_command("multi-crds", tmp_path)
+    said = mixed.stdout + mixed.stderr
+    assert mixed.returncode != 0, said
+    assert "meshstack:caRootCert: a CRD layer stack takes its spec's config" in said, said
+    assert "kubeconfigEast" not in said.split("here only")[0], said
+    assert "Traceback" not in said

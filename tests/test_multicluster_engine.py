@@ -31,7 +31,7 @@ import pytest
 import yaml
 from cluster import ApiServer, start
 from cluster_config import plugin_ca, set_cluster_config
-from engine_stack import EngineStack, new_stack, require_toolchain
+from engine_stack import EngineStack, new_crd_layer, new_stack, require_toolchain
 from istioctl import analyze, unjustified
 from meshstack.istio_judge import (
     ClusterCA,
@@ -68,11 +68,19 @@ def staged(
     tmp_path: Path, servers: dict[str, ApiServer], ca: dict[str, str], name: str = "multi"
 ) -> EngineStack:
     """The stack with each cluster's kubeconfig in its config, and the CA files of each
-    cluster that runs istiod (a remote has none)."""
-    stack = new_stack(tmp_path, name, render=False, config=CLUSTER_CONFIG)
+    cluster that runs istiod (a remote has none). A stack whose CRDs live in a layer stack
+    (multi: multi-crds) has that stack up first, with the same kubeconfigs as its secrets."""
+    stack = new_stack(tmp_path, name, render=False, config=CLUSTER_CONFIG, with_crd_layer=False)
     spec, _ = resolve_stack(name, stack.project)
     kubeconfigs = {c: server.kubeconfig.read_text() for c, server in servers.items()}
     set_cluster_config(stack, spec, ca, kubeconfigs)
+    layer = new_crd_layer(stack)
+    if layer is not None:
+        assert spec.multicluster is not None
+        for c in spec.multicluster.clusters:
+            assert c.kubeconfig is not None
+            layer.set_config(f"meshstack:{c.kubeconfig}", kubeconfigs[c.name], secret=True)
+        layer.up()
     return stack
 
 
@@ -93,6 +101,16 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     mc = spec.multicluster
     rendered = render_clusters(spec)
 
+    if stack.crd_layer is not None:
+        # The CRDs are the layer's, in both clusters; multi's own state holds none.
+        crd = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+        assert crd not in stack.resource_types()
+        layer_urns = [r["urn"] for r in stack.crd_layer.export()["deployment"]["resources"]
+                      if r["type"] == crd]  # fmt: skip
+        for name, server in servers.items():
+            assert any(f"crds-{name}" in urn for urn in layer_urns), name
+            found = server.kubectl("get", "crd", "virtualservices.networking.istio.io")
+            assert found.returncode == 0, name
     held: dict[str, list[dict[str, Any]]] = {}
     views = cluster_views(spec)
     authorities: list[ClusterCA] = []
@@ -190,6 +208,8 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     stack.up("--expect-no-changes")
     stack.destroy()
     assert stack.resource_types() == []
+    if stack.crd_layer is not None:
+        assert stack.crd_layer.resource_types() == []
 
 
 def _is_served_by_its_primary(server: ApiServer, spec: MeshSpec, name: str) -> None:
@@ -276,7 +296,8 @@ def test_the_program_refuses_a_plaintext_key_and_a_missing_one_before_registerin
     the root unset, ``pulumi preview`` fails naming both config keys and the command that
     fixes each (every problem at once), registers nothing, and shows no key."""
     require_toolchain()
-    stack = new_stack(tmp_path, stack_name)
+    # (The refusal comes before the CRD layer is read: multi's layer need not be up.)
+    stack = new_stack(tmp_path, stack_name, with_crd_layer=False)
     spec, _ = resolve_stack(stack_name, stack.project)
     assert spec.multicluster is not None and spec.multicluster.plugin_ca is not None
     ca = plugin_ca(tmp_path / "ca", CLUSTERS)

@@ -271,7 +271,6 @@ def _crd_layer_validation(stack: str, project: Path) -> int | None:
     settings, problems = read_settings(config)
     if not settings.crds_of:
         return None
-    problems += layer_config_problems(config, settings.crds_of)
     if problems:
         return _report(stack, problems)
     try:
@@ -279,6 +278,11 @@ def _crd_layer_validation(stack: str, project: Path) -> int | None:
     except (StackNotFound, StackLoadError) as error:
         print(f"meshstack: {error}", file=sys.stderr)
         return 1
+    # The layer's own config is checked first: the spec's problems are its stack's.
+    cluster_keys = spec.multicluster.kubeconfig_keys if spec.multicluster else ()
+    mixed = layer_config_problems(config, settings.crds_of, cluster_keys)
+    if mixed:
+        return _report(stack, mixed)
     if problems:
         return _report(settings.crds_of, problems)
     holding = holder_problems(spec, stack)

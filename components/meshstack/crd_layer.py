@@ -9,7 +9,7 @@ against the wrong schema), half-applied. Pure, so the program and the tests shar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from meshstack.spec.mesh import MeshSpec
 from meshstack.stack_config import CONFIG_NAMESPACE, SETTING_KEYS
@@ -28,22 +28,29 @@ def crd_layer_outputs(spec: MeshSpec) -> dict[str, object]:
         "istio_version": install.version if install is not None else None,
         "gateway_api_version": spec.gateway_api.version if uses_gateway_api else None,
         "crd_descriptions": install.crd_descriptions if install is not None else True,
+        # A mesh of several clusters: the layer holds the CRDs of each (None: one cluster).
+        "clusters": [c.name for c in spec.multicluster.clusters] if spec.multicluster else None,
     }
 
 
-def layer_config_problems(config: Mapping[str, object], of: str) -> list[Problem]:
+def layer_config_problems(
+    config: Mapping[str, object], of: str, cluster_keys: Collection[str] = ()
+) -> list[Problem]:
     """A CRD layer stack's own config holds settings only (how it deploys: ``crdsOf``,
     ``renderDir``, ...): the spec it holds the CRDs of is read with ``of``'s config, the
     one ``pulumi up -s <of>`` reads, so the two stacks can never deploy different specs
-    (an override here would be a second, disagreeing place for the same value)."""
+    (an override here would be a second, disagreeing place for the same value). A mesh of
+    several clusters adds ``cluster_keys``: the kubeconfigs the layer deploys with (secrets
+    of this stack, which cannot read another stack's)."""
+    allowed = (*SETTING_KEYS, *cluster_keys)
     return [
         Problem(
             f"{CONFIG_NAMESPACE}:{key}",
             f"a CRD layer stack takes its spec's config from Pulumi.{of}.yaml: set "
-            f"{CONFIG_NAMESPACE}:{key} there; here only {', '.join(SETTING_KEYS)}",
+            f"{CONFIG_NAMESPACE}:{key} there; here only {', '.join(allowed)}",
         )
         for key in sorted(config)
-        if key not in SETTING_KEYS
+        if key not in allowed
     ]
 
 
@@ -104,6 +111,7 @@ def crd_layer_problems(
         "istio_version": "holds the CRDs of Istio {have!r}, this spec installs {want!r}",
         "gateway_api_version": "holds the Gateway API's CRDs of {have!r}, this spec uses {want!r}",
         "crd_descriptions": "holds CRDs with crd_descriptions={have!r}, this spec says {want!r}",
+        "clusters": "holds the CRDs of clusters {have!r}, this spec's are {want!r}",
     }
     for key, mismatch in mismatches.items():
         if layer.get(key) != wanted[key]:

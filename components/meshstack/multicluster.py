@@ -219,17 +219,23 @@ def api_server_of(kubeconfig: str, context: str | None = None) -> str:
 
 
 def cluster_config_problems(
-    mc: MultiCluster, *, set_keys: set[str], secret_keys: set[str], rendering: bool
+    mc: MultiCluster,
+    *,
+    set_keys: set[str],
+    secret_keys: set[str],
+    rendering: bool,
+    with_ca: bool = True,
 ) -> list[Problem]:
     """What the stack's config lacks for the clusters: each kubeconfig (unless rendering:
-    then no cluster is reached) and each CA file; a key or a kubeconfig kept in plaintext
-    is refused, naming the ``--secret`` command that fixes it."""
+    then no cluster is reached) and each CA file (not for a CRD layer: ``with_ca``
+    False); a key or a kubeconfig kept in plaintext is refused, naming the ``--secret``
+    command that fixes it."""
     problems = []
     for c in mc.clusters:
         wanted: list[tuple[str, str | None, bool]] = (
             [] if rendering or c.kubeconfig is None else [("kubeconfig", c.kubeconfig, True)]
         )
-        if mc.plugin_ca is not None:
+        if mc.plugin_ca is not None and with_ca:
             wanted += [("ca_cert", c.ca_cert, False), ("ca_key", c.ca_key, True)]
         for field, key, secret in wanted:
             if key is None:
@@ -252,7 +258,7 @@ def cluster_config_problems(
                         f"pulumi config set --secret meshstack:{key} < FILE",
                     )
                 )
-    if mc.plugin_ca is not None and mc.plugin_ca.root_cert not in set_keys:
+    if with_ca and mc.plugin_ca is not None and mc.plugin_ca.root_cert not in set_keys:
         problems.append(
             Problem(
                 "multicluster.plugin_ca.root_cert",

@@ -30,11 +30,17 @@ from meshstack.components.multicluster import MultiClusterMesh, MultiClusterMesh
 from meshstack.components.stack import skip_await
 from meshstack.crd_layer import (
     OUTPUT,
+    crd_layer_outputs,
     crd_layer_problems,
     holder_problems,
     layer_config_problems,
 )
-from meshstack.multicluster import api_server_of, ca_files_of, cluster_config_problems
+from meshstack.multicluster import (
+    api_server_of,
+    ca_files_of,
+    cluster_config_problems,
+    cluster_views,
+)
 from meshstack.overrides import KNOWN_KEYS
 from meshstack.runtime import tune_garbage_collector
 from meshstack.spec.mesh import MeshSpec
@@ -95,15 +101,7 @@ def deploy(
     opts: pulumi.ResourceOptions | None = None,
 ) -> MeshStack:
     """Register ``spec`` (already resolved and valid) as one :class:`MeshStack`."""
-    if _engine_fetches_charts():
-        unreachable = unreachable_source_problems(spec)
-        if unreachable:
-            raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
-        if spec.install is not None and spec.install.crd_stack is not None:
-            outputs, unreadable = read_stack_outputs(spec.install.crd_stack)
-            problems = crd_layer_problems(spec, outputs, unreadable)
-            if problems:
-                raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
+    _check_sources_and_crd_layer(spec)
     settings, _ = read_settings(config_values())
     provider = _provider(settings)
     return MeshStack(
@@ -123,6 +121,45 @@ def deploy(
     )
 
 
+def _check_sources_and_crd_layer(spec: MeshSpec) -> None:
+    """Before anything is registered (when the engine, not a test, runs the program): every
+    chart and manifest source reachable, and the CRD layer stack, if the spec names one,
+    holding the CRDs this spec needs."""
+    if not _engine_fetches_charts():
+        return
+    unreachable = unreachable_source_problems(spec)
+    if unreachable:
+        raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
+    if spec.install is not None and spec.install.crd_stack is not None:
+        outputs, unreadable = read_stack_outputs(spec.install.crd_stack)
+        problems = crd_layer_problems(spec, outputs, unreadable)
+        if problems:
+            raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
+
+
+def cluster_providers(
+    spec: MeshSpec, settings: StackSettings
+) -> dict[str, pulumi.ProviderResource | None]:
+    """A Kubernetes provider per cluster of a multi-cluster ``spec``: from the kubeconfig
+    its config key holds (a secret) and its context, or, rendering, a directory per
+    cluster under the render directory."""
+    assert spec.multicluster is not None
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    providers: dict[str, pulumi.ProviderResource | None] = {}
+    for c in spec.multicluster.clusters:
+        if settings.render_dir:
+            providers[c.name] = k8s.Provider(
+                f"render-{c.name}",
+                render_yaml_to_directory=str(Path(settings.render_dir) / c.name),
+            )
+        else:
+            kubeconfig = config.get_secret(c.kubeconfig) if c.kubeconfig else None
+            providers[c.name] = k8s.Provider(
+                f"cluster-{c.name}", kubeconfig=kubeconfig, context=c.context
+            )
+    return providers
+
+
 def deploy_clusters(spec: MeshSpec, project: Path, settings: StackSettings) -> MultiClusterMesh:
     """Register a multi-cluster ``spec`` (resolved and valid): a provider per cluster from
     the kubeconfig its config key holds (or, rendering, a directory per cluster), the
@@ -138,24 +175,12 @@ def deploy_clusters(spec: MeshSpec, project: Path, settings: StackSettings) -> M
     )
     if problems:
         raise pulumi.RunError(str(SpecInvalid(spec.stack, problems)))
-    if _engine_fetches_charts():
-        unreachable = unreachable_source_problems(spec)
-        if unreachable:
-            raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
-    providers: dict[str, pulumi.ProviderResource | None] = {}
+    _check_sources_and_crd_layer(spec)
+    providers = cluster_providers(spec, settings)
     servers: dict[str, pulumi.Input[str]] = {}
     ca_files: dict[str, pulumi.Input[Mapping[str, str]]] = {}
     for c in mc.clusters:
         kubeconfig = config.get_secret(c.kubeconfig) if c.kubeconfig else None
-        if settings.render_dir:
-            providers[c.name] = k8s.Provider(
-                f"render-{c.name}",
-                render_yaml_to_directory=str(Path(settings.render_dir) / c.name),
-            )
-        else:
-            providers[c.name] = k8s.Provider(
-                f"cluster-{c.name}", kubeconfig=kubeconfig, context=c.context
-            )
         servers[c.name] = (
             kubeconfig.apply(functools.partial(api_server_of, context=c.context))
             if kubeconfig is not None
@@ -203,10 +228,12 @@ def read_stack_outputs(stack: str) -> tuple[dict[str, object] | None, str]:
     return None, "it has no outputs"
 
 
-def deploy_crd_layer(of: str, project: Path, settings: StackSettings) -> MeshCrdLayer:
+def deploy_crd_layer(
+    of: str, project: Path, settings: StackSettings
+) -> MeshCrdLayer | list[MeshCrdLayer]:
     """This stack holds the CRD layer of stack ``of``: ``of``'s spec with ``of``'s config
     (``Pulumi.<of>.yaml``, as ``pulumi up -s <of>`` reads it); this stack's own config
-    says only how the layer deploys."""
+    says only how the layer deploys (and, for several clusters, how it reaches each)."""
     here = pulumi.get_stack()
     mixed = layer_config_problems(config_values(), of)
     if mixed:
@@ -225,13 +252,50 @@ def deploy_crd_layer(of: str, project: Path, settings: StackSettings) -> MeshCrd
         if unreachable:
             raise pulumi.RunError(str(SpecInvalid(spec.stack, unreachable)))
     opts = pulumi.ResourceOptions(transforms=[skip_await]) if settings.skip_await else None
+    if spec.multicluster is not None:
+        return _deploy_cluster_crd_layers(spec, here, project, settings, opts)
     layer = MeshCrdLayer("crds", CrdLayerArgs(spec, _provider(settings), project), opts)
     pulumi.export(OUTPUT, layer.outputs)
     pulumi.export("render_dir", settings.render_dir or None)
     return layer
 
 
-def run(project_dir: Path | None = None) -> MeshStack | MeshCrdLayer | MultiClusterMesh:
+def _deploy_cluster_crd_layers(
+    spec: MeshSpec,
+    here: str,
+    project: Path,
+    settings: StackSettings,
+    opts: pulumi.ResourceOptions | None,
+) -> list[MeshCrdLayer]:
+    """The CRD layer of a mesh of several clusters: ``crds-<cluster>`` in each, from the
+    cluster's view (its own base chart values) on a provider from this stack's kubeconfig
+    config keys (secrets, like the mesh stack's; the same names)."""
+    assert spec.multicluster is not None
+    mc = spec.multicluster
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    keys = set(mc.kubeconfig_keys)
+    problems = cluster_config_problems(
+        mc,
+        set_keys={k for k in keys if config.get(k) is not None},
+        secret_keys={k for k in keys if is_config_secret(f"{CONFIG_NAMESPACE}:{k}")},
+        rendering=bool(settings.render_dir),
+        with_ca=False,
+    )
+    if problems:
+        raise pulumi.RunError(str(SpecInvalid(here, problems)))
+    providers = cluster_providers(spec, settings)
+    layers = [
+        MeshCrdLayer(f"crds-{name}", CrdLayerArgs(view, providers[name], project), opts)
+        for name, view in cluster_views(spec).items()
+    ]
+    pulumi.export(OUTPUT, crd_layer_outputs(spec))
+    pulumi.export("render_dir", settings.render_dir or None)
+    return layers
+
+
+def run(
+    project_dir: Path | None = None,
+) -> MeshStack | MeshCrdLayer | list[MeshCrdLayer] | MultiClusterMesh:
     """Deploy this stack's spec, or the CRD layer of the stack ``meshstack:crdsOf`` names;
     ``project_dir`` holds ``stacks/`` (default: the directory Pulumi runs the program in,
     which is the project's)."""

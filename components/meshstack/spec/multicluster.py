@@ -126,6 +126,12 @@ class MultiCluster(Spec):
         return tuple(keys)
 
     @property
+    def kubeconfig_keys(self) -> tuple[str, ...]:
+        """The config keys that say how each cluster is reached: what a CRD layer stack
+        of this mesh holds besides its settings (it deploys to every cluster too)."""
+        return tuple(c.kubeconfig for c in self.clusters if c.kubeconfig is not None)
+
+    @property
     def networks(self) -> tuple[str, ...]:
         """Every network, in the order the clusters first name them."""
         return tuple(dict.fromkeys(c.network for c in self.clusters))

@@ -55,12 +55,6 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                 f"install.gateways[{mc.east_west_gateway}].name",
                 f"gateway {mc.east_west_gateway!r} (each cluster's east-west gateway)",
             )
-    if spec.install is not None and spec.install.crd_stack is not None:
-        yield Problem(
-            "install.crd_stack",
-            "a CRD layer stack holds one cluster's CRDs; for several clusters that is not "
-            "built yet: remove crd_stack (each cluster's view installs its own CRDs)",
-        )
     if spec.install is not None and spec.install.ambient:
         yield Problem(
             "install.ambient",
