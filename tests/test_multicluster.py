@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import yaml
 from conftest import PROJECT
+from meshstack.access.graph import who_can_call_whom
 from meshstack.multicluster import (
     CROSS_NETWORK_GATEWAY,
     api_server_of,
     ca_files_of,
     cluster_config_problems,
     cluster_views,
+    crossings,
     remote_secret,
     render_clusters,
 )
@@ -354,3 +356,56 @@ def test_a_namespace_places_its_workloads_unless_one_narrows_it() -> None:
     assert "did you mean 'east'" in problems["namespaces[istio-ingress].clusters[0]"]
     one_cluster = east_only.model_copy(update={"multicluster": None, "apps": ()})
     assert "namespaces[bookinfo].clusters" in _paths(one_cluster)
+
+
+def on_one_network(spec: MeshSpec) -> MeshSpec:
+    """``spec`` with every cluster on one network (``net1``): pods reach each other."""
+    assert spec.multicluster is not None
+    clusters = tuple(c.model_copy(update={"network": "net1"}) for c in spec.multicluster.clusters)
+    return spec.model_copy(
+        update={"multicluster": spec.multicluster.model_copy(update={"clusters": clusters})}
+    )
+
+
+def _names(objects: list[dict[str, object]], kind: str) -> set[str]:
+    return {o["metadata"]["name"] for o in objects if o["kind"] == kind}  # type: ignore[index]
+
+
+def test_clusters_of_one_network_need_no_east_west_gateway() -> None:
+    """Istio's single-network topologies: multi-primary on one network has no east-west
+    gateway at all (sidecars call the other cluster's pods directly); primary-remote on
+    one network keeps the primary's, only to expose istiod to the remote."""
+    spec = on_one_network(multi())
+    assert validate(spec) == []
+    assert spec.multicluster is not None and not spec.multicluster.crosses_networks
+    views, rendered = cluster_views(spec), render_clusters(spec)
+    for name, view in views.items():
+        assert view.install is not None
+        assert [g.name for g in view.install.gateways] == ["istio-ingressgateway"], name
+        assert CROSS_NETWORK_GATEWAY not in _names(rendered[name], "Gateway"), name
+    declared = [(c.caller, c.callee) for c in who_can_call_whom(spec) if c.declared]
+    found = crossings(spec, declared)
+    assert found and all(c.gateways == () and "directly" in str(c) for c in found)
+
+    remote = on_one_network(multi_remote())
+    assert validate(remote) == []
+    views, rendered = cluster_views(remote), render_clusters(remote)
+    east, west = views["east"].install, views["west"].install
+    assert east is not None and west is not None
+    assert "istio-eastwestgateway" in [g.name for g in east.gateways]
+    assert "istio-eastwestgateway" not in [g.name for g in west.gateways]
+    assert _names(rendered["east"], "Gateway") >= {"istiod-gateway"}
+    assert CROSS_NETWORK_GATEWAY not in _names(rendered["east"], "Gateway")
+
+
+def test_two_networks_give_every_cluster_its_east_west_gateway() -> None:
+    """Every cluster's gateway release; the expose Gateway wherever an istiod reads it
+    (a remote's gateway is configured from the primary's)."""
+    for spec in (multi(), multi_remote()):
+        assert spec.multicluster is not None
+        views, rendered = cluster_views(spec), render_clusters(spec)
+        for name, view in views.items():
+            assert view.install is not None
+            assert "istio-eastwestgateway" in [g.name for g in view.install.gateways], name
+            exposed = CROSS_NETWORK_GATEWAY in _names(rendered[name], "Gateway")
+            assert exposed == (not spec.multicluster.is_remote(name)), name

@@ -30,7 +30,7 @@ from meshstack.multicluster import (
 from meshstack.spec import MeshSpec
 from meshstack.stacks import load_spec
 from meshstack.validation import validate
-from test_multicluster import placing
+from test_multicluster import on_one_network, placing
 
 pytestmark = pytest.mark.cluster
 
@@ -240,15 +240,19 @@ def test_reviews_in_west_may_call_ratings_in_east_and_productpage_may_not(
     assert from_productpage["allowed"] is False, from_productpage
 
 
+@pytest.mark.parametrize("one_network", [False, True], ids=["two-networks", "one-network"])
 @pytest.mark.parametrize("stack", ["multi", "multi_remote"])
-def test_every_crossing_graph_names_is_istios(stack: str) -> None:
+def test_every_crossing_graph_names_is_istios(stack: str, one_network: bool) -> None:
     """``graph`` says which declared calls leave the caller's cluster and which gateway
-    they cross; Istio's EDS for each caller says the same (and nothing else), whether
-    each cluster runs istiod or the remote's sidecars are the primary's."""
+    they cross, or that they reach the other cluster's pods directly (one network, no
+    east-west gateway for them); Istio's EDS for each caller says the same (and nothing
+    else), whether each cluster runs istiod or the remote's sidecars are the primary's."""
     from meshstack.access.graph import who_can_call_whom
     from meshstack.multicluster import crossings
 
     multi = load_spec(stack, PROJECT / "stacks")
+    if one_network:
+        multi = on_one_network(multi)
     assert multi.multicluster is not None
     network = {c.name: c.network for c in multi.multicluster.clusters}
     declared = [(c.caller, c.callee) for c in who_can_call_whom(multi) if c.declared]
@@ -264,7 +268,11 @@ def test_every_crossing_graph_names_is_istios(stack: str) -> None:
     for crossing, answer in zip(found, answers, strict=True):
         gateways = {gateway_of(answer, network[g]) for g in crossing.gateways}
         reached = {a for groups in by_priority(answer).values() for x in groups.values() for a in x}
-        assert reached == gateways, (str(crossing), answer)
+        through = {a for a in reached if a.endswith(":15443")}
+        assert through == gateways, (str(crossing), answer)
+        # Directly: the callee's own pods, exactly where graph says no gateway is crossed.
+        assert bool(reached - through) == ("directly" in str(crossing)), (str(crossing), answer)
+        assert reached, (str(crossing), answer)
 
 
 def test_a_cluster_of_its_own_trust_domain_is_admitted_through_the_others_aliases(

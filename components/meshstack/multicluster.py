@@ -54,7 +54,8 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
         network=cluster.network,
     )
     remote = mc.is_remote(name)
-    serves_remotes = any(mc.is_remote(c.name) for c in mc.clusters) and not remote
+    serves_remotes = mc.serves_remotes(name)
+    east_west = mc.has_east_west_gateway(name)
     view_install = install.model_copy(
         update={
             "membership": MeshMembership(
@@ -65,7 +66,7 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
                 discovery_address=mc.discovery_address if remote else None,
                 serves_remotes=serves_remotes,
             ),
-            "gateways": (*install.gateways, gateway),
+            "gateways": (*install.gateways, *([gateway] if east_west else [])),
         }
     )
     workload = GatewayWorkload(
@@ -89,7 +90,7 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
         ),
     )
     exposed = (
-        expose,
+        *([expose] if mc.crosses_networks else []),
         *([istiod_gateway(install.namespace, mc.east_west_gateway)] if serves_remotes else []),
     )
     policy = (
@@ -106,7 +107,7 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
             "trust_domain": own,
             "trust_domain_aliases": aliases,
             "install": view_install,
-            "gateway_workloads": (*spec.gateway_workloads, workload),
+            "gateway_workloads": (*spec.gateway_workloads, *([workload] if east_west else [])),
             "policy": policy,
             "cluster_view": name,
         }

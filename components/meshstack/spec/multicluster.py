@@ -103,6 +103,25 @@ class MultiCluster(Spec):
         """Whether cluster ``name`` runs no istiod of its own."""
         return self.control_plane_of(name) != name
 
+    @property
+    def crosses_networks(self) -> bool:
+        """Whether the clusters are on more than one network: pods of one are then not
+        reachable from another, and every cluster's east-west gateway carries the calls."""
+        return len(self.networks) > 1
+
+    def serves_remotes(self, name: str) -> bool:
+        """Whether cluster ``name``'s istiod is also the control plane of remotes."""
+        return not self.is_remote(name) and any(
+            self.control_plane_of(c.name) == name for c in self.clusters if c.name != name
+        )
+
+    def has_east_west_gateway(self, name: str) -> bool:
+        """Whether cluster ``name`` gets an east-west gateway: in a mesh over several
+        networks (other networks' calls come in through it), or to expose its istiod to
+        remotes. Clusters of one network reach each other's pods directly, so a
+        single-network multi-primary mesh has none, and a remote there none either."""
+        return self.crosses_networks or self.serves_remotes(name)
+
     def reads(self, reader: str) -> tuple[str, ...]:
         """The clusters whose endpoints cluster ``reader``'s istiod reads (a remote secret
         for each in ``reader``): every other one for a primary, none for a remote."""
