@@ -538,7 +538,7 @@ def istio_egress_verdicts(
             gateway = gateway_fqdns[next(iter(hosts & gateway_fqdns.keys()))]
             hop = next(b for b in backends if b.get("host") in gateway_fqdns)
             mtls = (hop.get("policy") or {}).get("tls", "").startswith("ISTIO_MUTUAL")
-            principal = f"spiffe://{spec.trust_domain}/ns/{caller.account.namespace}/sa/{caller.account.name}"
+            principal = spec.trust.identity(caller.account.namespace, caller.account.name)
             allowed.append(None)
             second.append(
                 (

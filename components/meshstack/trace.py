@@ -182,7 +182,7 @@ def trace(
     ]
     gateways = {(g.namespace, g.name) for g in (spec.install.gateways if spec.install else ())}
     for ns, name, port, _ in sorted({s for s in services if (s[0], s[1]) in gateways}):
-        principal = f"spiffe://{spec.trust_domain}/ns/{source.namespace}/sa/{source.account}"
+        principal = spec.trust.identity(source.namespace, source.account)
         hop = route_query(
             source=(ns, name),
             gateway=True,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshstack.spec.refs import ServiceKey, principal
+
 DEFAULT_TRUST_DOMAIN = "cluster.local"
 
 
@@ -17,6 +19,11 @@ DEFAULT_TRUST_DOMAIN = "cluster.local"
 class TrustDomain:
     name: str = DEFAULT_TRUST_DOMAIN
     aliases: tuple[str, ...] = ()
+
+    def identity(self, namespace: str, account: str) -> str:
+        """The SPIFFE ID istiod issues to pods of ``namespace/account`` (what a peer's
+        certificate carries and a policy's principal is matched against)."""
+        return f"spiffe://{principal(ServiceKey(namespace, account), self.name)}"
 
 
 DEFAULT_TRUST = TrustDomain()
