@@ -17,8 +17,8 @@ from stacks.multi import EAST
 from stacks.multi import spec as multi_primary
 
 DISCOVERY_ADDRESS = "203.0.113.10"
-"""The address reserved for east's east-west gateway (set its chart's
-``service.loadBalancerIP``, or the cloud's equivalent, to keep it)."""
+"""The address reserved for east's east-west gateway: its chart asks the load balancer
+for it (``service.loadBalancerIP``, which meshstack sets from this)."""
 
 
 def spec() -> MeshSpec:

@@ -8,6 +8,8 @@ exactly as before, and that every problem is named before anything runs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from conftest import PROJECT
 from meshstack.access.graph import who_can_call_whom
@@ -409,3 +411,42 @@ def test_two_networks_give_every_cluster_its_east_west_gateway() -> None:
             assert "istio-eastwestgateway" in [g.name for g in view.install.gateways], name
             exposed = CROSS_NETWORK_GATEWAY in _names(rendered[name], "Gateway")
             assert exposed == (not spec.multicluster.is_remote(name)), name
+
+
+def test_the_primary_asks_for_the_discovery_address_its_remotes_are_told() -> None:
+    """The remotes reach istiod at ``discovery_address``: the primary's east-west gateway
+    chart asks its load balancer for that address (``service.loadBalancerIP``), so the
+    two cannot drift; a DNS name (a cloud load balancer's) is left to the user."""
+    spec = multi_remote()
+    assert spec.multicluster is not None
+
+    def east_west_values(s: MeshSpec, cluster: str) -> dict[str, Any]:
+        view = cluster_views(s)[cluster]
+        assert view.install is not None
+        [gw] = [g for g in view.install.gateways if g.network is not None]
+        return gateway_values(gw)
+
+    service = east_west_values(spec, "east")["service"]
+    assert service == {"type": "LoadBalancer", "loadBalancerIP": "203.0.113.10"}
+    assert "loadBalancerIP" not in east_west_values(spec, "west")["service"]
+    assert "loadBalancerIP" not in east_west_values(multi(), "east")["service"]
+    named = spec.model_copy(
+        update={
+            "multicluster": spec.multicluster.model_copy(
+                update={"discovery_address": "istiod.example.com"}
+            )
+        }
+    )
+    assert "loadBalancerIP" not in east_west_values(named, "east")["service"]
+
+
+def test_only_a_load_balancer_asks_for_an_address() -> None:
+    spec = multi()
+    assert spec.install is not None
+    ingress = spec.install.gateways[0].model_copy(update={"load_balancer_ip": "203.0.113.20"})
+    broken = spec.model_copy(
+        update={"install": spec.install.model_copy(update={"gateways": (ingress,)})}
+    )
+    [problem] = [p for p in validate(broken) if p.path.endswith("load_balancer_ip")]
+    assert problem.path == "install.gateways[istio-ingressgateway].load_balancer_ip"
+    assert "NodePort" in problem.message and "LOAD_BALANCER" in problem.message

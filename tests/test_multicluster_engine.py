@@ -271,6 +271,13 @@ def _judged_from_the_servers(
         )
         assert east_west["metadata"]["labels"]["topology.istio.io/network"] == c.network
         assert east_west["spec"]["type"] == "LoadBalancer"
+        # A primary with remotes asks for the address they were told (the chart's value).
+        asked = (
+            spec.multicluster.discovery_address
+            if spec.multicluster.serves_remotes(c.name)
+            else None
+        )
+        assert east_west["spec"].get("loadBalancerIP") == asked, east_west["spec"]
         objects = held[c.name] + remote + charts
         objects += gateway_stand_ins(views[c.name], objects)
         clusters.append(ClusterObjects(c.name, objects, views[c.name], c.region, c.zone))

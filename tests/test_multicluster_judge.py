@@ -335,6 +335,10 @@ def test_a_remotes_sidecars_are_configured_by_the_primarys_istiod(
         ],
     )
     east_gateway = gateway_of(to_reviews, "net-east")
+    # One address for east's gateway: what west's istiod Service points at (the discovery
+    # address, which east's load balancer asks for) is where Istio sends west's calls.
+    assert multi_remote.multicluster is not None
+    assert east_gateway == f"{multi_remote.multicluster.discovery_address}:15443"
     reviews = by_priority(to_reviews)
     assert list(reviews[0]) == ["us-west1"] and len(reviews[0]["us-west1"]) == 3, reviews
     assert reviews[1] == {"us-east1": [east_gateway]}, reviews

@@ -651,8 +651,12 @@ def _network_gateway_pod_labels(gw: GatewayInstall | None) -> dict[str, str]:
 
 
 def _network_gateway_type(gw: GatewayInstall) -> dict[str, Any]:
-    """A network gateway's Service type (a load balancer other networks reach)."""
-    return {"type": gw.service_type.value} if gw.network is not None else {}
+    """A network gateway's Service type (a load balancer other networks reach), and the
+    reserved address it asks for, as the chart sets them."""
+    if gw.network is None:
+        return {}
+    reserved = {"loadBalancerIP": gw.load_balancer_ip} if gw.load_balancer_ip else {}
+    return {"type": gw.service_type.value, **reserved}
 
 
 def fqdn(host: str, namespace: str, domain: str) -> str:

@@ -20,6 +20,7 @@ from meshstack.render import render
 from meshstack.render.edge import ISTIOD_GATEWAY, ISTIOD_PORTS
 from meshstack.render.install import install_namespace_object
 from meshstack.spec.edge import Gateway, GatewayServer, GatewayWorkload, ServerProtocol, TlsMode
+from meshstack.spec.formats import is_ip
 from meshstack.spec.install import EAST_WEST_PORTS, GatewayInstall, MeshMembership
 from meshstack.spec.mesh import MeshPolicy, MeshSpec
 from meshstack.spec.multicluster import MeshCluster, MultiCluster
@@ -47,14 +48,18 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
     if mc is None or cluster is None or spec.install is None:
         raise ValueError(f"{spec.stack!r} declares no cluster {name!r} with an install")
     install = spec.install
+    remote = mc.is_remote(name)
+    serves_remotes = mc.serves_remotes(name)
+    reserved = mc.discovery_address if serves_remotes else None
     gateway = GatewayInstall(
         name=mc.east_west_gateway,
         namespace=install.namespace,
         ports=EAST_WEST_PORTS,
         network=cluster.network,
+        # The address remotes are told is the one the primary's load balancer asks for
+        # (a DNS name, such as a cloud load balancer's, is the user's to point there).
+        load_balancer_ip=reserved if reserved is not None and is_ip(reserved) else None,
     )
-    remote = mc.is_remote(name)
-    serves_remotes = mc.serves_remotes(name)
     east_west = mc.has_east_west_gateway(name)
     view_install = install.model_copy(
         update={

@@ -220,7 +220,8 @@ func controlPlaneOf(objects []object) string {
 }
 
 // addressLoadBalancers gives each LoadBalancer Service without one the address a cloud's
-// load balancer would (a range per cluster), in its status.
+// load balancer would, in its status: the one it asks for (spec.loadBalancerIP, a
+// reserved address), else one of a range per cluster.
 func addressLoadBalancers(objects []object, index int) {
 	n := 0
 	for _, o := range objects {
@@ -230,9 +231,13 @@ func addressLoadBalancers(objects []object, index int) {
 		if ingress := list(dig(map[string]any(o), "status", "loadBalancer", "ingress")); len(ingress) > 0 {
 			continue
 		}
-		n++
+		address, _ := dig(map[string]any(o), "spec", "loadBalancerIP").(string)
+		if address == "" {
+			n++
+			address = fmt.Sprintf("172.%d.0.%d", loadBalancerNetwork+index, n)
+		}
 		o["status"] = map[string]any{"loadBalancer": map[string]any{
-			"ingress": []any{map[string]any{"ip": fmt.Sprintf("172.%d.0.%d", loadBalancerNetwork+index, n)}},
+			"ingress": []any{map[string]any{"ip": address}},
 		}}
 	}
 }

@@ -260,6 +260,8 @@ def gateway_values(gw: GatewayInstall) -> dict[str, Any]:
     resources = resources_values(gw.resources)
     if resources:
         values["resources"] = resources
+    if gw.load_balancer_ip is not None:
+        values["service"]["loadBalancerIP"] = gw.load_balancer_ip
     if gw.network is not None:
         # The chart gives a network gateway its own Service ports (networkGatewayPorts).
         del values["service"]["ports"]

@@ -67,13 +67,18 @@ def is_hostname(value: str) -> bool:
     return value == "*" or is_dns_subdomain(value.removeprefix("*."))
 
 
-def is_address(value: str) -> bool:
-    """An IP address (v4 or v6) or a DNS name without wildcards: what a client dials."""
+def is_ip(value: str) -> bool:
+    """An IP address, v4 or v6."""
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        return is_dns_subdomain(value)
+        return False
     return True
+
+
+def is_address(value: str) -> bool:
+    """An IP address (v4 or v6) or a DNS name without wildcards: what a client dials."""
+    return is_ip(value) or is_dns_subdomain(value)
 
 
 def is_gateway_host(value: str) -> bool:
@@ -132,6 +137,7 @@ Hostname = Annotated[
         "a DNS name in lower case such as 'shop.example.com', '*.example.com' or '*'", is_hostname
     ),
 ]
+IpAddress = Annotated[str, FieldCheck("an IP address such as '203.0.113.10'", is_ip)]
 NetworkAddress = Annotated[
     str,
     FieldCheck(

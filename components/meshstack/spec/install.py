@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from meshstack.spec.base import DnsLabel, FieldCheck, NonEmptyStr, PortNumber, PositiveInt, Spec
-from meshstack.spec.formats import NetworkAddress
+from meshstack.spec.formats import IpAddress, NetworkAddress
 from meshstack.spec.observability import OutboundPolicy
 from meshstack.spec.workloads import Resources
 
@@ -196,7 +196,7 @@ test keeps it equal to what rendering writes."""
 
 GATEWAY_TYPED_KEYS: Mapping[str, str] = {
     "revision": "GatewayInstall.revision",
-    "service": "GatewayInstall.service_type and ports",
+    "service": "GatewayInstall.service_type, ports and load_balancer_ip",
     "replicaCount": "GatewayInstall.replicas",
     "autoscaling": "GatewayInstall.autoscaling",
     "resources": "GatewayInstall.resources",
@@ -306,6 +306,10 @@ class GatewayInstall(Spec):
     autoscaling: Autoscaling | None = None
     resources: Resources | None = None
     values: dict[str, Any] = Field(default_factory=dict)
+    load_balancer_ip: IpAddress | None = None
+    """A reserved address the Service's load balancer asks for (the chart's
+    ``service.loadBalancerIP``): one that others are told in advance, such as the
+    discovery address remotes reach their primary's istiod at."""
     network: DnsLabel | None = None
     """Set for a network's east-west gateway: the chart's ``networkGateway`` (its Service
     labelled ``topology.istio.io/network``, the ports of ``EAST_WEST_PORTS``), which istiod

@@ -23,6 +23,7 @@ from meshstack.spec.install import (
     IstioInstall,
     LocalCharts,
     OciRegistry,
+    ServiceType,
     TracingProvider,
     version_key,
 )
@@ -272,6 +273,13 @@ def _gateway_problems(
                 f"{path}.namespace",
                 f"namespace {gw.namespace!r} disables injection, so the gateway's 'image: auto' "
                 "is never filled in: enable injection there",
+            )
+        if gw.load_balancer_ip is not None and gw.service_type is not ServiceType.LOAD_BALANCER:
+            yield Problem(
+                f"{path}.load_balancer_ip",
+                f"only a LoadBalancer Service asks for an address, and this one is "
+                f"{gw.service_type.value}: set service_type=ServiceType.LOAD_BALANCER, or "
+                "remove load_balancer_ip",
             )
         ports = [p.port for p in gw.ports]
         if len(ports) != len(set(ports)):
