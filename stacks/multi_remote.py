@@ -8,7 +8,8 @@ it runs no istiod, only the remote profile's webhook and an ``istiod`` Service p
 that address; east's istiod reads west's endpoints through a remote secret. Placement,
 failover and authorization are the multi stack's; the Istio configuration lives in east
 alone, and only east has an intermediate CA (west's certificates are east's istiod's).
-Its CRDs are in its own state (multi's live in multi-crds).
+Its CRDs live in a layer of their own, ``multi_remote-crds`` (both clusters, as multi's
+live in ``multi-crds``): each ``up`` of this stack then saves a state without them.
 """
 
 from meshstack.spec import MeshSpec, Topology
@@ -39,7 +40,7 @@ def spec() -> MeshSpec:
                     "clusters": clusters,
                 }
             ),
-            # multi-crds is multi's layer: this stack keeps its CRDs in its own state.
-            "install": mesh.install.model_copy(update={"crd_stack": None}),
+            # multi-crds is multi's layer (its crdsOf says so): this stack has its own.
+            "install": mesh.install.model_copy(update={"crd_stack": "multi_remote-crds"}),
         }
     )

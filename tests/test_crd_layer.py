@@ -194,3 +194,24 @@ def test_a_layer_of_several_clusters_holds_each_clusters_crds(tmp_path: Path) ->
     assert "meshstack:caRootCert: a CRD layer stack takes its spec's config" in said, said
     assert "kubeconfigEast" not in said.split("here only")[0], said
     assert "Traceback" not in said
+
+
+def test_a_primary_remote_layer_gives_the_remote_its_crds_and_a_mesh_may_keep_its_own() -> None:
+    """multi_remote's layer (multi_remote-crds) installs the CRDs in the remote too: west's
+    layer release is the base chart's cluster-scoped half with the remote profile (which,
+    unlike the mesh stack's half, holds the CRDs). Without a crd_stack each cluster's base
+    chart renders every scope, so a mesh of several clusters may still keep its CRDs."""
+    remote = load_spec("multi_remote", PROJECT / "stacks")
+    assert remote.install is not None and remote.install.crd_stack == "multi_remote-crds"
+    assert crd_layer_outputs(remote)["clusters"] == ["east", "west"]
+    west = cluster_views(remote)["west"].install
+    assert west is not None
+    layer_values = crd_layer_release(west).values
+    assert layer_values["global"]["resourceScope"] == "cluster"
+    assert layer_values["global"]["profile"] == "remote"
+    assert base_values(west)["global"]["resourceScope"] == "namespace"
+
+    own = with_install(remote, crd_stack=None)
+    for view in cluster_views(own).values():
+        assert view.install is not None
+        assert "resourceScope" not in base_values(view.install)["global"]

@@ -69,7 +69,7 @@ def staged(
 ) -> EngineStack:
     """The stack with each cluster's kubeconfig in its config, and the CA files of each
     cluster that runs istiod (a remote has none). A stack whose CRDs live in a layer stack
-    (multi: multi-crds) has that stack up first, with the same kubeconfigs as its secrets."""
+    (multi: multi-crds, multi_remote: multi_remote-crds) has that stack up first, with the same kubeconfigs as its secrets."""
     stack = new_stack(tmp_path, name, render=False, config=CLUSTER_CONFIG, with_crd_layer=False)
     spec, _ = resolve_stack(name, stack.project)
     kubeconfigs = {c: server.kubeconfig.read_text() for c, server in servers.items()}
@@ -101,16 +101,17 @@ def test_one_up_joins_two_clusters_with_one_root_and_remote_secrets(
     mc = spec.multicluster
     rendered = render_clusters(spec)
 
-    if stack.crd_layer is not None:
-        # The CRDs are the layer's, in both clusters; multi's own state holds none.
-        crd = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
-        assert crd not in stack.resource_types()
-        layer_urns = [r["urn"] for r in stack.crd_layer.export()["deployment"]["resources"]
-                      if r["type"] == crd]  # fmt: skip
-        for name, server in servers.items():
-            assert any(f"crds-{name}" in urn for urn in layer_urns), name
-            found = server.kubectl("get", "crd", "virtualservices.networking.istio.io")
-            assert found.returncode == 0, name
+    assert spec.install is not None and spec.install.crd_stack is not None
+    assert stack.crd_layer is not None
+    # The CRDs are the layer's, in both clusters; the mesh stack's own state holds none.
+    crd = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+    assert crd not in stack.resource_types()
+    layer_urns = [r["urn"] for r in stack.crd_layer.export()["deployment"]["resources"]
+                  if r["type"] == crd]  # fmt: skip
+    for name, server in servers.items():
+        assert any(f"crds-{name}" in urn for urn in layer_urns), name
+        found = server.kubectl("get", "crd", "virtualservices.networking.istio.io")
+        assert found.returncode == 0, name
     held: dict[str, list[dict[str, Any]]] = {}
     views = cluster_views(spec)
     authorities: list[ClusterCA] = []
