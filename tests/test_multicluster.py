@@ -369,6 +369,55 @@ def on_one_network(spec: MeshSpec) -> MeshSpec:
     )
 
 
+def with_central(spec: MeshSpec, shared: tuple[str, ...] = ()) -> MeshSpec:
+    """``spec`` with a third cluster, ``central`` (us-central1): a copy of its last cluster
+    (a primary in multi, the remote in multi_remote) on its first cluster's network, so
+    one network holds two clusters and their two east-west gateways. The workloads named
+    in ``shared`` run in the first cluster and central."""
+    assert spec.multicluster is not None
+    first, last = spec.multicluster.clusters[0], spec.multicluster.clusters[-1]
+
+    def key(name: str | None) -> str | None:
+        return None if name is None else name.replace(last.name.title(), "Central")
+
+    central = last.model_copy(
+        update={
+            "name": "central",
+            "network": first.network,
+            "region": "us-central1",
+            "kubeconfig": key(last.kubeconfig),
+            "ca_cert": key(last.ca_cert),
+            "ca_key": key(last.ca_key),
+        }
+    )
+    clusters = (*spec.multicluster.clusters, central)
+    apps = tuple(placing(a, {w: (first.name, "central") for w in shared}) for a in spec.apps)
+    return spec.model_copy(
+        update={
+            "apps": apps,
+            "multicluster": spec.multicluster.model_copy(update={"clusters": clusters}),
+        }
+    )
+
+
+def test_two_clusters_of_one_network_each_get_an_east_west_gateway() -> None:
+    """Three clusters, two of them on net-east: each of those has its own east-west
+    gateway (Istio's gateways are per network and cluster), and a call from net-west to
+    a service in both goes through either, one per cluster the callee runs in."""
+    for spec in (with_central(multi(), shared=("ratings",)), with_central(multi_remote())):
+        assert validate(spec) == [], spec.stack
+        views = cluster_views(spec)
+        for name, view in views.items():
+            assert view.install is not None
+            assert "istio-eastwestgateway" in [g.name for g in view.install.gateways], name
+    spec = with_central(multi(), shared=("ratings",))
+    declared = [(c.caller, c.callee) for c in who_can_call_whom(spec) if c.declared]
+    to_ratings = {
+        c.cluster: c.gateways for c in crossings(spec, declared) if c.callee.endswith("/ratings")
+    }
+    assert to_ratings == {"west": ("east", "central")}
+
+
 def _names(objects: list[dict[str, object]], kind: str) -> set[str]:
     return {o["metadata"]["name"] for o in objects if o["kind"] == kind}  # type: ignore[index]
 

@@ -30,7 +30,7 @@ from meshstack.multicluster import (
 from meshstack.spec import MeshSpec
 from meshstack.stacks import load_spec
 from meshstack.validation import validate
-from test_multicluster import on_one_network, placing
+from test_multicluster import on_one_network, placing, with_central
 
 pytestmark = pytest.mark.cluster
 
@@ -96,6 +96,14 @@ def by_priority(answer: dict[str, Any]) -> dict[int, dict[str, list[str]]]:
 def gateway_of(answer: dict[str, Any], network: str) -> str:
     """The address istiod knows ``network``'s east-west gateway by."""
     addresses = [g["address"] for g in answer["networkGateways"] if g["network"] == network]
+    assert len(addresses) == 1, answer["networkGateways"]
+    return addresses[0]
+
+
+def gateway_of_cluster(answer: dict[str, Any], cluster: str) -> str:
+    """The address istiod knows ``cluster``'s east-west gateway by (a network may hold
+    several clusters, each with its own)."""
+    addresses = [g["address"] for g in answer["networkGateways"] if g["cluster"] == cluster]
     assert len(addresses) == 1, answer["networkGateways"]
     return addresses[0]
 
@@ -240,21 +248,29 @@ def test_reviews_in_west_may_call_ratings_in_east_and_productpage_may_not(
     assert from_productpage["allowed"] is False, from_productpage
 
 
-@pytest.mark.parametrize("one_network", [False, True], ids=["two-networks", "one-network"])
+TOPOLOGIES: dict[str, Callable[[MeshSpec], MeshSpec]] = {
+    "two-networks": lambda spec: spec,
+    "one-network": on_one_network,
+    # Two clusters on net-east, each with its own east-west gateway: ratings only in the
+    # first, or in both (then net-west's calls go through either gateway).
+    "three-clusters": with_central,
+    "three-clusters-shared": lambda spec: with_central(spec, shared=("ratings", "details")),
+}
+
+
+@pytest.mark.parametrize("topology", list(TOPOLOGIES))
 @pytest.mark.parametrize("stack", ["multi", "multi_remote"])
-def test_every_crossing_graph_names_is_istios(stack: str, one_network: bool) -> None:
-    """``graph`` says which declared calls leave the caller's cluster and which gateway
-    they cross, or that they reach the other cluster's pods directly (one network, no
-    east-west gateway for them); Istio's EDS for each caller says the same (and nothing
-    else), whether each cluster runs istiod or the remote's sidecars are the primary's."""
+def test_every_crossing_graph_names_is_istios(stack: str, topology: str) -> None:
+    """``graph`` says which declared calls leave the caller's cluster and which clusters'
+    gateways they cross, or that they reach the other cluster's pods directly (one
+    network, no east-west gateway for them); Istio's EDS for each caller says the same
+    (and nothing else), whether each cluster runs istiod or the remote's sidecars are the
+    primary's, and with two clusters on one network (a gateway each)."""
     from meshstack.access.graph import who_can_call_whom
     from meshstack.multicluster import crossings
 
-    multi = load_spec(stack, PROJECT / "stacks")
-    if one_network:
-        multi = on_one_network(multi)
-    assert multi.multicluster is not None
-    network = {c.name: c.network for c in multi.multicluster.clusters}
+    multi = TOPOLOGIES[topology](load_spec(stack, PROJECT / "stacks"))
+    assert validate(multi) == []
     declared = [(c.caller, c.callee) for c in who_can_call_whom(multi) if c.declared]
     found = crossings(multi, declared)
     assert found, "the stack has calls that cross clusters"
@@ -266,7 +282,7 @@ def test_every_crossing_graph_names_is_istios(stack: str, one_network: bool) -> 
         ],
     )
     for crossing, answer in zip(found, answers, strict=True):
-        gateways = {gateway_of(answer, network[g]) for g in crossing.gateways}
+        gateways = {gateway_of_cluster(answer, g) for g in crossing.gateways}
         reached = {a for groups in by_priority(answer).values() for x in groups.values() for a in x}
         through = {a for a in reached if a.endswith(":15443")}
         assert through == gateways, (str(crossing), answer)
