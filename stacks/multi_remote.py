@@ -12,7 +12,7 @@ Its CRDs live in a layer of their own, ``multi_remote-crds`` (both clusters, as 
 live in ``multi-crds``): each ``up`` of this stack then saves a state without them.
 """
 
-from meshstack.spec import MeshSpec, Topology
+from meshstack.spec import MeshSpec
 
 from stacks.multi import EAST
 from stacks.multi import spec as multi_primary
@@ -26,20 +26,15 @@ def spec() -> MeshSpec:
     mesh = multi_primary()
     assert mesh.multicluster is not None and mesh.install is not None
     clusters = tuple(
-        c if c.name == EAST else c.model_copy(update={"ca_cert": None, "ca_key": None})
+        c.model_copy(update={"discovery_address": DISCOVERY_ADDRESS})
+        if c.name == EAST
+        else c.model_copy(update={"control_plane": EAST, "ca_cert": None, "ca_key": None})
         for c in mesh.multicluster.clusters
     )
     return mesh.model_copy(
         update={
             "stack": "multi_remote",
-            "multicluster": mesh.multicluster.model_copy(
-                update={
-                    "topology": Topology.PRIMARY_REMOTE,
-                    "primary": EAST,
-                    "discovery_address": DISCOVERY_ADDRESS,
-                    "clusters": clusters,
-                }
-            ),
+            "multicluster": mesh.multicluster.model_copy(update={"clusters": clusters}),
             # multi-crds is multi's layer (its crdsOf says so): this stack has its own.
             "install": mesh.install.model_copy(update={"crd_stack": "multi_remote-crds"}),
         }

@@ -285,20 +285,25 @@ def test_a_change_to_how_clusters_are_joined_is_flagged() -> None:
 
 
 def test_going_primary_remote_names_the_primary_and_the_address_remotes_dial() -> None:
-    """multi → multi_remote: the topology, the primary serving the mesh and the address
-    remotes reach it at, each a risky line; so is moving that address later."""
+    """multi → multi_remote: the primary now serving west and the address west reaches it
+    at, each a risky line; so is moving that address later."""
     multi = load_spec("multi", PROJECT / "stacks")
     remote = load_spec("multi_remote", PROJECT / "stacks").model_copy(update={"stack": "multi"})
     risks = {c.key: c.risk for c in diff(multi, remote)}
-    assert "which clusters run istiod" in (risks["multi-cluster topology"] or "")
-    assert "reconnect" in (risks["multi-cluster primary"] or "")
-    assert "another address" in (risks["multi-cluster discovery_address"] or "")
+    assert "reconnect" in (risks["cluster west control_plane"] or "")
+    assert "another address" in (risks["cluster east discovery_address"] or "")
     assert remote.multicluster is not None
+    east, west = remote.multicluster.clusters
     moved = remote.model_copy(
         update={
             "multicluster": remote.multicluster.model_copy(
-                update={"discovery_address": "203.0.113.99"}
+                update={
+                    "clusters": (
+                        east.model_copy(update={"discovery_address": "203.0.113.99"}),
+                        west,
+                    )
+                }
             )
         }
     )
-    assert [c.key for c in diff(remote, moved) if c.risk] == ["multi-cluster discovery_address"]
+    assert [c.key for c in diff(remote, moved) if c.risk] == ["cluster east discovery_address"]

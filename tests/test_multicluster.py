@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, RecordingMocks
 from meshstack.access.graph import who_can_call_whom
+from meshstack.components.multicluster import MultiClusterMesh, MultiClusterMeshArgs
 from meshstack.multicluster import (
     CROSS_NETWORK_GATEWAY,
     api_server_of,
@@ -25,7 +27,7 @@ from meshstack.multicluster import (
 )
 from meshstack.render import render
 from meshstack.render.install import gateway_values, istio_releases
-from meshstack.spec import App, MeshSpec, Topology
+from meshstack.spec import App, MeshCluster, MeshSpec
 from meshstack.stacks import load_spec
 from meshstack.validation import validate
 
@@ -112,16 +114,14 @@ def test_every_multicluster_mistake_is_named_at_once() -> None:
     spec = multi()
     assert spec.multicluster is not None and spec.install is not None
     clusters = (
-        spec.multicluster.clusters[0],
+        spec.multicluster.clusters[0].model_copy(update={"discovery_address": "203.0.113.10"}),
         spec.multicluster.clusters[0].model_copy(update={"ca_key": None}),
     )
     app = spec.apps[0]
     placed = placing(app, {"ratings": ("esat",)})
     broken = spec.model_copy(
         update={
-            "multicluster": spec.multicluster.model_copy(
-                update={"clusters": clusters, "topology": Topology.PRIMARY_REMOTE}
-            ),
+            "multicluster": spec.multicluster.model_copy(update={"clusters": clusters}),
             "apps": (placed,),
             "install": spec.install.model_copy(update={"crd_stack": "multi"}),
         }
@@ -130,9 +130,8 @@ def test_every_multicluster_mistake_is_named_at_once() -> None:
     # Several clusters may keep their CRDs in a layer stack, but not in themselves.
     assert "'multi' is this stack" in problems["install.crd_stack"]
     assert "declared twice" in problems["multicluster.clusters[east].name"]
-    # Primary-remote without a primary or the address remotes reach it at.
-    assert "set primary" in problems["multicluster.primary"]
-    assert "load-balancer address" in problems["multicluster.discovery_address"]
+    # A discovery address on a cluster no remote names as its control plane.
+    assert "serves none" in problems["multicluster.clusters[east].discovery_address"]
     assert "did you mean 'east'" in problems["apps[bookinfo].workloads[ratings].clusters[0]"]
     assert "plugin_ca" in problems["multicluster.clusters[east].ca_key"]
     # west is gone, so failover to us-west1 can never happen.
@@ -277,44 +276,53 @@ def test_only_the_primary_reads_the_others() -> None:
     assert primary.reads("east") == ("west",) and primary.reads("west") == ("east",)
 
 
+def with_clusters(spec: MeshSpec, *clusters: MeshCluster) -> MeshSpec:
+    assert spec.multicluster is not None
+    return spec.model_copy(
+        update={"multicluster": spec.multicluster.model_copy(update={"clusters": clusters})}
+    )
+
+
 def test_every_primary_remote_mistake_is_named_at_once() -> None:
     spec = multi_remote()
     assert spec.multicluster is not None
     east, west = spec.multicluster.clusters
-    strays = (
-        east,
-        west.model_copy(update={"ca_cert": "caCertWest", "trust_domain": "west.example"}),
-    )
+    stray = west.model_copy(update={"ca_cert": "caCertWest", "trust_domain": "west.example"})
 
-    def with_primary(primary: str) -> MeshSpec:
-        assert spec.multicluster is not None
-        return spec.model_copy(
-            update={
-                "multicluster": spec.multicluster.model_copy(
-                    update={"primary": primary, "clusters": strays}
-                )
-            }
-        )
-
-    problems = {p.path: p.message for p in validate(with_primary("eats"))}
-    assert "did you mean 'east'" in problems["multicluster.primary"]
-    # With the right primary, a remote with a CA or a trust domain of its own is refused.
-    fixed = with_primary("east")
-    problems = {p.path: p.message for p in validate(fixed)}
+    problems = {p.path: p.message for p in validate(with_clusters(spec, east, stray))}
     assert "runs no istiod" in problems["multicluster.clusters[west].ca_cert"]
     assert "trust domain" in problems["multicluster.clusters[west].trust_domain"]
+    typo = west.model_copy(update={"control_plane": "eats"})
+    problems = {p.path: p.message for p in validate(with_clusters(spec, east, typo))}
+    assert "did you mean 'east'" in problems["multicluster.clusters[west].control_plane"]
+    # A remote served by itself, or by another remote, has no istiod to be served by.
+    itself = west.model_copy(update={"control_plane": "west"})
+    problems = {p.path: p.message for p in validate(with_clusters(spec, east, itself))}
+    assert "it is this cluster" in problems["multicluster.clusters[west].control_plane"]
+    central = west.model_copy(update={"name": "central", "control_plane": "west"})
+    problems = {p.path: p.message for p in validate(with_clusters(spec, east, west, central))}
+    assert "it is a remote" in problems["multicluster.clusters[central].control_plane"]
+    assert "one of east" in problems["multicluster.clusters[central].control_plane"]
+    # A primary serving remotes says where they reach it; a remote and a primary serving
+    # none have no such address.
+    unreached = east.model_copy(update={"discovery_address": None})
+    remote_address = west.model_copy(update={"discovery_address": "203.0.113.11"})
+    problems = {p.path: p.message for p in validate(with_clusters(spec, unreached, remote_address))}
+    assert "load-balancer address" in problems["multicluster.clusters[east].discovery_address"]
+    assert "is a remote" in problems["multicluster.clusters[west].discovery_address"]
     multi_primary = multi()
     assert multi_primary.multicluster is not None
-    stray = multi_primary.model_copy(
-        update={
-            "multicluster": multi_primary.multicluster.model_copy(
-                update={"primary": "east", "discovery_address": "not an address!"}
-            )
-        }
-    )
-    said = [(p.path, p.message) for p in validate(stray)]
-    assert any(w == "multicluster.primary" and "only a primary-remote" in m for w, m in said)
-    assert any(w == "multicluster.discovery_address" and "IP address" in m for w, m in said)
+    first, second = multi_primary.multicluster.clusters
+    stray_address = first.model_copy(update={"discovery_address": "not an address!"})
+    said = [
+        (p.path, p.message) for p in validate(with_clusters(multi_primary, stray_address, second))
+    ]
+    assert any(
+        w == "multicluster.clusters[east].discovery_address" and "IP address" in m for w, m in said
+    ), said
+    assert any(
+        w == "multicluster.clusters[east].discovery_address" and "serves none" in m for w, m in said
+    ), said
 
 
 def test_a_namespace_places_its_workloads_unless_one_narrows_it() -> None:
@@ -400,6 +408,58 @@ def with_central(spec: MeshSpec, shared: tuple[str, ...] = ()) -> MeshSpec:
     )
 
 
+def with_a_remote_each(spec: MeshSpec) -> MeshSpec:
+    """multi (two primaries) with a remote beside each (Istio's multi-primary with
+    remotes): ``central`` (us-central1) on east's network, served by east's istiod, and
+    ``mountain`` (us-west2) on west's, served by west's; each primary gives the address
+    its remotes reach it at."""
+    assert spec.multicluster is not None
+    east, west = spec.multicluster.clusters
+
+    def remote(name: str, region: str, of: MeshCluster) -> MeshCluster:
+        return MeshCluster(
+            name=name,
+            network=of.network,
+            region=region,
+            kubeconfig=f"kubeconfig{name.title()}",
+            control_plane=of.name,
+        )
+
+    return with_clusters(
+        spec,
+        east.model_copy(update={"discovery_address": "203.0.113.10"}),
+        west.model_copy(update={"discovery_address": "203.0.113.20"}),
+        remote("central", "us-central1", east),
+        remote("mountain", "us-west2", west),
+    )
+
+
+def test_each_remote_is_served_by_its_own_primary() -> None:
+    """Two primaries, a remote each: a remote's webhook and istiod Service point at its
+    own primary's discovery address, both primaries expose istiod, and every primary
+    reads every other cluster's endpoints (the other primary's remote's too)."""
+    spec = with_a_remote_each(multi())
+    assert validate(spec) == []
+    assert spec.multicluster is not None
+    views, rendered = cluster_views(spec), render_clusters(spec)
+    served = {}
+    for name, view in views.items():
+        assert view.install is not None and view.install.membership is not None
+        m = view.install.membership
+        served[name] = (m.control_plane, m.discovery_address, m.serves_remotes)
+    assert served == {
+        "east": (None, None, True),
+        "west": (None, None, True),
+        "central": ("east", "203.0.113.10", False),
+        "mountain": ("west", "203.0.113.20", False),
+    }
+    for primary in ("east", "west"):
+        assert "istiod-gateway" in _names(rendered[primary], "Gateway"), primary
+    assert spec.multicluster.reads("east") == ("west", "central", "mountain")
+    assert spec.multicluster.reads("west") == ("east", "central", "mountain")
+    assert spec.multicluster.reads("central") == spec.multicluster.reads("mountain") == ()
+
+
 def test_two_clusters_of_one_network_each_get_an_east_west_gateway() -> None:
     """Three clusters, two of them on net-east: each of those has its own east-west
     gateway (Istio's gateways are per network and cluster), and a call from net-west to
@@ -479,12 +539,9 @@ def test_the_primary_asks_for_the_discovery_address_its_remotes_are_told() -> No
     assert service == {"type": "LoadBalancer", "loadBalancerIP": "203.0.113.10"}
     assert "loadBalancerIP" not in east_west_values(spec, "west")["service"]
     assert "loadBalancerIP" not in east_west_values(multi(), "east")["service"]
-    named = spec.model_copy(
-        update={
-            "multicluster": spec.multicluster.model_copy(
-                update={"discovery_address": "istiod.example.com"}
-            )
-        }
+    east, west = spec.multicluster.clusters
+    named = with_clusters(
+        spec, east.model_copy(update={"discovery_address": "istiod.example.com"}), west
     )
     assert "loadBalancerIP" not in east_west_values(named, "east")["service"]
 
@@ -499,3 +556,39 @@ def test_only_a_load_balancer_asks_for_an_address() -> None:
     [problem] = [p for p in validate(broken) if p.path.endswith("load_balancer_ip")]
     assert problem.path == "install.gateways[istio-ingressgateway].load_balancer_ip"
     assert "NodePort" in problem.message and "LOAD_BALANCER" in problem.message
+
+
+@pulumi.runtime.test
+def test_the_mesh_gives_every_primary_each_other_clusters_remote_secret(
+    engine: RecordingMocks,
+) -> Any:
+    """Two primaries with a remote each, as one ``MultiClusterMesh``: a reader token in
+    every cluster (each is read by a primary), and in each primary a remote secret for
+    each other cluster, the other primary's remote too; the remotes hold none."""
+    spec = with_a_remote_each(multi())
+    clusters = [c.name for c in spec.multicluster.clusters] if spec.multicluster else []
+    mesh = MultiClusterMesh(
+        "mesh",
+        MultiClusterMeshArgs(
+            spec=spec,
+            providers={},
+            servers={c: f"https://{c}.invalid:6443" for c in clusters},
+            base_dir=PROJECT,
+        ),
+    )
+    assert sorted(mesh.reader_tokens) == sorted(clusters)
+    assert sorted(mesh.remote_secrets) == sorted(
+        (primary, read) for primary in ("east", "west") for read in clusters if read != primary
+    )
+
+    def check(_: Any) -> None:
+        held = {
+            (r.name.removeprefix("mesh-").split("-")[0], r.inputs["metadata"]["name"])
+            for r in engine.resources
+            if r.inputs.get("metadata", {}).get("name", "").startswith("istio-remote-secret-")
+        }
+        assert held == {
+            (primary, f"istio-remote-secret-{read}") for primary, read in mesh.remote_secrets
+        }, held
+
+    return pulumi.Output.all(*(s.urn for s in mesh.remote_secrets.values())).apply(check)

@@ -234,7 +234,7 @@ def _is_served_by_its_primary(server: ApiServer, spec: MeshSpec, name: str) -> N
         for e in s.get("endpoints") or []
         for a in e["addresses"]
     }
-    assert addresses == {spec.multicluster.discovery_address}, slices
+    assert addresses == {spec.multicluster.discovery_address_of(name)}, slices
     hooks = json.loads(server.kubectl("get", "mutatingwebhookconfigurations", "-o", "json").stdout)[
         "items"
     ]
@@ -273,11 +273,7 @@ def _judged_from_the_servers(
         assert east_west["metadata"]["labels"]["topology.istio.io/network"] == c.network
         assert east_west["spec"]["type"] == "LoadBalancer"
         # A primary with remotes asks for the address they were told (the chart's value).
-        asked = (
-            spec.multicluster.discovery_address
-            if spec.multicluster.serves_remotes(c.name)
-            else None
-        )
+        asked = c.discovery_address if spec.multicluster.serves_remotes(c.name) else None
         assert east_west["spec"].get("loadBalancerIP") == asked, east_west["spec"]
         objects = held[c.name] + remote + charts
         objects += gateway_stand_ins(views[c.name], objects)

@@ -30,7 +30,13 @@ from meshstack.multicluster import (
 from meshstack.spec import MeshSpec
 from meshstack.stacks import load_spec
 from meshstack.validation import validate
-from test_multicluster import on_one_network, placing, with_central
+from test_multicluster import (
+    on_one_network,
+    placing,
+    with_a_remote_each,
+    with_central,
+    with_clusters,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -266,10 +272,14 @@ def test_every_crossing_graph_names_is_istios(stack: str, topology: str) -> None
     network, no east-west gateway for them); Istio's EDS for each caller says the same
     (and nothing else), whether each cluster runs istiod or the remote's sidecars are the
     primary's, and with two clusters on one network (a gateway each)."""
+    crossings_are_istios(TOPOLOGIES[topology](load_spec(stack, PROJECT / "stacks")))
+
+
+def crossings_are_istios(multi: MeshSpec) -> None:
+    """Each declared call graph says crosses clusters goes where Istio's EDS sends it."""
     from meshstack.access.graph import who_can_call_whom
     from meshstack.multicluster import crossings
 
-    multi = TOPOLOGIES[topology](load_spec(stack, PROJECT / "stacks"))
     assert validate(multi) == []
     declared = [(c.caller, c.callee) for c in who_can_call_whom(multi) if c.declared]
     found = crossings(multi, declared)
@@ -289,6 +299,30 @@ def test_every_crossing_graph_names_is_istios(stack: str, topology: str) -> None
         # Directly: the callee's own pods, exactly where graph says no gateway is crossed.
         assert bool(reached - through) == ("directly" in str(crossing)), (str(crossing), answer)
         assert reached, (str(crossing), answer)
+
+
+def test_two_primaries_each_serve_their_own_remote(multi: MeshSpec) -> None:
+    """Multi-primary with a remote beside each primary: Istio serves each remote's
+    sidecars from the primary it names, so a remote's workloads carry that primary's
+    identities (west's own trust domain for mountain's, east's for central's), pass
+    ratings' policy in east, and reach every cluster where graph says they do."""
+    assert multi.multicluster is not None
+    east, west = multi.multicluster.clusters
+    own_domain = with_a_remote_each(
+        with_clusters(multi, east, west.model_copy(update={"trust_domain": "west.example"}))
+    )
+    crossings_are_istios(own_domain)
+    from_mountain, from_central = ask_clusters(
+        questions(own_domain),
+        [
+            access("reviews-v1", "mountain", "ratings", "east"),
+            access("reviews-v1", "central", "ratings", "east"),
+        ],
+    )
+    assert from_mountain["principal"].startswith("spiffe://west.example/"), from_mountain
+    assert from_central["principal"].startswith(f"spiffe://{multi.trust_domain}/"), from_central
+    for answer in (from_mountain, from_central):
+        assert answer["mtls"] and answer["allowed"] is True, answer
 
 
 def test_a_cluster_of_its_own_trust_domain_is_admitted_through_the_others_aliases(
@@ -354,7 +388,7 @@ def test_a_remotes_sidecars_are_configured_by_the_primarys_istiod(
     # One address for east's gateway: what west's istiod Service points at (the discovery
     # address, which east's load balancer asks for) is where Istio sends west's calls.
     assert multi_remote.multicluster is not None
-    assert east_gateway == f"{multi_remote.multicluster.discovery_address}:15443"
+    assert east_gateway == f"{multi_remote.multicluster.discovery_address_of('west')}:15443"
     reviews = by_priority(to_reviews)
     assert list(reviews[0]) == ["us-west1"] and len(reviews[0]["us-west1"]) == 3, reviews
     assert reviews[1] == {"us-east1": [east_gateway]}, reviews

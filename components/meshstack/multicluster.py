@@ -50,7 +50,7 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
     install = spec.install
     remote = mc.is_remote(name)
     serves_remotes = mc.serves_remotes(name)
-    reserved = mc.discovery_address if serves_remotes else None
+    reserved = cluster.discovery_address if serves_remotes else None
     gateway = GatewayInstall(
         name=mc.east_west_gateway,
         namespace=install.namespace,
@@ -68,7 +68,7 @@ def cluster_view(spec: MeshSpec, name: str) -> MeshSpec:
                 cluster_name=cluster.name,
                 network=cluster.network,
                 control_plane=mc.control_plane_of(name) if remote else None,
-                discovery_address=mc.discovery_address if remote else None,
+                discovery_address=mc.discovery_address_of(name),
                 serves_remotes=serves_remotes,
             ),
             "gateways": (*install.gateways, *([gateway] if east_west else [])),

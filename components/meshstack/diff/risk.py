@@ -71,14 +71,14 @@ _CLUSTER_RISKS = {
     "replace every object in it",
     "context": "the cluster is reached another way: its provider changes, and Pulumi may "
     "replace every object in it",
+    "control_plane": "which istiod serves the cluster changes (it becomes a remote, another "
+    "primary's, or runs its own): its sidecars reconnect, and its Istio configuration is "
+    "its control plane's from then on",
+    "discovery_address": "the primary's remotes reach its istiod at another address: their "
+    "injection and configuration stop until it answers there",
 }
 _MESH_RISKS = {
     "mesh_id": "the mesh ID changes: istiod in every cluster restarts into another mesh",
-    "topology": "the topology changes: which clusters run istiod changes",
-    "primary": "another cluster's istiod serves the mesh: every remote's sidecars reconnect "
-    "to it, and its configuration is the mesh's from then on",
-    "discovery_address": "the remotes reach the primary's istiod at another address: their "
-    "injection and configuration stop until it answers there",
     "plugin_ca.root_cert": "the root of trust changes: every identity must be reissued, and "
     "clusters trusting the old root refuse the new ones until all have moved",
     "plugin_ca": "the root of trust changes: every identity must be reissued, and clusters "
@@ -88,8 +88,8 @@ _MESH_RISKS = {
 
 def _topology(line: Line) -> str | None:
     """A change to how the clusters are joined: a cluster added or removed (its remote
-    secrets with it), its network, how it is reached, its CA; the mesh's ID, topology or
-    root of trust."""
+    secrets with it), its network, how it is reached, its CA, which istiod serves it; the
+    mesh's ID or root of trust."""
     key = line.key
     if key.kind is Kind.CLUSTER:
         if line.whole():

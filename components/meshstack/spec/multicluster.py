@@ -11,12 +11,14 @@ cluster's CA chains to one root (the ``cacerts`` Secret of Istio's plug-in CA).
 The spec says all of this once; :mod:`meshstack.multicluster` derives each cluster's
 own view (its install values, its gateways, the workloads that run there).
 
-Istio's primary-remote model is the second topology: one *primary* runs istiod for the
-mesh; every other cluster is a *remote* that runs none. A remote's sidecars are injected
-by, and take their configuration from, the primary's istiod, which they reach through
-the primary's east-west gateway (it exposes istiod on 15012 and its webhook on 15017);
-the primary reads each remote's endpoints through a remote secret; Istio configuration
-lives in the primary alone.
+Istio's primary-remote model is the second topology: a *remote* runs no istiod; the
+*primary* it names (``MeshCluster.control_plane``) serves it. A remote's sidecars are
+injected by, and take their configuration from, the primary's istiod, which they reach
+through the primary's east-west gateway (it exposes istiod on 15012 and its webhook on
+15017, at the primary's ``discovery_address``); every primary reads each other cluster's
+endpoints through a remote secret; Istio configuration lives in the primaries alone. Each
+cluster names its own control plane, so one mesh may hold several primaries, each serving
+remotes of its own (Istio's multi-primary with remotes).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ class Topology(StrEnum):
     MULTI_PRIMARY = "multi-primary"
     """Every cluster runs istiod and reads the others' endpoints."""
     PRIMARY_REMOTE = "primary-remote"
-    """One primary runs istiod; the other clusters (remotes) run none and are served by
-    the primary's, through its east-west gateway."""
+    """Some clusters (remotes) run no istiod: each is served by its primary's, through
+    that primary's east-west gateway."""
 
 
 class MeshCluster(Spec):
@@ -57,6 +59,13 @@ class MeshCluster(Spec):
     mesh's (``MeshSpec.trust_domain``): every other cluster then accepts it as an alias
     (``trustDomainAliases``), so policies naming ``ns/sa`` admit callers from here. Only
     for a cluster that runs istiod (a remote's identities are its primary's)."""
+    control_plane: DnsLabel | None = None
+    """A remote (primary-remote): the primary cluster whose istiod serves this one, which
+    runs none of its own. ``None``: the cluster runs istiod (a primary)."""
+    discovery_address: NetworkAddress | None = None
+    """A primary serving remotes: where they reach its istiod, the address of its
+    east-west gateway (its load balancer's IP or DNS name; reserve a static one): its
+    remotes' ``global.remotePilotAddress``."""
     ca_cert: NonEmptyStr | None = None
     """With ``MultiCluster.plugin_ca``: the stack config key holding this cluster's
     intermediate CA certificate (PEM), signed by the shared root."""
@@ -81,23 +90,29 @@ class MultiCluster(Spec):
     mesh_id: DnsLabel
     """``global.meshID``: the same in every cluster of one mesh."""
     clusters: tuple[MeshCluster, ...]
-    topology: Topology = Topology.MULTI_PRIMARY
     east_west_gateway: DnsLabel = "istio-eastwestgateway"
     """The name of each network's east-west gateway release (in Istio's namespace)."""
     plugin_ca: PluginCa | None = None
     """The shared root of trust (each cluster names its intermediate's config keys)."""
-    primary: DnsLabel | None = None
-    """Primary-remote: the cluster whose istiod serves the whole mesh."""
-    discovery_address: NetworkAddress | None = None
-    """Primary-remote: where remotes reach the primary's istiod, the address of the
-    primary's east-west gateway (its load balancer's IP or DNS name; reserve a static
-    one): the remotes' ``global.remotePilotAddress``."""
+
+    @property
+    def topology(self) -> Topology:
+        """Primary-remote once any cluster is a remote; multi-primary otherwise."""
+        remote = any(c.control_plane is not None for c in self.clusters)
+        return Topology.PRIMARY_REMOTE if remote else Topology.MULTI_PRIMARY
 
     def control_plane_of(self, name: str) -> str:
-        """The cluster whose istiod serves cluster ``name``: its own, or the primary's."""
-        if self.topology is Topology.PRIMARY_REMOTE and self.primary is not None:
-            return self.primary
-        return name
+        """The cluster whose istiod serves cluster ``name``: its own, or its primary's."""
+        cluster = self.cluster(name)
+        return cluster.control_plane if cluster and cluster.control_plane else name
+
+    def discovery_address_of(self, name: str) -> str | None:
+        """Where cluster ``name``'s sidecars reach their istiod from another cluster: a
+        remote's primary's discovery address (``None`` for a primary's own)."""
+        if not self.is_remote(name):
+            return None
+        primary = self.cluster(self.control_plane_of(name))
+        return primary.discovery_address if primary is not None else None
 
     def is_remote(self, name: str) -> bool:
         """Whether cluster ``name`` runs no istiod of its own."""

@@ -4,8 +4,8 @@ A mesh of several clusters needs an install in every cluster, at least two
 clusters with names of their own (remote secrets and endpoints carry them), and a cluster
 for every placement a workload names. What is not built yet is refused by name rather
 than rendered half: ambient mode across clusters (ztunnel's multi-network path is not
-judged here). A primary-remote mesh names its primary and the address its remotes reach
-it at; a remote has no CA and no trust domain of its own. Locality failover across clusters names regions:
+judged here). A remote names a primary of the mesh (a cluster running istiod), which
+gives the address its remotes reach it at; a remote has no CA and no trust domain of its own. Locality failover across clusters names regions:
 a region no cluster is in is a typo that would never fail over.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from meshstack.spec.mesh import MeshSpec
-from meshstack.spec.multicluster import Topology
 from meshstack.validation.problems import Problem, declared_twice, suggestion
 
 
@@ -67,7 +66,7 @@ def multicluster_problems(spec: MeshSpec) -> Iterator[Problem]:
                     yield Problem(
                         f"multicluster.clusters[{c.name}].{field}",
                         f"{c.name} is a remote: it runs no istiod, so no CA (its workloads' "
-                        f"certificates come from {mc.primary}'s): remove it",
+                        f"certificates come from {mc.control_plane_of(c.name)}'s): remove it",
                     )
                 continue
             if mc.plugin_ca is not None and getattr(c, field) is None:
@@ -122,43 +121,47 @@ def _unknown_clusters(where: str, placed: tuple[str, ...], names: list[str]) -> 
 
 
 def _topology_problems(spec: MeshSpec) -> Iterator[Problem]:
-    """Primary-remote names its primary and how the remotes reach it; multi-primary has
-    neither; a remote issues no identities, so it has no trust domain of its own."""
+    """A remote names a primary: a cluster of the mesh that runs istiod (a remote's
+    sidecars cannot be served by another remote). A primary serving remotes gives the
+    address they reach it at; no other cluster has one. A remote issues no identities, so
+    it has no trust domain of its own."""
     mc = spec.multicluster
     assert mc is not None
     names = [c.name for c in mc.clusters]
-    if mc.topology is not Topology.PRIMARY_REMOTE:
-        for field in ("primary", "discovery_address"):
-            if getattr(mc, field) is not None:
-                yield Problem(
-                    f"multicluster.{field}",
-                    f"only a primary-remote mesh has a {field.replace('_', ' ')} (in "
-                    f"{mc.topology.value} every cluster runs istiod): remove it, or set "
-                    "topology=Topology.PRIMARY_REMOTE",
-                )
-        return
-    if mc.primary is None:
-        yield Problem(
-            "multicluster.primary",
-            "a primary-remote mesh names the cluster whose istiod serves it: set primary "
-            f"to one of {', '.join(names)}",
-        )
-    elif mc.primary not in names:
-        yield Problem(
-            "multicluster.primary",
-            f"no cluster {mc.primary!r}" + suggestion(mc.primary, names, "cluster"),
-        )
-    if mc.discovery_address is None:
-        yield Problem(
-            "multicluster.discovery_address",
-            "the remotes reach the primary's istiod through its east-west gateway: set "
-            "discovery_address to that gateway's load-balancer address (an IP or DNS name)",
-        )
+    primaries = [c.name for c in mc.clusters if c.control_plane is None]
     for c in mc.clusters:
-        if mc.is_remote(c.name) and c.trust_domain is not None:
+        where = f"multicluster.clusters[{c.name}]"
+        primary = c.control_plane
+        if primary is not None and primary not in names:
             yield Problem(
-                f"multicluster.clusters[{c.name}].trust_domain",
-                f"{c.name} is a remote: its identities are issued by {mc.primary}'s istiod, "
+                f"{where}.control_plane",
+                f"no cluster {primary!r}" + suggestion(primary, names, "cluster"),
+            )
+        elif primary is not None and primary not in primaries:
+            yield Problem(
+                f"{where}.control_plane",
+                f"{primary} runs no istiod of its own ("
+                + ("it is this cluster" if primary == c.name else "it is a remote")
+                + "): name a primary, one of "
+                + (", ".join(primaries) or "none: let one cluster run istiod"),
+            )
+        if mc.serves_remotes(c.name) and c.discovery_address is None:
+            yield Problem(
+                f"{where}.discovery_address",
+                f"{c.name}'s remotes reach its istiod through its east-west gateway: set "
+                "discovery_address to that gateway's load-balancer address (an IP or DNS name)",
+            )
+        if not mc.serves_remotes(c.name) and c.discovery_address is not None:
+            yield Problem(
+                f"{where}.discovery_address",
+                f"only a primary serving remotes has a discovery address ({c.name} "
+                + ("is a remote" if primary is not None else "serves none")
+                + "): remove it, or name it as a remote's control_plane",
+            )
+        if primary is not None and c.trust_domain is not None:
+            yield Problem(
+                f"{where}.trust_domain",
+                f"{c.name} is a remote: its identities are issued by {primary}'s istiod, "
                 "in that cluster's trust domain: remove it",
             )
 
