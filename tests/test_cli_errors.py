@@ -77,6 +77,27 @@ def test_an_unknown_field_far_from_any_known_one_lists_the_valid_fields(
     assert "name" in err.split("valid fields:")[1]
 
 
+def test_a_field_that_moved_says_where_it_lives_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A spec written for an earlier meshstack (one primary on ``MultiCluster``) is told
+    where each setting moved, not only that the field is unknown."""
+    project = _project(
+        tmp_path,
+        "earlier",
+        "from meshstack.spec import MultiCluster, Topology\n"
+        "def spec():\n"
+        "    return MultiCluster(mesh_id='m', clusters=(), topology=Topology.PRIMARY_REMOTE,\n"
+        "                        primary='east', discovery_address='203.0.113.10')\n",
+    )
+    assert main(["--project", str(project), "validate", "earlier"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "3 mistake(s)" in err
+    assert "MultiCluster.primary = 'east': moved: MeshCluster(control_plane=...)" in err
+    assert "MultiCluster.discovery_address = '203.0.113.10': moved: MeshCluster(" in err
+    assert "MultiCluster.topology = " in err and "derived" in err
+
+
 def test_a_stack_file_that_raises_names_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,7 @@ reported at once, each with its full field path from the stack's root.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
@@ -34,6 +34,9 @@ class Spec(BaseModel):
     path_key: ClassVar[str] = "name"
     """The field that names an item of this model in a field path (``canaries[reviews]``);
     items without it are named by position."""
+    moved_fields: ClassVar[Mapping[str, str]] = {}
+    """Fields an earlier meshstack had here, each with where its setting lives now: a
+    spec written for it is told how to say the same, not only that the field is unknown."""
 
     def __init__(self, /, **data: Any) -> None:
         try:

@@ -108,6 +108,9 @@ def _describe(model: type[BaseModel], error: ErrorDetails) -> str:
     if kind == "missing":
         return ": required field missing"
     value = f" = {error['input']!r}"
+    moved = getattr(model, "moved_fields", {}).get(str(loc[0])) if loc else None
+    if kind == "extra_forbidden" and len(loc) == 1 and moved is not None:
+        return f"{value}: moved: {moved}"
     if kind == "extra_forbidden" and len(loc) == 1:
         known = list(model.model_fields)
         close = difflib.get_close_matches(str(loc[0]), known, n=1)

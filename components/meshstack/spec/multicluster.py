@@ -23,7 +23,9 @@ remotes of its own (Istio's multi-primary with remotes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import ClassVar
 
 from meshstack.spec.base import DnsLabel, NonEmptyStr, Spec
 from meshstack.spec.formats import NetworkAddress
@@ -94,6 +96,14 @@ class MultiCluster(Spec):
     """The name of each network's east-west gateway release (in Istio's namespace)."""
     plugin_ca: PluginCa | None = None
     """The shared root of trust (each cluster names its intermediate's config keys)."""
+
+    moved_fields: ClassVar[Mapping[str, str]] = {
+        "primary": "MeshCluster(control_plane=...): each remote names the primary serving it",
+        "discovery_address": "MeshCluster(discovery_address=...) on each primary serving "
+        "remotes (where they reach its istiod)",
+        "topology": "derived from the clusters now: a cluster with a control_plane is a "
+        "remote, and makes the mesh primary-remote; remove it",
+    }
 
     @property
     def topology(self) -> Topology:
