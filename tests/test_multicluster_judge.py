@@ -14,11 +14,14 @@ the piece it guards: the network, the remote secret, the failover policy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import PROJECT
 from engine_stack import require_toolchain
+from istioctl import analyze, unjustified
 from meshstack.istio_judge import ClusterObjects, ask_clusters, gateway_stand_ins
 from meshstack.k8s import K8sObject
 from meshstack.multicluster import (
@@ -464,3 +467,17 @@ def test_the_primarys_east_west_gateway_passes_tls_through_to_istiod(
 
     unrouted, _ = ask_clusters(questions(multi_remote, without_routes), queries)
     assert not unrouted.get("backends"), unrouted
+
+
+def test_istioctl_finds_nothing_in_any_cluster_of_two_primaries_with_remotes(
+    multi: MeshSpec, tmp_path: Path
+) -> None:
+    """Each of the four clusters' objects, as the judge gets them (the remotes' webhook
+    and istiod Service, each primary's istiod-gateway and remote secrets), passes
+    ``istioctl analyze``."""
+    spec = with_a_remote_each(multi)
+    for cluster in questions(spec):
+        directory = tmp_path / cluster.name
+        directory.mkdir()
+        (directory / "objects.yaml").write_text(yaml.safe_dump_all(list(cluster.objects)))
+        assert unjustified(analyze(directory)) == [], cluster.name
