@@ -32,7 +32,7 @@ typecheck: setup
 	MYPY_CACHE_DIR=$(MYPY_CACHE) $(BIN)/mypy
 
 # The Pulumi CLI, language host, Kubernetes provider, etcd, kube-apiserver and istioctl,
-# built from Go modules into ~/.cache/meshstack on first use (45 min cold on 2 cores, measured 2026-12-04), then reused.
+# built from Go modules into ~/.cache/meshstack on first use (22–45 min cold on 2 cores, measured 2026-12-04), then reused.
 toolchain:
 	bash scripts/toolchain.sh ensure
 
